@@ -1,0 +1,64 @@
+//! kiln's hardware descriptions, parsed in one place.
+//!
+//! The PE library (`hw/ip/pe/data/codebooks.toml`), the test-only PEs
+//! (`hw/ip/pe/dv/test_pes.toml`) and the board files (`boards/*.toml`) are
+//! embedded at compile time, so a cross-compiled `kiln` carries them, and
+//! parsed here for both build scripts and the runtime. Nothing else in the
+//! workspace reads those files.
+
+mod board;
+mod pe;
+
+pub use board::{Board, Family, Resources};
+pub use pe::{Encoding, PeLibrary, PeSpec, PortShape};
+
+use std::path::PathBuf;
+
+/// A hardware description that does not parse or does not make sense.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecError {
+    /// The TOML text itself is malformed or has unknown fields.
+    #[error("{file}: {source}")]
+    Toml {
+        file: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    /// The file parsed but a value is out of range or inconsistent.
+    #[error("{file}: {message}")]
+    Invalid { file: String, message: String },
+    /// A name was looked up that no description declares.
+    #[error("no {what} named `{name}`; known: {known}")]
+    Unknown {
+        what: &'static str,
+        name: String,
+        known: String,
+    },
+}
+
+/// The root of the kiln source tree: `$KILN_ROOT` if set, else the tree this
+/// crate was compiled from. Used to find RTL sources for synthesis and docs.
+pub fn repo_root() -> PathBuf {
+    match std::env::var_os("KILN_ROOT") {
+        Some(root) => PathBuf::from(root),
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")),
+    }
+}
+
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+) -> Result<T, SpecError> {
+    toml::from_str(text).map_err(|source| SpecError::Toml {
+        file: file.to_string(),
+        source,
+    })
+}
+
+pub(crate) fn invalid(file: &str, message: impl Into<String>) -> SpecError {
+    SpecError::Invalid {
+        file: file.to_string(),
+        message: message.into(),
+    }
+}

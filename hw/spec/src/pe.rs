@@ -1,0 +1,378 @@
+//! The PE library: each processing element kind and its weight codebook.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+use crate::{invalid, parse_toml, SpecError};
+
+const LIBRARY_FILE: &str = "hw/ip/pe/data/codebooks.toml";
+const LIBRARY_TOML: &str = include_str!("../../ip/pe/data/codebooks.toml");
+const TEST_FILE: &str = "hw/ip/pe/dv/test_pes.toml";
+const TEST_TOML: &str = include_str!("../../ip/pe/dv/test_pes.toml");
+
+/// The ports every PE shares (see codebooks.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortShape {
+    /// Width of `act_i`, a two's-complement activation.
+    pub act_bits: u32,
+    /// Width of `prod_o`, the two's-complement product.
+    pub product_bits: u32,
+}
+
+/// How a weight code maps to the integer the activation is multiplied by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encoding {
+    /// The code is a signed integer of the PE's weight width.
+    TwosComplement,
+    /// The top bit is the sign; the other bits index `magnitudes`.
+    SignMagnitude { magnitudes: Vec<u32> },
+}
+
+/// One PE kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeSpec {
+    /// Name of the PE and of its SystemVerilog module.
+    pub name: String,
+    /// One line for listings.
+    pub summary: String,
+    /// Width of `wcode_i`.
+    pub weight_bits: u32,
+    /// Meaning of a weight code.
+    pub encoding: Encoding,
+    /// RTL source, relative to the repository root.
+    pub rtl: PathBuf,
+    /// The library PE whose golden model this PE must match (itself, except
+    /// for test-only PEs).
+    pub golden: String,
+    /// Built only for kiln's own tests; never listed to users.
+    pub test_only: bool,
+}
+
+impl PeSpec {
+    /// Number of distinct weight codes.
+    pub fn code_count(&self) -> u32 {
+        1 << self.weight_bits
+    }
+
+    /// The integer multiplier a weight code stands for.
+    ///
+    /// # Panics
+    /// If `code` does not fit in `weight_bits` (a caller bug, not bad input).
+    pub fn weight_value(&self, code: u32) -> i32 {
+        assert!(code < self.code_count(), "weight code {code} out of range");
+        let sign_bit = 1u32 << (self.weight_bits - 1);
+        match &self.encoding {
+            Encoding::TwosComplement => {
+                if code & sign_bit != 0 {
+                    code as i32 - self.code_count() as i32
+                } else {
+                    code as i32
+                }
+            }
+            Encoding::SignMagnitude { magnitudes } => {
+                let magnitude = magnitudes[(code & (sign_bit - 1)) as usize] as i32;
+                if code & sign_bit != 0 {
+                    -magnitude
+                } else {
+                    magnitude
+                }
+            }
+        }
+    }
+
+    /// Largest |value| of any code.
+    pub fn max_magnitude(&self) -> u32 {
+        (0..self.code_count())
+            .map(|c| self.weight_value(c).unsigned_abs())
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Every PE kind kiln knows, with the port shape they share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeLibrary {
+    pub port_shape: PortShape,
+    /// Library PEs first, in file order, then test-only PEs.
+    pub pes: Vec<PeSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LibraryFile {
+    port_shape: PortShape,
+    pe: Vec<LibraryEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LibraryEntry {
+    name: String,
+    summary: String,
+    weight_bits: u32,
+    encoding: String,
+    #[serde(default)]
+    magnitudes: Option<Vec<u32>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestFile {
+    pe: Vec<TestEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestEntry {
+    name: String,
+    summary: String,
+    golden: String,
+    rtl: PathBuf,
+}
+
+impl PeLibrary {
+    /// The library compiled into this binary, test-only PEs included.
+    pub fn builtin() -> Result<Self, SpecError> {
+        Self::parse(LIBRARY_TOML, Some(TEST_TOML))
+    }
+
+    /// Parses a library file and, optionally, a test-PE file.
+    pub fn parse(library: &str, test_pes: Option<&str>) -> Result<Self, SpecError> {
+        let file: LibraryFile = parse_toml(LIBRARY_FILE, library)?;
+        let shape = file.port_shape;
+        if !(2..=16).contains(&shape.act_bits) || !(2..=32).contains(&shape.product_bits) {
+            return Err(invalid(
+                LIBRARY_FILE,
+                "port_shape: act_bits must be 2..=16 and product_bits 2..=32",
+            ));
+        }
+        let mut pes = Vec::new();
+        for entry in file.pe {
+            let spec = library_entry(entry, shape)?;
+            if pes.iter().any(|p: &PeSpec| p.name == spec.name) {
+                return Err(invalid(
+                    LIBRARY_FILE,
+                    format!("PE `{}` is declared twice", spec.name),
+                ));
+            }
+            pes.push(spec);
+        }
+        if let Some(text) = test_pes {
+            let file: TestFile = parse_toml(TEST_FILE, text)?;
+            for entry in file.pe {
+                check_name(TEST_FILE, &entry.name)?;
+                let golden = pes
+                    .iter()
+                    .find(|p| p.name == entry.golden && !p.test_only)
+                    .ok_or_else(|| {
+                        invalid(
+                            TEST_FILE,
+                            format!(
+                                "test PE `{}` names golden `{}`, which is not a library PE",
+                                entry.name, entry.golden
+                            ),
+                        )
+                    })?
+                    .clone();
+                if pes.iter().any(|p| p.name == entry.name) {
+                    return Err(invalid(
+                        TEST_FILE,
+                        format!("PE `{}` is declared twice", entry.name),
+                    ));
+                }
+                pes.push(PeSpec {
+                    name: entry.name,
+                    summary: entry.summary,
+                    rtl: entry.rtl,
+                    golden: golden.name.clone(),
+                    test_only: true,
+                    ..golden
+                });
+            }
+        }
+        Ok(Self {
+            port_shape: shape,
+            pes,
+        })
+    }
+
+    /// The PEs users see: everything but test-only ones.
+    pub fn library_pes(&self) -> impl Iterator<Item = &PeSpec> {
+        self.pes.iter().filter(|p| !p.test_only)
+    }
+
+    /// Looks a PE up by name (test-only PEs included).
+    pub fn get(&self, name: &str) -> Result<&PeSpec, SpecError> {
+        self.pes
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| SpecError::Unknown {
+                what: "PE",
+                name: name.to_string(),
+                known: self
+                    .library_pes()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+fn check_name(file: &str, name: &str) -> Result<(), SpecError> {
+    let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            file,
+            format!("PE name `{name}` must be lower_snake_case (it names a SystemVerilog module)"),
+        ))
+    }
+}
+
+fn library_entry(entry: LibraryEntry, shape: PortShape) -> Result<PeSpec, SpecError> {
+    let file = LIBRARY_FILE;
+    check_name(file, &entry.name)?;
+    let name = entry.name;
+    if !(2..=8).contains(&entry.weight_bits) {
+        return Err(invalid(
+            file,
+            format!(
+                "PE `{name}`: weight_bits is {}, must be 2..=8",
+                entry.weight_bits
+            ),
+        ));
+    }
+    let encoding = match (entry.encoding.as_str(), entry.magnitudes) {
+        ("twos_complement", None) => Encoding::TwosComplement,
+        ("sign_magnitude", Some(magnitudes)) => {
+            let want = 1usize << (entry.weight_bits - 1);
+            if magnitudes.len() != want {
+                return Err(invalid(
+                    file,
+                    format!(
+                        "PE `{name}`: sign_magnitude with {} weight bits needs {want} magnitudes, found {}",
+                        entry.weight_bits,
+                        magnitudes.len()
+                    ),
+                ));
+            }
+            Encoding::SignMagnitude { magnitudes }
+        }
+        ("twos_complement", Some(_)) => {
+            return Err(invalid(
+                file,
+                format!("PE `{name}`: twos_complement takes no magnitudes"),
+            ))
+        }
+        ("sign_magnitude", None) => {
+            return Err(invalid(
+                file,
+                format!("PE `{name}`: sign_magnitude needs a magnitudes list"),
+            ))
+        }
+        (other, _) => {
+            return Err(invalid(
+                file,
+                format!(
+                    "PE `{name}`: encoding `{other}` is unknown; use twos_complement or sign_magnitude"
+                ),
+            ))
+        }
+    };
+    let spec = PeSpec {
+        rtl: PathBuf::from(format!("hw/ip/pe/rtl/{name}.sv")),
+        golden: name.clone(),
+        name,
+        summary: entry.summary,
+        weight_bits: entry.weight_bits,
+        encoding,
+        test_only: false,
+    };
+    // The largest product must fit the signed product port.
+    let act_min = 1u64 << (shape.act_bits - 1);
+    let product_limit = 1u64 << (shape.product_bits - 1);
+    if act_min * u64::from(spec.max_magnitude()) > product_limit - 1 {
+        return Err(invalid(
+            file,
+            format!(
+                "PE `{}`: a product of magnitude {} does not fit a {}-bit signed prod_o",
+                spec.name,
+                act_min * u64::from(spec.max_magnitude()),
+                shape.product_bits
+            ),
+        ));
+    }
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_library_parses_with_five_kinds() {
+        let lib = PeLibrary::builtin().unwrap();
+        let names: Vec<_> = lib.library_pes().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["mac_dsp", "mac_lut", "shift_pot", "shift_msq", "shift_apot"]
+        );
+        assert!(lib.get("shift_pot_faulty").unwrap().test_only);
+    }
+
+    #[test]
+    fn weight_values_follow_the_encodings() {
+        let lib = PeLibrary::builtin().unwrap();
+        let dsp = lib.get("mac_dsp").unwrap();
+        assert_eq!(dsp.weight_value(0x7f), 127);
+        assert_eq!(dsp.weight_value(0x80), -128);
+        assert_eq!(dsp.weight_value(0xff), -1);
+        let lut = lib.get("mac_lut").unwrap();
+        assert_eq!(lut.weight_value(0b0111), 7);
+        assert_eq!(lut.weight_value(0b1000), -8);
+        let pot = lib.get("shift_pot").unwrap();
+        assert_eq!(pot.weight_value(0b0000), 1);
+        assert_eq!(pot.weight_value(0b1111), -128);
+        let apot = lib.get("shift_apot").unwrap();
+        // bits 2..1 = 01 (x<<1), bit 0 (x<<3), sign: -(2 + 8).
+        assert_eq!(apot.weight_value(0b1011), -10);
+    }
+
+    #[test]
+    fn bad_libraries_are_refused_with_the_reason() {
+        let shape = "[port_shape]\nact_bits = 8\nproduct_bits = 16\n";
+        let cases = [
+            (
+                "[[pe]]\nname = \"a\"\nsummary = \"\"\nweight_bits = 4\nencoding = \"sign_magnitude\"\nmagnitudes = [1, 2]\n",
+                "needs 8 magnitudes",
+            ),
+            (
+                "[[pe]]\nname = \"Bad\"\nsummary = \"\"\nweight_bits = 4\nencoding = \"twos_complement\"\n",
+                "lower_snake_case",
+            ),
+            (
+                "[[pe]]\nname = \"a\"\nsummary = \"\"\nweight_bits = 4\nencoding = \"gray\"\n",
+                "encoding `gray` is unknown",
+            ),
+            (
+                "[[pe]]\nname = \"a\"\nsummary = \"\"\nweight_bits = 4\nencoding = \"sign_magnitude\"\nmagnitudes = [1, 2, 4, 8, 16, 32, 64, 512]\n",
+                "does not fit",
+            ),
+            (
+                "[[pe]]\nname = \"a\"\nsumary = \"\"\nweight_bits = 4\nencoding = \"twos_complement\"\n",
+                "unknown field",
+            ),
+        ];
+        for (body, want) in cases {
+            let err = PeLibrary::parse(&format!("{shape}{body}"), None)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "`{err}` should mention `{want}`");
+        }
+    }
+}

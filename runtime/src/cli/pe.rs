@@ -1,0 +1,189 @@
+//! `kiln pe list | verify | docs`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use kiln::pe_check::{check_pe, CheckOptions, PeReport};
+use kiln_spec::{PeLibrary, PeSpec};
+use serde::Serialize;
+
+use super::output::{print_json, progress, write_atomically};
+use super::Outcome;
+
+#[derive(Debug, Subcommand)]
+pub enum PeCommand {
+    /// List the PE kinds and their codebooks.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drive every (activation, weight code) pair and a random accumulate
+    /// chain through each PE's RTL and compare with its golden model.
+    Verify(VerifyArgs),
+    /// Print docs/pe-library.md as generated from the codebooks.
+    Docs {
+        /// Write the page to this file instead of stdout.
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// PE to verify (repeatable). Without --pe, every library PE.
+    #[arg(long = "pe", value_name = "NAME", conflicts_with = "all")]
+    pes: Vec<String>,
+    /// Verify every library PE (the default).
+    #[arg(long)]
+    all: bool,
+    /// Seed of the random accumulate chain.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Valid MAC steps in the random accumulate chain.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    chain_steps: u64,
+    /// Write a waveform of the check (.fst or .vcd); needs exactly one --pe.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Print a JSON report instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct ListEntry<'a> {
+    name: &'a str,
+    summary: &'a str,
+    weight_bits: u32,
+    codes: u32,
+    values: Vec<i32>,
+}
+
+pub fn run(cmd: PeCommand) -> anyhow::Result<Outcome> {
+    let library = PeLibrary::builtin()?;
+    match cmd {
+        PeCommand::List { json } => list(&library, json),
+        PeCommand::Verify(args) => verify(&library, args),
+        PeCommand::Docs { write } => {
+            let page = kiln::pe_docs::render(&library);
+            match write {
+                Some(path) => write_atomically(&path, &page)?,
+                None => print!("{page}"),
+            }
+            Ok(Outcome::Passed)
+        }
+    }
+}
+
+fn list(library: &PeLibrary, json: bool) -> anyhow::Result<Outcome> {
+    let entries: Vec<ListEntry<'_>> = library
+        .library_pes()
+        .map(|pe| ListEntry {
+            name: &pe.name,
+            summary: &pe.summary,
+            weight_bits: pe.weight_bits,
+            codes: pe.code_count(),
+            values: (0..pe.code_count()).map(|c| pe.weight_value(c)).collect(),
+        })
+        .collect();
+    if json {
+        print_json(&entries)?;
+    } else {
+        println!("{:<11} {:>5}  summary", "PE", "wbits");
+        for e in &entries {
+            println!("{:<11} {:>5}  {}", e.name, e.weight_bits, e.summary);
+        }
+    }
+    Ok(Outcome::Passed)
+}
+
+#[derive(Serialize)]
+struct VerifyJson<'a> {
+    passed: bool,
+    mismatches: usize,
+    pes: &'a [PeReport],
+}
+
+fn select<'a>(library: &'a PeLibrary, names: &[String]) -> anyhow::Result<Vec<&'a PeSpec>> {
+    if names.is_empty() {
+        return Ok(library.library_pes().collect());
+    }
+    names
+        .iter()
+        .map(|n| library.get(n).map_err(Into::into))
+        .collect()
+}
+
+fn verify(library: &PeLibrary, args: VerifyArgs) -> anyhow::Result<Outcome> {
+    let pes = select(library, &args.pes)?;
+    if args.trace.is_some() && pes.len() != 1 {
+        anyhow::bail!(
+            "--trace writes one waveform: name exactly one PE with --pe (got {})",
+            pes.len()
+        );
+    }
+    let options = CheckOptions {
+        seed: args.seed,
+        chain_steps: args.chain_steps as usize,
+        trace: args.trace.clone(),
+    };
+    let bar = progress(pes.len() as u64, args.json);
+    let mut reports = Vec::new();
+    for pe in &pes {
+        bar.set_message(pe.name.clone());
+        let report = check_pe(library, pe, &options)
+            .with_context(|| format!("verifying PE `{}`", pe.name))?;
+        reports.push(report);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let mismatches: usize = reports.iter().map(|r| r.mismatches).sum();
+    let passed = mismatches == 0;
+    if args.json {
+        print_json(&VerifyJson {
+            passed,
+            mismatches,
+            pes: &reports,
+        })?;
+    } else {
+        print_table(&reports);
+        if let Some(trace) = &args.trace {
+            println!("waveform: {}", trace.display());
+        }
+    }
+    Ok(if passed { Outcome::Passed } else { Outcome::Failed })
+}
+
+fn print_table(reports: &[PeReport]) {
+    println!(
+        "{:<17} {:>10} {:>8} {:>11} {:>9}  result",
+        "PE", "exhaustive", "chain", "mismatches", "cycles"
+    );
+    for r in reports {
+        println!(
+            "{:<17} {:>10} {:>8} {:>11} {:>9}  {}",
+            r.pe,
+            r.exhaustive.cases,
+            r.chain.cases,
+            r.mismatches,
+            r.cycles,
+            if r.passed { "ok" } else { "MISMATCH" }
+        );
+    }
+    for r in reports.iter().filter(|r| !r.passed) {
+        println!(
+            "\n{}: {} mismatches against the `{}` golden model; first {}:",
+            r.pe,
+            r.mismatches,
+            r.golden,
+            r.first_mismatches.len()
+        );
+        for m in &r.first_mismatches {
+            println!(
+                "  {} #{}: act={} wcode={:#b}: {:?} expected {}, RTL gave {}",
+                m.phase, m.index, m.act, m.wcode, m.signal, m.expected, m.got
+            );
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Per-output-channel weight quantisation onto a PE's codebook.
+//!
+//! Each row of the weight matrix (an output channel) gets its own scale `s`;
+//! a weight `w` becomes the code whose value `v` is nearest to `w / s`, and
+//! dequantises to `s * v`. The scale is chosen to minimise the row's squared
+//! error `sum (w - s * v)^2`. docs/quantisation.md explains the search.
+
+use super::{Codebook, FormatError};
+
+/// Quantised weights: one code per weight and one scale per row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantisedMatrix {
+    pub rows: usize,
+    pub cols: usize,
+    /// Row-major codes.
+    pub codes: Vec<u32>,
+    /// One scale per row (output channel).
+    pub scales: Vec<f32>,
+    /// Squared error of each row, computed in f64 against the f32 input.
+    pub row_sq_error: Vec<f64>,
+}
+
+/// Distinct codebook values in ascending order, each with the code that
+/// represents it (the lowest code holding that value).
+struct Levels {
+    values: Vec<f64>,
+    codes: Vec<u32>,
+}
+
+impl Levels {
+    fn new(codebook: &Codebook) -> Self {
+        let mut pairs: Vec<(i32, u32)> = codebook
+            .values()
+            .iter()
+            .enumerate()
+            .map(|(code, &v)| (v, code as u32))
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup_by_key(|p| p.0);
+        Self {
+            values: pairs.iter().map(|p| f64::from(p.0)).collect(),
+            codes: pairs.iter().map(|p| p.1).collect(),
+        }
+    }
+
+    /// Index of the level nearest to `x`. Ties go to the smaller magnitude,
+    /// then to the lower code.
+    fn nearest(&self, x: f64) -> usize {
+        let above = self.values.partition_point(|&v| v < x);
+        if above == 0 {
+            return 0;
+        }
+        if above == self.values.len() {
+            return above - 1;
+        }
+        let below = above - 1;
+        let (d_below, d_above) = (x - self.values[below], self.values[above] - x);
+        if d_below < d_above {
+            below
+        } else if d_above < d_below {
+            above
+        } else {
+            let (m_below, m_above) = (self.values[below].abs(), self.values[above].abs());
+            if m_below < m_above || (m_below == m_above && self.codes[below] < self.codes[above]) {
+                below
+            } else {
+                above
+            }
+        }
+    }
+
+    /// The level of smallest magnitude (what an all-zero row maps to).
+    fn smallest(&self) -> usize {
+        self.nearest(0.0)
+    }
+}
+
+/// Squared error of a row at scale `s`, with nearest-level assignment.
+fn row_error(levels: &Levels, row: &[f64], s: f64) -> f64 {
+    row.iter()
+        .map(|&w| {
+            let v = levels.values[levels.nearest(w / s)];
+            (w - s * v).powi(2)
+        })
+        .sum()
+}
+
+/// Starting scales: a geometric grid from base/16 to 2*base, 16 per octave,
+/// where base maps the row's largest |w| to the codebook's largest |v|.
+const GRID_OCTAVES_BELOW: i32 = 4;
+const GRID_OCTAVES_ABOVE: i32 = 1;
+const GRID_STEPS_PER_OCTAVE: i32 = 16;
+/// Refinement rounds per starting scale (it usually settles in 2 to 5).
+const MAX_REFINE_ROUNDS: usize = 32;
+
+/// The scale of one row: see the module docs and docs/quantisation.md.
+fn best_scale(levels: &Levels, row: &[f64], max_magnitude: f64) -> f64 {
+    let peak = row.iter().fold(0.0f64, |m, w| m.max(w.abs()));
+    let base = peak / max_magnitude;
+    let mut best = (f64::INFINITY, base);
+    for k in -GRID_OCTAVES_BELOW * GRID_STEPS_PER_OCTAVE..=GRID_OCTAVES_ABOVE * GRID_STEPS_PER_OCTAVE {
+        let mut s = base * (f64::from(k) / f64::from(GRID_STEPS_PER_OCTAVE)).exp2();
+        let mut assignment: Vec<usize> = Vec::new();
+        for _ in 0..MAX_REFINE_ROUNDS {
+            let err = row_error(levels, row, s);
+            if err < best.0 {
+                best = (err, s);
+            }
+            let next: Vec<usize> = row.iter().map(|&w| levels.nearest(w / s)).collect();
+            if next == assignment {
+                break;
+            }
+            // Least-squares scale for this assignment: it cannot raise the error.
+            let (num, den) = next.iter().zip(row).fold((0.0, 0.0), |(n, d), (&i, &w)| {
+                let v = levels.values[i];
+                (n + w * v, d + v * v)
+            });
+            if den == 0.0 || num <= 0.0 {
+                break;
+            }
+            assignment = next;
+            s = num / den;
+        }
+    }
+    best.1
+}
+
+/// Quantises a row-major `rows x cols` f32 matrix, one scale per row.
+pub fn quantise_per_channel(
+    codebook: &Codebook,
+    weights: &[f32],
+    rows: usize,
+    cols: usize,
+) -> Result<QuantisedMatrix, FormatError> {
+    if rows.checked_mul(cols) != Some(weights.len()) || rows == 0 || cols == 0 {
+        return Err(FormatError::Shape {
+            len: weights.len(),
+            rows,
+            cols,
+        });
+    }
+    if let Some(i) = weights.iter().position(|w| !w.is_finite()) {
+        return Err(FormatError::NonFinite {
+            row: i / cols,
+            col: i % cols,
+            value: weights[i],
+        });
+    }
+    let levels = Levels::new(codebook);
+    let max_magnitude = f64::from(codebook.max_magnitude());
+    let mut out = QuantisedMatrix {
+        rows,
+        cols,
+        codes: Vec::with_capacity(weights.len()),
+        scales: Vec::with_capacity(rows),
+        row_sq_error: Vec::with_capacity(rows),
+    };
+    for row in weights.chunks_exact(cols) {
+        let row64: Vec<f64> = row.iter().map(|&w| f64::from(w)).collect();
+        if row64.iter().all(|&w| w == 0.0) {
+            // Any scale reproduces an all-zero row exactly with a zero scale.
+            let code = levels.codes[levels.smallest()];
+            out.codes.extend(std::iter::repeat_n(code, cols));
+            out.scales.push(0.0);
+            out.row_sq_error.push(0.0);
+            continue;
+        }
+        // The scale is stored as f32; codes are assigned against that value
+        // so that dequantisation reproduces exactly what was optimised.
+        let scale = best_scale(&levels, &row64, max_magnitude) as f32;
+        let s = f64::from(scale);
+        let mut sq = 0.0;
+        for &w in &row64 {
+            let i = levels.nearest(w / s);
+            out.codes.push(levels.codes[i]);
+            sq += (w - s * levels.values[i]).powi(2);
+        }
+        out.scales.push(scale);
+        out.row_sq_error.push(sq);
+    }
+    Ok(out)
+}
+
+/// Reconstructs f32 weights: `scale[row] * value(code)`, rounded once to f32.
+pub fn dequantise(codebook: &Codebook, q: &QuantisedMatrix) -> Result<Vec<f32>, FormatError> {
+    q.codes
+        .iter()
+        .enumerate()
+        .map(|(i, &code)| {
+            let s = f64::from(q.scales[i / q.cols]);
+            Ok((s * f64::from(codebook.value(code)?)) as f32)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_level_ties_go_to_the_smaller_magnitude() {
+        let pot = Levels::new(&Codebook::named("shift_pot").unwrap());
+        // 3 is midway between 2 and 4.
+        assert_eq!(pot.values[pot.nearest(3.0)], 2.0);
+        assert_eq!(pot.values[pot.nearest(-3.0)], -2.0);
+        // PoT has no zero: 0 is midway between -1 and +1; +1 has the lower code.
+        assert_eq!(pot.values[pot.nearest(0.0)], 1.0);
+        assert_eq!(pot.codes[pot.nearest(0.0)], 0);
+        // Beyond the ends it saturates.
+        assert_eq!(pot.values[pot.nearest(1e9)], 128.0);
+        let msq = Levels::new(&Codebook::named("shift_msq").unwrap());
+        // Value 2 has codes 1 and 2: the lower one represents it.
+        assert_eq!(msq.codes[msq.nearest(2.2)], 1);
+    }
+
+    #[test]
+    fn powers_of_two_quantise_exactly_to_pot() {
+        let pot = Codebook::named("shift_pot").unwrap();
+        let w = [0.5f32, -0.25, 1.0, 0.125, -0.0625, 0.5];
+        let q = quantise_per_channel(&pot, &w, 1, 6).unwrap();
+        assert_eq!(q.row_sq_error[0], 0.0);
+        assert_eq!(dequantise(&pot, &q).unwrap(), w);
+    }
+
+    #[test]
+    fn hand_worked_int4_row() {
+        // Weights already on the int4 grid with step 0.1 scale exactly:
+        // the least-squares scale is 0.1 and the codes are the integers.
+        let lut = Codebook::named("mac_lut").unwrap();
+        let w = [0.7f32, -0.8, 0.3, 0.0];
+        let q = quantise_per_channel(&lut, &w, 1, 4).unwrap();
+        let values: Vec<i32> = q.codes.iter().map(|&c| lut.value(c).unwrap()).collect();
+        assert_eq!(values, [7, -8, 3, 0]);
+        assert!((q.scales[0] - 0.1).abs() < 1e-7, "{}", q.scales[0]);
+        assert!(q.row_sq_error[0] < 1e-12);
+    }
+
+    #[test]
+    fn zero_rows_and_bad_input() {
+        let pot = Codebook::named("shift_pot").unwrap();
+        let q = quantise_per_channel(&pot, &[0.0, 0.0, 1.0, 2.0], 2, 2).unwrap();
+        assert_eq!(q.scales[0], 0.0);
+        assert_eq!(dequantise(&pot, &q).unwrap()[..2], [0.0, 0.0]);
+        let err = quantise_per_channel(&pot, &[0.0, f32::NAN], 1, 2).unwrap_err();
+        assert!(err.to_string().contains("[0, 1]"), "{err}");
+        let err = quantise_per_channel(&pot, &[0.0; 5], 2, 2).unwrap_err();
+        assert!(err.to_string().contains("5 weights"), "{err}");
+    }
+}

@@ -1,0 +1,12 @@
+//! kiln: co-design DNN accelerators for Zynq FPGAs.
+//!
+//! The runtime library behind the `kiln` binary: number formats with their
+//! golden models, RTL checks on the Verilated models, synthesis reports and
+//! simulator benchmarks. The CLI in `main.rs` is a thin layer over it.
+
+pub mod bench;
+pub mod formats;
+pub mod pe_check;
+pub mod pe_docs;
+pub mod rng;
+pub mod synth;
