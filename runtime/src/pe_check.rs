@@ -113,14 +113,13 @@ pub fn check_pe(
     options: &CheckOptions,
 ) -> Result<PeReport, CheckError> {
     let codebook = Codebook::for_pe(library, spec)?;
-    let mut harness = PeHarness::open(&spec.name, options.trace.as_deref()).map_err(|e| {
-        match e {
+    let mut harness =
+        PeHarness::open(&spec.name, options.trace.as_deref()).map_err(|e| match e {
             SimError::UnknownModel { .. } if spec.test_only => {
                 CheckError::TestOnly(spec.name.clone())
             }
             other => other.into(),
-        }
-    })?;
+        })?;
     let mut mismatches: Vec<Mismatch> = Vec::new();
     let mut count = 0usize;
     let mut record = |m: Mismatch| {
@@ -216,7 +215,11 @@ pub fn check_pe(
         }
         // acc_o beside a valid product holds the sum of the products before it.
         if out.acc as i32 != sum {
-            chain_record(Signal::Accumulator, i64::from(sum), i64::from(out.acc as i32));
+            chain_record(
+                Signal::Accumulator,
+                i64::from(sum),
+                i64::from(out.acc as i32),
+            );
         }
         sum = sum.wrapping_add(product);
     }

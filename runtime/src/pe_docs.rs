@@ -31,8 +31,10 @@ complement), `wcode_i[weight_bits-1:0]`, and registered outputs `valid_o` and \
             pe.name, pe.weight_bits, encoding, pe.summary
         ));
     }
-    s.push_str("\n## Codebooks\n\nThe integer each weight code multiplies the activation by. \
-The golden product is `act * value`, exactly.\n");
+    s.push_str(
+        "\n## Codebooks\n\nThe integer each weight code multiplies the activation by. \
+The golden product is `act * value`, exactly.\n",
+    );
     for pe in library.library_pes() {
         s.push_str(&format!("\n### `{}`\n\n", pe.name));
         match &pe.encoding {

@@ -16,14 +16,20 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SynthError {
-    #[error("cannot run `{yosys}`: {source}. Install it with `apt-get install yosys` (or `make setup`)")]
+    #[error(
+        "cannot run `{yosys}`: {source}. Install it with `apt-get install yosys` (or `make setup`)"
+    )]
     NoYosys {
         yosys: String,
         #[source]
         source: std::io::Error,
     },
     #[error("yosys failed on PE `{pe}` (script and log kept in {dir}):\n{tail}")]
-    Failed { pe: String, dir: PathBuf, tail: String },
+    Failed {
+        pe: String,
+        dir: PathBuf,
+        tail: String,
+    },
     #[error("yosys statistics for PE `{pe}` are unreadable: {message}")]
     Stat { pe: String, message: String },
     #[error("{path}: {source}")]
@@ -221,14 +227,20 @@ fn summarise(
     board: &Board,
     cells: BTreeMap<String, u64>,
 ) -> SynthReport {
-    let sum = |names: &[&str]| names.iter().map(|n| cells.get(*n).copied().unwrap_or(0)).sum::<u64>();
+    let sum = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| cells.get(*n).copied().unwrap_or(0))
+            .sum::<u64>()
+    };
     let lut = sum(&["LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "INV"]);
     let ff = sum(&["FDRE", "FDSE", "FDCE", "FDPE"]);
     let (carry, dsp) = match board.family {
         Family::Xc7 => (sum(&["CARRY4"]), sum(&["DSP48E1"])),
         Family::Xcup => (sum(&["CARRY8"]), sum(&["DSP48E2"])),
     };
-    let bram36 = sum(&["RAMB36E1", "RAMB36E2"]) as f64 + 0.5 * sum(&["RAMB18E1", "RAMB18E2"]) as f64;
+    let bram36 =
+        sum(&["RAMB36E1", "RAMB36E2"]) as f64 + 0.5 * sum(&["RAMB18E1", "RAMB18E2"]) as f64;
     let pct = |used: u64, total: u64| {
         if total == 0 {
             0.0
@@ -265,7 +277,10 @@ wrapper that registers its inputs (`wrapper FF` of the FFs are those registers, 
 synthesis absorbs any of them into a DSP slice). LUT counts include INV cells.\n\n"
     ));
     if let Some(first) = reports.first() {
-        s.push_str(&format!("Part: {} (family {})\n\n", first.part, first.family));
+        s.push_str(&format!(
+            "Part: {} (family {})\n\n",
+            first.part, first.family
+        ));
     }
     s.push_str("| PE | LUT | FF | CARRY | DSP | BRAM36 | wrapper FF | LUT % | DSP % |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");

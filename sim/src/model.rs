@@ -202,7 +202,12 @@ impl Sim {
             .ok_or_else(|| SimError::UnknownPort {
                 model: info.name,
                 port: name.to_string(),
-                known: info.ports.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
+                known: info
+                    .ports
+                    .iter()
+                    .map(|p| p.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
     }
 
@@ -303,9 +308,8 @@ impl Sim {
     pub fn close(mut self) -> Result<(), SimError> {
         self.release();
         match self.trace.take() {
-            Some((partial, dest)) => {
-                fs::rename(&partial, &dest).map_err(|source| SimError::TraceIo { path: dest, source })
-            }
+            Some((partial, dest)) => fs::rename(&partial, &dest)
+                .map_err(|source| SimError::TraceIo { path: dest, source }),
             None => Ok(()),
         }
     }

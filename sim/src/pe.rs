@@ -47,8 +47,16 @@ impl PeHarness {
             },
             other => other,
         })?;
-        let inputs = [sim.port("valid_i")?, sim.port("act_i")?, sim.port("wcode_i")?];
-        let outputs = [sim.port("valid_o")?, sim.port("prod_o")?, sim.port("acc_o")?];
+        let inputs = [
+            sim.port("valid_i")?,
+            sim.port("act_i")?,
+            sim.port("wcode_i")?,
+        ];
+        let outputs = [
+            sim.port("valid_o")?,
+            sim.port("prod_o")?,
+            sim.port("acc_o")?,
+        ];
         sim.reset(2)?;
         Ok(Self {
             sim,
@@ -74,31 +82,33 @@ impl PeHarness {
     }
 
     /// Drives one cycle per input inside the model's loop (the fast path).
+    /// Inputs cross the FFI boundary in chunks small enough to stay in cache.
     pub fn run(&mut self, inputs: &[PeInput]) -> Result<Vec<PeOutput>, SimError> {
-        let values: Vec<u64> = inputs
-            .iter()
-            .flat_map(|i| [u64::from(i.valid), i.act, i.wcode])
-            .collect();
-        let sampled = self.sim.run(&self.inputs, &values, &self.outputs)?;
-        Ok(sampled
-            .chunks_exact(3)
-            .map(|row| PeOutput {
+        const CHUNK: usize = 4096;
+        let mut outputs = Vec::with_capacity(inputs.len());
+        let mut values = Vec::with_capacity(CHUNK * 3);
+        for chunk in inputs.chunks(CHUNK) {
+            values.clear();
+            values.extend(
+                chunk
+                    .iter()
+                    .flat_map(|i| [u64::from(i.valid), i.act, i.wcode]),
+            );
+            let sampled = self.sim.run(&self.inputs, &values, &self.outputs)?;
+            outputs.extend(sampled.chunks_exact(3).map(|row| PeOutput {
                 valid: row[0] != 0,
                 prod: row[1],
                 acc: row[2] as u32,
-            })
-            .collect())
+            }));
+        }
+        Ok(outputs)
     }
 
     /// Runs `inputs`, then idles until as many valid outputs have appeared as
     /// there were valid inputs, and returns the valid outputs in order. The
     /// PE may take any fixed or variable latency; if it stays silent for
     /// `watchdog` idle cycles the run fails instead of hanging.
-    pub fn stream(
-        &mut self,
-        inputs: &[PeInput],
-        watchdog: u64,
-    ) -> Result<Vec<PeOutput>, SimError> {
+    pub fn stream(&mut self, inputs: &[PeInput], watchdog: u64) -> Result<Vec<PeOutput>, SimError> {
         let expected = inputs.iter().filter(|i| i.valid).count();
         let mut valid: Vec<PeOutput> = self.run(inputs)?.into_iter().filter(|o| o.valid).collect();
         let mut idle = 0;

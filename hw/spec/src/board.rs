@@ -72,16 +72,22 @@ impl Board {
             if board.name != expected {
                 return Err(invalid(
                     file,
-                    format!("name is `{}`, must match the file name `{expected}`", board.name),
+                    format!(
+                        "name is `{}`, must match the file name `{expected}`",
+                        board.name
+                    ),
                 ));
             }
-            if !(board.fabric_clock_mhz > 0.0) {
+            if !board.fabric_clock_mhz.is_finite() || board.fabric_clock_mhz <= 0.0 {
                 return Err(invalid(file, "fabric_clock_mhz must be positive"));
             }
             if !["devmem", "xrt"].contains(&board.transport.as_str()) {
                 return Err(invalid(
                     file,
-                    format!("transport `{}` is unknown; use devmem or xrt", board.transport),
+                    format!(
+                        "transport `{}` is unknown; use devmem or xrt",
+                        board.transport
+                    ),
                 ));
             }
             boards.push(board);
@@ -96,23 +102,39 @@ impl Board {
         boards
             .into_iter()
             .find(|b| b.name == name)
-            .ok_or_else(|| SpecError::Unknown { what: "board", name: name.to_string(), known })
+            .ok_or_else(|| SpecError::Unknown {
+                what: "board",
+                name: name.to_string(),
+                known,
+            })
     }
 
     /// The first board (by name) whose part starts with `part`, e.g. `xc7z020`.
     pub fn by_part(part: &str) -> Result<Board, SpecError> {
         let boards = Self::all()?;
-        let known = boards.iter().map(|b| b.part.as_str()).collect::<Vec<_>>().join(", ");
+        let known = boards
+            .iter()
+            .map(|b| b.part.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         let wanted = part.to_ascii_lowercase();
         boards
             .into_iter()
             .find(|b| !wanted.is_empty() && b.part.starts_with(&wanted))
-            .ok_or_else(|| SpecError::Unknown { what: "part", name: part.to_string(), known })
+            .ok_or_else(|| SpecError::Unknown {
+                what: "part",
+                name: part.to_string(),
+                known,
+            })
     }
 }
 
 fn names(boards: &[Board]) -> String {
-    boards.iter().map(|b| b.name.as_str()).collect::<Vec<_>>().join(", ")
+    boards
+        .iter()
+        .map(|b| b.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -127,6 +149,9 @@ mod tests {
         assert_eq!(z1.resources.lut, 53_200);
         assert_eq!(z1.family, Family::Xc7);
         let err = Board::by_part("xc7a35t").unwrap_err().to_string();
-        assert!(err.contains("xc7a35t") && err.contains("xc7z020clg400-1"), "{err}");
+        assert!(
+            err.contains("xc7a35t") && err.contains("xc7z020clg400-1"),
+            "{err}"
+        );
     }
 }

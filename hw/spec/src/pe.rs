@@ -279,8 +279,8 @@ fn library_entry(entry: LibraryEntry, shape: PortShape) -> Result<PeSpec, SpecEr
             return Err(invalid(
                 file,
                 format!(
-                    "PE `{name}`: encoding `{other}` is unknown; use twos_complement or sign_magnitude"
-                ),
+                "PE `{name}`: encoding `{other}` is unknown; use twos_complement or sign_magnitude"
+            ),
             ))
         }
     };

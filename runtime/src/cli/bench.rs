@@ -31,7 +31,10 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
     let pes: Vec<_> = if args.pes.is_empty() {
         library.library_pes().collect()
     } else {
-        args.pes.iter().map(|n| library.get(n)).collect::<Result<_, _>>()?
+        args.pes
+            .iter()
+            .map(|n| library.get(n))
+            .collect::<Result<_, _>>()?
     };
     let bar = progress(pes.len() as u64, args.json);
     let mut results = Vec::new();
@@ -44,8 +47,14 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
     if args.json {
         print_json(&results)?;
     } else {
-        println!("{} cycles per measurement, million cycles per second:", args.cycles);
-        println!("{:<11} {:>9} {:>9} {:>9}", "PE", "per-call", "batched", "step");
+        println!(
+            "{} cycles per measurement, million cycles per second:",
+            args.cycles
+        );
+        println!(
+            "{:<11} {:>9} {:>9} {:>9}",
+            "PE", "per-call", "batched", "step"
+        );
         for r in &results {
             println!(
                 "{:<11} {:>9.2} {:>9.2} {:>9.2}",

@@ -19,8 +19,10 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 pub fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", Path::new(&tmp).display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot move the new file to {}", path.display()))
+    std::fs::write(&tmp, text)
+        .with_context(|| format!("cannot write {}", Path::new(&tmp).display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot move the new file to {}", path.display()))
 }
 
 /// A progress bar on stderr, hidden when stderr is not a terminal or when

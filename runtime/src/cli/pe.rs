@@ -152,7 +152,11 @@ fn verify(library: &PeLibrary, args: VerifyArgs) -> anyhow::Result<Outcome> {
             println!("waveform: {}", trace.display());
         }
     }
-    Ok(if passed { Outcome::Passed } else { Outcome::Failed })
+    Ok(if passed {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
 }
 
 fn print_table(reports: &[PeReport]) {

@@ -13,7 +13,12 @@ use super::Outcome;
 #[derive(Debug, Args)]
 pub struct SynthArgs {
     /// PE to synthesise (repeatable).
-    #[arg(long = "pe", value_name = "NAME", required_unless_present = "all", conflicts_with = "all")]
+    #[arg(
+        long = "pe",
+        value_name = "NAME",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
     pes: Vec<String>,
     /// Synthesise every library PE.
     #[arg(long)]
@@ -51,14 +56,25 @@ pub fn run(args: SynthArgs) -> anyhow::Result<Outcome> {
     let mut reports: Vec<SynthReport> = Vec::new();
     for pe in pes {
         bar.set_message(pe.name.clone());
-        reports.push(synth_pe(&library, pe, &options).with_context(|| format!("synthesising PE `{}`", pe.name))?);
+        reports.push(
+            synth_pe(&library, pe, &options)
+                .with_context(|| format!("synthesising PE `{}`", pe.name))?,
+        );
         bar.inc(1);
     }
     bar.finish_and_clear();
     if let Some(path) = &args.report {
         let command = format!(
             "kiln synth {} --part {} --report {}",
-            if args.all { "--all".to_string() } else { args.pes.iter().map(|p| format!("--pe {p}")).collect::<Vec<_>>().join(" ") },
+            if args.all {
+                "--all".to_string()
+            } else {
+                args.pes
+                    .iter()
+                    .map(|p| format!("--pe {p}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
             args.part,
             path.display()
         );

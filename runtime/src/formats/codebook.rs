@@ -19,7 +19,9 @@ impl Codebook {
         Ok(Self {
             pe: golden.name.clone(),
             weight_bits: golden.weight_bits,
-            values: (0..golden.code_count()).map(|c| golden.weight_value(c)).collect(),
+            values: (0..golden.code_count())
+                .map(|c| golden.weight_value(c))
+                .collect(),
             shape: library.port_shape,
         })
     }
@@ -84,7 +86,11 @@ impl Codebook {
 
     /// Largest |value| of any code.
     pub fn max_magnitude(&self) -> u32 {
-        self.values.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0)
+        self.values
+            .iter()
+            .map(|v| v.unsigned_abs())
+            .max()
+            .unwrap_or(0)
     }
 }
 

@@ -20,7 +20,11 @@ pub enum FormatError {
     #[error("weight [{row}, {col}] is {value}: only finite weights can be quantised")]
     NonFinite { row: usize, col: usize, value: f32 },
     #[error("{len} weights cannot be a {rows} x {cols} matrix (rows are output channels)")]
-    Shape { len: usize, rows: usize, cols: usize },
+    Shape {
+        len: usize,
+        rows: usize,
+        cols: usize,
+    },
     #[error(transparent)]
     Spec(#[from] kiln_spec::SpecError),
 }

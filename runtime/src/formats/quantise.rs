@@ -3,7 +3,8 @@
 //! Each row of the weight matrix (an output channel) gets its own scale `s`;
 //! a weight `w` becomes the code whose value `v` is nearest to `w / s`, and
 //! dequantises to `s * v`. The scale is chosen to minimise the row's squared
-//! error `sum (w - s * v)^2`. docs/quantisation.md explains the search.
+//! error `sum (w - s * v)^2`, exactly (see `best_scale`); docs/quantisation.md
+//! explains the search and its tie rules.
 
 use super::{Codebook, FormatError};
 
@@ -73,56 +74,95 @@ impl Levels {
     fn smallest(&self) -> usize {
         self.nearest(0.0)
     }
+
+    fn max_abs(&self) -> f64 {
+        self.values
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()))
+            .max(1.0)
+    }
 }
 
-/// Squared error of a row at scale `s`, with nearest-level assignment.
-fn row_error(levels: &Levels, row: &[f64], s: f64) -> f64 {
-    row.iter()
-        .map(|&w| {
-            let v = levels.values[levels.nearest(w / s)];
-            (w - s * v).powi(2)
+/// The scale that minimises a row's squared error, found exactly.
+///
+/// With nearest-value assignment, the code of `w` only changes where `w / s`
+/// crosses a midpoint `m` between two neighbouring values, at `s = w / m`.
+/// Between two such breakpoints the assignment is fixed and the error
+/// `sum w^2 - 2 s A + s^2 B` (A = sum w v, B = sum v^2) is a parabola with its
+/// minimum at `A / B`, clamped to the interval. Sweeping the breakpoints in
+/// order from s -> 0 (every weight saturated at an end of the codebook)
+/// upward, and updating A and B one move at a time, visits every interval:
+/// the best candidate is the global minimum. Cost: O(n L log(n L)) for n
+/// weights and L codebook values. Ties between equal errors keep the
+/// smaller scale.
+fn best_scale(levels: &Levels, row: &[f64]) -> f64 {
+    let values = &levels.values;
+    let top = values.len() - 1;
+    let midpoints: Vec<f64> = values.windows(2).map(|p| (p[0] + p[1]) / 2.0).collect();
+    let zero_level = levels.smallest();
+    let mut assigned: Vec<usize> = row
+        .iter()
+        .map(|&w| match w {
+            w if w > 0.0 => top,
+            w if w < 0.0 => 0,
+            _ => zero_level,
         })
-        .sum()
-}
-
-/// Starting scales: a geometric grid from base/16 to 2*base, 16 per octave,
-/// where base maps the row's largest |w| to the codebook's largest |v|.
-const GRID_OCTAVES_BELOW: i32 = 4;
-const GRID_OCTAVES_ABOVE: i32 = 1;
-const GRID_STEPS_PER_OCTAVE: i32 = 16;
-/// Refinement rounds per starting scale (it usually settles in 2 to 5).
-const MAX_REFINE_ROUNDS: usize = 32;
-
-/// The scale of one row: see the module docs and docs/quantisation.md.
-fn best_scale(levels: &Levels, row: &[f64], max_magnitude: f64) -> f64 {
-    let peak = row.iter().fold(0.0f64, |m, w| m.max(w.abs()));
-    let base = peak / max_magnitude;
-    let mut best = (f64::INFINITY, base);
-    for k in -GRID_OCTAVES_BELOW * GRID_STEPS_PER_OCTAVE..=GRID_OCTAVES_ABOVE * GRID_STEPS_PER_OCTAVE {
-        let mut s = base * (f64::from(k) / f64::from(GRID_STEPS_PER_OCTAVE)).exp2();
-        let mut assignment: Vec<usize> = Vec::new();
-        for _ in 0..MAX_REFINE_ROUNDS {
-            let err = row_error(levels, row, s);
-            if err < best.0 {
-                best = (err, s);
+        .collect();
+    let (mut a, mut b) = assigned
+        .iter()
+        .zip(row)
+        .fold((0.0, 0.0), |(a, b), (&i, &w)| {
+            (a + w * values[i], b + values[i] * values[i])
+        });
+    // (scale, weight index, level the weight moves to)
+    let mut moves: Vec<(f64, usize, usize)> = Vec::new();
+    for (i, &w) in row.iter().enumerate() {
+        for (j, &m) in midpoints.iter().enumerate() {
+            if w > 0.0 && m > 0.0 {
+                moves.push((w / m, i, j)); // x falls below m: level j+1 -> j
+            } else if w < 0.0 && m < 0.0 {
+                moves.push((w / m, i, j + 1)); // x rises above m: level j -> j+1
             }
-            let next: Vec<usize> = row.iter().map(|&w| levels.nearest(w / s)).collect();
-            if next == assignment {
-                break;
-            }
-            // Least-squares scale for this assignment: it cannot raise the error.
-            let (num, den) = next.iter().zip(row).fold((0.0, 0.0), |(n, d), (&i, &w)| {
-                let v = levels.values[i];
-                (n + w * v, d + v * v)
-            });
-            if den == 0.0 || num <= 0.0 {
-                break;
-            }
-            assignment = next;
-            s = num / den;
         }
     }
-    best.1
+    moves.sort_by(|x, y| x.0.total_cmp(&y.0));
+
+    let mut best = (f64::INFINITY, f64::NAN);
+    let mut consider = |a: f64, b: f64, lo: f64, hi: f64| {
+        if b == 0.0 {
+            return; // every weight on a zero value: the error does not depend on s
+        }
+        let s = (a / b).clamp(lo, hi);
+        if s <= 0.0 {
+            return;
+        }
+        let err = s * (s * b - 2.0 * a); // the constant sum w^2 is left out
+        if err < best.0 {
+            best = (err, s);
+        }
+    };
+    let mut lo = 0.0;
+    let mut k = 0;
+    while k < moves.len() {
+        let at = moves[k].0;
+        consider(a, b, lo, at);
+        while k < moves.len() && moves[k].0 == at {
+            let (_, i, to) = moves[k];
+            let (w, from) = (row[i], values[assigned[i]]);
+            a += w * (values[to] - from);
+            b += values[to] * values[to] - from * from;
+            assigned[i] = to;
+            k += 1;
+        }
+        lo = at;
+    }
+    consider(a, b, lo, f64::INFINITY);
+    if best.1.is_nan() {
+        // No scale changes the error (e.g. a codebook of zeros): any will do.
+        row.iter().fold(0.0f64, |m, w| m.max(w.abs())) / levels.max_abs()
+    } else {
+        best.1
+    }
 }
 
 /// Quantises a row-major `rows x cols` f32 matrix, one scale per row.
@@ -147,7 +187,6 @@ pub fn quantise_per_channel(
         });
     }
     let levels = Levels::new(codebook);
-    let max_magnitude = f64::from(codebook.max_magnitude());
     let mut out = QuantisedMatrix {
         rows,
         cols,
@@ -167,7 +206,7 @@ pub fn quantise_per_channel(
         }
         // The scale is stored as f32; codes are assigned against that value
         // so that dequantisation reproduces exactly what was optimised.
-        let scale = best_scale(&levels, &row64, max_magnitude) as f32;
+        let scale = best_scale(&levels, &row64) as f32;
         let s = f64::from(scale);
         let mut sq = 0.0;
         for &w in &row64 {

@@ -1,0 +1,73 @@
+# kiln: the two commands are `make demo` and `make test` (see README.md).
+# Each installs what it needs first (`make setup`), so a fresh Debian machine
+# needs nothing but this repository and root.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+KILN := target/release/kiln
+APT_PACKAGES := verilator yosys zlib1g-dev g++ make
+RTL := $(wildcard hw/ip/*/rtl/*.sv hw/ip/*/dv/*.sv)
+
+.PHONY: setup demo test lint-rtl fmt-check clippy cargo-test synth docs bench build
+
+## setup: install missing tools (apt: verilator, yosys, zlib headers; rustfmt and clippy)
+setup:
+	@missing=""; \
+	command -v verilator >/dev/null || missing="$$missing verilator"; \
+	command -v yosys >/dev/null || missing="$$missing yosys"; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
+	command -v g++ >/dev/null || missing="$$missing g++"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "setup: installing$$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else \
+	    echo "setup: missing$$missing; install with: sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "setup: cargo is missing; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
+	@if command -v rustup >/dev/null; then \
+	  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt; \
+	  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy; \
+	fi
+	@verilator --version; yosys -V
+
+build: setup
+	$(CARGO) build --release --locked
+
+## demo: verify every PE against its golden model, then the resource table
+demo: build
+	$(KILN) pe verify --all
+	@echo
+	$(KILN) synth --all --part xc7z020
+
+## test: format, lints, RTL lint, every cargo test
+test: setup fmt-check clippy lint-rtl cargo-test
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+clippy:
+	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
+
+lint-rtl:
+	@for f in $(RTL); do \
+	  top=$$(basename $$f .sv); \
+	  echo "verilator --lint-only -Wall $$f"; \
+	  verilator --lint-only -Wall hw/lint/waivers.vlt $$f --top-module $$top || exit 1; \
+	done
+
+cargo-test:
+	$(CARGO) test --release --locked --workspace
+
+## synth: rewrite docs/resources.md from yosys
+synth: build
+	$(KILN) synth --all --part xc7z020 --report docs/resources.md
+
+## docs: regenerate the docs that come from sources
+docs: build
+	$(KILN) pe docs --write docs/pe-library.md
+
+## bench: simulator throughput (figures go to docs/benchmarks.md by hand)
+bench: build
+	$(KILN) bench sim --cycles 2000000
