@@ -1,28 +1,16 @@
 //! `kiln pe verify` as a user runs it: every library PE passes, and a
 //! deliberately wrong PE is caught and its first mismatching inputs named.
 
-use std::process::Command;
+mod common;
 
+use common::{kiln, kiln_error, kiln_json};
 use kiln::formats::Codebook;
 use kiln::pe_check::{check_pe, CheckOptions, Signal};
 use kiln_spec::PeLibrary;
 
-fn kiln() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kiln"))
-}
-
 #[test]
 fn verify_all_json_covers_five_pes_with_zero_mismatches() {
-    let out = kiln()
-        .args(["pe", "verify", "--all", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = kiln_json(&["pe", "verify", "--all", "--json"], 0);
     assert_eq!(report["passed"], true);
     assert_eq!(report["mismatches"], 0);
     let pes = report["pes"].as_array().unwrap();
@@ -50,12 +38,8 @@ fn verify_all_json_covers_five_pes_with_zero_mismatches() {
 
 #[test]
 fn a_wrong_pe_is_reported_with_its_first_mismatching_inputs() {
-    let out = kiln()
-        .args(["pe", "verify", "--pe", "shift_pot_faulty", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "mismatches must exit 1");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Mismatches exit 1.
+    let report = kiln_json(&["pe", "verify", "--pe", "shift_pot_faulty", "--json"], 1);
     assert_eq!(report["passed"], false);
     let pe = &report["pes"][0];
     assert_eq!(pe["golden"], "shift_pot");
@@ -70,10 +54,7 @@ fn a_wrong_pe_is_reported_with_its_first_mismatching_inputs() {
     assert_eq!(first["got"], 0);
 
     // The table names the same inputs for a person.
-    let out = kiln()
-        .args(["pe", "verify", "--pe", "shift_pot_faulty"])
-        .output()
-        .unwrap();
+    let out = kiln(["pe", "verify", "--pe", "shift_pot_faulty"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("MISMATCH"), "{text}");
     assert!(text.contains("act=-128 wcode=0b101"), "{text}");
@@ -109,37 +90,22 @@ fn the_faulty_pe_fails_every_pair_the_golden_model_predicts() {
 
 #[test]
 fn bad_requests_get_clear_errors() {
-    let out = kiln()
-        .args(["pe", "verify", "--pe", "shift_foo"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = kiln_error(["pe", "verify", "--pe", "shift_foo"]);
     assert!(
         err.contains("shift_foo") && err.contains("shift_pot"),
         "{err}"
     );
-
-    let out = kiln()
-        .args(["pe", "verify", "--all", "--trace", "x.fst"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("exactly one PE"));
-
-    let out = kiln()
-        .args([
-            "pe",
-            "verify",
-            "--pe",
-            "mac_lut",
-            "--trace",
-            "/nonexistent-dir/x.fst",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent-dir/x.fst"));
+    let err = kiln_error(["pe", "verify", "--all", "--trace", "x.fst"]);
+    assert!(err.contains("exactly one PE"), "{err}");
+    let err = kiln_error([
+        "pe",
+        "verify",
+        "--pe",
+        "mac_lut",
+        "--trace",
+        "/nonexistent-dir/x.fst",
+    ]);
+    assert!(err.contains("/nonexistent-dir/x.fst"), "{err}");
 }
 
 #[test]
@@ -148,19 +114,20 @@ fn verify_writes_a_waveform_on_request() {
     std::fs::create_dir_all(&dir).unwrap();
     for ext in ["fst", "vcd"] {
         let path = dir.join(format!("shift_apot.{ext}"));
-        let out = kiln()
-            .args([
-                "pe",
-                "verify",
-                "--pe",
-                "shift_apot",
-                "--chain-steps",
-                "50",
-                "--trace",
-            ])
-            .arg(&path)
-            .output()
-            .unwrap();
+        let args = [
+            "pe",
+            "verify",
+            "--pe",
+            "shift_apot",
+            "--chain-steps",
+            "50",
+            "--trace",
+        ];
+        let out = kiln(
+            args.iter()
+                .map(std::ffi::OsStr::new)
+                .chain([path.as_os_str()]),
+        );
         assert!(
             out.status.success(),
             "{}",

@@ -1,19 +1,12 @@
 //! `kiln synth` through real yosys: every PE maps, the shift PEs use no DSP.
 
-use std::process::Command;
+mod common;
+
+use common::{kiln_error, kiln_json};
 
 #[test]
 fn synth_all_json_reports_five_pes_and_shift_pes_use_no_dsp() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(["synth", "--all", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = kiln_json(&["synth", "--all", "--json"], 0);
     let pes = report["pes"].as_array().unwrap();
     assert_eq!(pes.len(), 5);
     for pe in pes {
@@ -31,25 +24,14 @@ fn synth_all_json_reports_five_pes_and_shift_pes_use_no_dsp() {
 
 #[test]
 fn unknown_part_and_missing_yosys_are_clear_errors() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(["synth", "--pe", "shift_pot", "--part", "xc7a35t"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = kiln_error(["synth", "--pe", "shift_pot", "--part", "xc7a35t"]);
     assert!(err.contains("xc7a35t") && err.contains("xc7z020"), "{err}");
-
-    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args([
-            "synth",
-            "--pe",
-            "shift_pot",
-            "--yosys",
-            "/nonexistent/yosys",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = kiln_error([
+        "synth",
+        "--pe",
+        "shift_pot",
+        "--yosys",
+        "/nonexistent/yosys",
+    ]);
     assert!(err.contains("apt-get install yosys"), "{err}");
 }

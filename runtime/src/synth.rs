@@ -44,18 +44,20 @@ pub enum SynthError {
 
 #[derive(Debug, Clone)]
 pub struct SynthOptions {
-    /// Part prefix, resolved through the board files (e.g. `xc7z020`).
-    pub part: String,
+    /// The board whose part and resources the figures are for.
+    pub board: Board,
     /// yosys binary.
     pub yosys: String,
 }
 
-impl Default for SynthOptions {
-    fn default() -> Self {
-        Self {
-            part: "xc7z020".into(),
-            yosys: "yosys".into(),
-        }
+impl SynthOptions {
+    /// Resolves a part prefix (e.g. `xc7z020`) through the board files once,
+    /// so a run over many PEs does not look it up again for each.
+    pub fn for_part(part: &str, yosys: &str) -> Result<Self, SynthError> {
+        Ok(Self {
+            board: Board::by_part(part)?,
+            yosys: yosys.to_string(),
+        })
     }
 }
 
@@ -154,7 +156,7 @@ pub fn synth_pe(
     spec: &PeSpec,
     options: &SynthOptions,
 ) -> Result<SynthReport, SynthError> {
-    let board = Board::by_part(&options.part)?;
+    let board = &options.board;
     let rtl = kiln_spec::repo_root().join(&spec.rtl);
     let scratch = Scratch::new(&spec.name)?;
     let dir = scratch.0.clone();
@@ -200,7 +202,7 @@ tee -q -o {stat} stat -json\n",
         pe: spec.name.clone(),
         message,
     })?;
-    Ok(summarise(spec, library, &board, cells))
+    Ok(summarise(spec, library, board, cells))
 }
 
 /// Cell counts of the (flattened) top module from `stat -json`.

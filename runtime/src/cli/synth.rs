@@ -47,10 +47,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<Outcome> {
             .map(|n| library.get(n))
             .collect::<Result<_, _>>()?
     };
-    let options = SynthOptions {
-        part: args.part.clone(),
-        yosys: args.yosys.clone(),
-    };
+    let options = SynthOptions::for_part(&args.part, &args.yosys)?;
     let version = yosys_version(&options.yosys)?;
     let bar = progress(pes.len() as u64, args.json);
     let mut reports: Vec<SynthReport> = Vec::new();
