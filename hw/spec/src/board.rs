@@ -40,6 +40,32 @@ pub struct Resources {
     pub bram36: u64,
 }
 
+/// The accelerator's port to DDR, as the simulator's memory model uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Memory {
+    /// AXI data width of the port, in bytes.
+    pub port_bytes: u32,
+    /// Sustained bytes per fabric cycle, in each direction.
+    pub bytes_per_cycle: f64,
+    /// Fabric cycles from an accepted read address to its first data beat.
+    pub read_latency_cycles: u32,
+    /// Fabric cycles from the last beat of a write burst to its response.
+    pub write_latency_cycles: u32,
+}
+
+/// Physical addresses on the board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Addresses {
+    /// Base of the accelerator's AXI-Lite register window.
+    pub registers: u64,
+    /// Start of the DDR the processor and the accelerator share.
+    pub ddr_base: u64,
+    /// Size of that DDR in bytes.
+    pub ddr_bytes: u64,
+}
+
 /// One board kiln can target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +84,10 @@ pub struct Board {
     pub rust_target: String,
     /// How kiln reaches the accelerator there: `devmem` (Zynq-7000) or `xrt` (Zynq UltraScale+).
     pub transport: String,
+    /// The accelerator's memory port.
+    pub memory: Memory,
+    /// Physical addresses.
+    pub addresses: Addresses,
     /// Programmable-logic resources of the part.
     pub resources: Resources,
 }
@@ -89,6 +119,20 @@ impl Board {
                         board.transport
                     ),
                 ));
+            }
+            let m = &board.memory;
+            if m.port_bytes == 0
+                || !m.port_bytes.is_power_of_two()
+                || !m.bytes_per_cycle.is_finite()
+                || m.bytes_per_cycle <= 0.0
+            {
+                return Err(invalid(
+                    file,
+                    "[memory] needs a power-of-two port_bytes and a positive bytes_per_cycle",
+                ));
+            }
+            if board.addresses.ddr_bytes == 0 {
+                return Err(invalid(file, "[addresses] ddr_bytes must be positive"));
             }
             boards.push(board);
         }

@@ -7,9 +7,11 @@
 //! workspace reads those files.
 
 mod board;
+mod design;
 mod pe;
 
-pub use board::{Board, Family, Resources};
+pub use board::{Addresses, Board, Family, Memory, Resources};
+pub use design::{Design, Engine};
 pub use pe::{Encoding, PeLibrary, PeSpec, PortShape};
 
 use std::path::PathBuf;
