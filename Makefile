@@ -8,7 +8,7 @@ KILN := target/release/kiln
 APT_PACKAGES := verilator yosys zlib1g-dev g++ make
 RTL := $(wildcard hw/ip/*/rtl/*.sv hw/ip/*/dv/*.sv)
 
-.PHONY: setup demo test lint-rtl fmt-check clippy cargo-test synth docs bench build
+.PHONY: setup demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench build
 
 ## setup: install missing tools (apt: verilator, yosys, zlib headers; rustfmt and clippy)
 setup:
@@ -67,6 +67,11 @@ synth: build
 ## docs: regenerate the docs that come from sources
 docs: build
 	$(KILN) pe docs --write docs/pe-library.md
+
+## regs: regenerate the files that come from hw/regs/kiln.toml (SystemVerilog
+## package, driver/src/regs.rs, docs/registers.md); `make test` fails when stale
+regs: setup
+	$(CARGO) run --release --locked -p kiln -- regs generate
 
 ## bench: simulator throughput (figures go to docs/benchmarks.md by hand)
 bench: build

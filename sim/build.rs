@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-use kiln_spec::PeLibrary;
+use kiln_spec::{Design, PeLibrary};
 
 const INSTALL_HINT: &str = "kiln-sim needs Verilator 5 to build its models: install it with \
 `apt-get install verilator` (or run `make setup`), or point $VERILATOR at a verilator binary.";
@@ -36,7 +36,12 @@ struct Model {
     top: String,
     /// SystemVerilog sources, dependencies first.
     sources: Vec<PathBuf>,
+    /// Top-level parameter overrides (`-G`).
+    parameters: Vec<(&'static str, String)>,
     ports: Vec<Port>,
+    /// Trace variants to build (PE harnesses: all three; accelerators:
+    /// untraced and FST, to keep build time down).
+    traces: &'static [Trace],
 }
 
 #[derive(Clone, Copy)]
@@ -48,6 +53,7 @@ enum Trace {
 
 impl Trace {
     const ALL: [Trace; 3] = [Trace::None, Trace::Fst, Trace::Vcd];
+    const NO_VCD: [Trace; 2] = [Trace::None, Trace::Fst];
     fn suffix(self) -> &'static str {
         match self {
             Trace::None => "plain",
@@ -75,6 +81,10 @@ fn main() {
         "hw/ip/pe/data/codebooks.toml",
         "hw/ip/pe/dv/test_pes.toml",
         "sim/templates",
+        "hw/designs",
+        "hw/designs/dv",
+        "hw/ip/common/rtl",
+        "hw/ip/gemm/rtl",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
@@ -87,12 +97,16 @@ fn main() {
     let with_test_pes = env::var_os("CARGO_FEATURE_TEST_PES").is_some();
     let hw_gen = out.join("hw");
     fs::create_dir_all(&hw_gen).unwrap();
-    let models: Vec<Model> = library
+    let mut models: Vec<Model> = library
         .pes
         .iter()
         .filter(|pe| with_test_pes || !pe.test_only)
         .map(|pe| pe_harness_model(&root, &hw_gen, &library, pe))
         .collect();
+    let designs = Design::all().unwrap_or_else(|e| panic!("{e}"));
+    for design in designs.iter().filter(|d| with_test_pes || !d.test_only) {
+        models.push(design_model(&root, &hw_gen, design));
+    }
 
     let mut build = cc::Build::new();
     build
@@ -120,7 +134,7 @@ fn main() {
     }
     let mut rust = String::new();
     for model in &models {
-        for trace in Trace::ALL {
+        for &trace in model.traces {
             let unit = verilate(&verilator, &out, model, trace);
             build.file(unit);
         }
@@ -180,6 +194,8 @@ fn pe_harness_model(
         name: format!("pe_{}", pe.name),
         top,
         sources: vec![rtl, harness_path],
+        parameters: Vec::new(),
+        traces: &Trace::ALL,
         ports: vec![
             Port {
                 name: "clk_i",
@@ -225,8 +241,96 @@ fn pe_harness_model(
     }
 }
 
+fn port(name: &'static str, input: bool, width: u32) -> Port {
+    Port { name, input, width }
+}
+
+/// The ports of gemm_top (hw/ip/gemm/rtl/gemm_top.sv). A port missing here
+/// or misnamed fails the C++ compile of the generated switch, so the two
+/// cannot drift apart silently.
+fn gemm_ports() -> Vec<Port> {
+    vec![
+        port("clk_i", true, 1),
+        port("rst_ni", true, 1),
+        port("irq_o", false, 1),
+        port("s_awvalid_i", true, 1),
+        port("s_awready_o", false, 1),
+        port("s_awaddr_i", true, 8),
+        port("s_wvalid_i", true, 1),
+        port("s_wready_o", false, 1),
+        port("s_wdata_i", true, 32),
+        port("s_wstrb_i", true, 4),
+        port("s_bvalid_o", false, 1),
+        port("s_bready_i", true, 1),
+        port("s_bresp_o", false, 2),
+        port("s_arvalid_i", true, 1),
+        port("s_arready_o", false, 1),
+        port("s_araddr_i", true, 8),
+        port("s_rvalid_o", false, 1),
+        port("s_rready_i", true, 1),
+        port("s_rdata_o", false, 32),
+        port("s_rresp_o", false, 2),
+        port("m_arvalid_o", false, 1),
+        port("m_arready_i", true, 1),
+        port("m_araddr_o", false, 64),
+        port("m_arlen_o", false, 8),
+        port("m_arsize_o", false, 3),
+        port("m_arburst_o", false, 2),
+        port("m_rvalid_i", true, 1),
+        port("m_rready_o", false, 1),
+        port("m_rdata_i", true, 64),
+        port("m_rresp_i", true, 2),
+        port("m_rlast_i", true, 1),
+        port("m_awvalid_o", false, 1),
+        port("m_awready_i", true, 1),
+        port("m_awaddr_o", false, 64),
+        port("m_awlen_o", false, 8),
+        port("m_awsize_o", false, 3),
+        port("m_awburst_o", false, 2),
+        port("m_wvalid_o", false, 1),
+        port("m_wready_i", true, 1),
+        port("m_wdata_o", false, 64),
+        port("m_wstrb_o", false, 8),
+        port("m_wlast_o", false, 1),
+        port("m_bvalid_i", true, 1),
+        port("m_bready_o", false, 1),
+        port("m_bresp_i", true, 2),
+    ]
+}
+
+/// One accelerator design: its RTL plus the generated PE binding.
+fn design_model(root: &Path, hw_gen: &Path, design: &Design) -> Model {
+    let binding = design.pe_binding_sv().unwrap_or_else(|e| panic!("{e}"));
+    let dir = hw_gen.join(&design.name);
+    fs::create_dir_all(&dir).unwrap();
+    let binding_path = dir.join("gemm_pe.sv");
+    write_if_changed(&binding_path, &binding);
+    let mut sources: Vec<PathBuf> = design
+        .rtl_sources()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|p| root.join(p))
+        .collect();
+    for source in &sources {
+        println!("cargo:rerun-if-changed={}", source.display());
+    }
+    sources.push(binding_path);
+    Model {
+        name: design.name.clone(),
+        top: design.top_module().to_string(),
+        sources,
+        parameters: design.top_parameters().unwrap_or_else(|e| panic!("{e}")),
+        ports: gemm_ports(),
+        traces: &Trace::NO_VCD,
+    }
+}
+
 fn class_name(model: &Model, trace: Trace) -> String {
-    format!("Vkiln_{}_{}", model.name, trace.suffix())
+    format!(
+        "Vkiln_{}_{}",
+        model.name.replace(['-', '.'], "_"),
+        trace.suffix()
+    )
 }
 
 /// Runs `verilator --cc` for one variant and writes the translation unit that
@@ -247,6 +351,10 @@ fn verilate(verilator: &str, out: &Path, model: &Model, trace: Trace) -> PathBuf
     if let Some(flag) = trace.flag() {
         cmd.arg(flag);
     }
+    for (name, value) in &model.parameters {
+        cmd.arg(format!("-G{name}={value}"));
+    }
+    // Model names may hold dashes; C++ identifiers may not.
     cmd.args(&model.sources);
     let status = cmd
         .status()
@@ -323,7 +431,7 @@ fn verilate(verilator: &str, out: &Path, model: &Model, trace: Trace) -> PathBuf
 fn rust_model(model: &Model) -> String {
     let mut s = String::new();
     s.push_str("extern \"C\" {\n");
-    for trace in Trace::ALL {
+    for &trace in model.traces {
         let c = class_name(model, trace);
         writeln!(
             s,
@@ -366,8 +474,12 @@ fn rust_registry(models: &[Model], externs: String) -> String {
         }
         s.push_str("            ],\n        },\n        variants: [\n");
         for trace in Trace::ALL {
+            if !model.traces.iter().any(|t| t.kind() == trace.kind()) {
+                s.push_str("            None,\n");
+                continue;
+            }
             let c = class_name(model, trace);
-            writeln!(s, "            Variant {{ new: kiln_{c}_new, free: kiln_{c}_free, set: kiln_{c}_set, get: kiln_{c}_get, step: kiln_{c}_step, run: kiln_{c}_run, cycles: kiln_{c}_cycles }},").unwrap();
+            writeln!(s, "            Some(Variant {{ new: kiln_{c}_new, free: kiln_{c}_free, set: kiln_{c}_set, get: kiln_{c}_get, step: kiln_{c}_step, run: kiln_{c}_run, cycles: kiln_{c}_cycles }}),").unwrap();
         }
         s.push_str("        ],\n    },\n");
     }

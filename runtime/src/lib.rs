@@ -4,8 +4,10 @@
 //! golden models, RTL checks on the Verilated models, synthesis reports and
 //! simulator benchmarks. The CLI in `main.rs` is a thin layer over it.
 
+pub mod backend;
 pub mod bench;
 pub mod formats;
+pub mod gemm;
 pub mod pe_check;
 pub mod pe_docs;
 pub mod rng;

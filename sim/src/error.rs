@@ -27,6 +27,8 @@ pub enum SimError {
     VectorShape { values: usize, ports: usize },
     #[error("trace file {path}: the name must end in .fst or .vcd")]
     TraceFormat { path: PathBuf },
+    #[error("model `{model}` is built without this trace format ({path}); use a .fst file")]
+    TraceUnsupported { model: &'static str, path: PathBuf },
     #[error("trace file {path}: {source}")]
     TraceIo {
         path: PathBuf,
@@ -35,6 +37,10 @@ pub enum SimError {
     },
     #[error("Verilator could not create model `{model}`{detail}")]
     Create { model: &'static str, detail: String },
+    #[error("the accelerator did not raise its interrupt within {cycles} cycles")]
+    Timeout { cycles: u64 },
+    #[error("the AXI4-Lite control bus hung: no {what} handshake in {cycles} cycles")]
+    BusHung { what: &'static str, cycles: u64 },
     #[error("PE `{pe}` gave {got} of {expected} results: valid_o stayed low for {cycles} cycles after the last input")]
     Watchdog {
         pe: String,

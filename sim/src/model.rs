@@ -56,8 +56,8 @@ pub(crate) struct Variant {
 
 pub(crate) struct ModelEntry {
     info: ModelInfo,
-    /// Untraced, FST, VCD.
-    variants: [Variant; 3],
+    /// Untraced, FST, VCD; a model may leave a trace format out.
+    variants: [Option<Variant>; 3],
 }
 
 include!(concat!(env!("OUT_DIR"), "/models.rs"));
@@ -91,7 +91,7 @@ impl TraceFormat {
 /// A port resolved by name, ready for fast access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Port {
-    index: u32,
+    pub(crate) index: u32,
     info: PortInfo,
 }
 
@@ -137,12 +137,17 @@ impl Sim {
                 known: models().map(|m| m.name).collect::<Vec<_>>().join(", "),
             })?;
         let (variant, trace) = match trace {
-            None => (&entry.variants[0], None),
+            None => (entry.variants[0].as_ref().expect("untraced variant"), None),
             Some(path) => {
-                let variant = match TraceFormat::from_path(path)? {
+                let format = TraceFormat::from_path(path)?;
+                let slot = match format {
                     TraceFormat::Fst => &entry.variants[1],
                     TraceFormat::Vcd => &entry.variants[2],
                 };
+                let variant = slot.as_ref().ok_or_else(|| SimError::TraceUnsupported {
+                    model: entry.info.name,
+                    path: path.to_path_buf(),
+                })?;
                 let mut partial = path.as_os_str().to_owned();
                 partial.push(".partial");
                 let partial = PathBuf::from(partial);

@@ -1,18 +1,21 @@
 //! kiln's hardware descriptions, parsed in one place.
 //!
 //! The PE library (`hw/ip/pe/data/codebooks.toml`), the test-only PEs
-//! (`hw/ip/pe/dv/test_pes.toml`) and the board files (`boards/*.toml`) are
-//! embedded at compile time, so a cross-compiled `kiln` carries them, and
-//! parsed here for both build scripts and the runtime. Nothing else in the
-//! workspace reads those files.
+//! (`hw/ip/pe/dv/test_pes.toml`), the board files (`boards/*.toml`), the
+//! design files (`hw/designs/*.toml`) and the register map
+//! (`hw/regs/kiln.toml`) are embedded at compile time, so a cross-compiled
+//! `kiln` carries them, and parsed here for both build scripts and the
+//! runtime. Nothing else in the workspace reads those files.
 
 mod board;
 mod design;
 mod pe;
+pub mod regs;
 
 pub use board::{Addresses, Board, Family, Memory, Resources};
 pub use design::{Design, Engine};
 pub use pe::{Encoding, PeLibrary, PeSpec, PortShape};
+pub use regs::{Field, HwAccess, Register, RegisterMap, SwAccess};
 
 use std::path::PathBuf;
 

@@ -1,8 +1,12 @@
 //! Argument parsing and dispatch.
 
 mod bench;
+mod boards;
+mod designs;
+mod gemm;
 mod output;
 mod pe;
+mod regs;
 mod synth;
 
 use clap::{Parser, Subcommand};
@@ -21,11 +25,20 @@ enum Command {
     /// The processing-element library: list, verify, document.
     #[command(subcommand)]
     Pe(pe::PeCommand),
-    /// Synthesise PEs with yosys and report LUT, FF, CARRY, DSP and BRAM.
+    /// Synthesise PEs or whole designs with yosys: LUT, FF, CARRY, DSP and
+    /// BRAM, and whether a design fits the board.
     Synth(synth::SynthArgs),
+    /// The accelerator designs (hw/designs): list, show one.
+    Gemm(gemm::GemmArgs),
+    Designs(designs::DesignsArgs),
+    /// The boards kiln targets (boards/): part, clock, memory, resources.
+    Boards(boards::BoardsArgs),
     /// Simulator benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// The control-register map (hw/regs/kiln.toml): list, generate.
+    #[command(subcommand)]
+    Regs(regs::RegsCommand),
 }
 
 /// How a command that checks something came out.
@@ -38,6 +51,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Pe(cmd) => pe::run(cmd),
         Command::Synth(args) => synth::run(args),
+        Command::Gemm(args) => gemm::run(args),
+        Command::Designs(args) => designs::run(args),
+        Command::Boards(args) => boards::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Regs(cmd) => regs::run(cmd),
     }
 }

@@ -1,0 +1,358 @@
+//! The accelerator: identify, submit, wait, read counters. The one register
+//! sequence every transport shares.
+
+use std::time::Duration;
+
+use crate::descriptor::{DescriptorError, GemmDescriptor, OutputKind};
+use crate::regs;
+use crate::transport::{DeviceBuffer, Transport, TransportError};
+
+/// What the identity registers say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub magic: u32,
+    pub version: u32,
+    pub design_id: u32,
+    pub rows: u32,
+    pub cols: u32,
+    pub pe_kind: u32,
+    pub weight_bits: u32,
+    pub k_depth: u32,
+    pub m_tiles: u32,
+    pub n_tiles: u32,
+}
+
+/// The design the caller expects to find (from hw/designs/<name>.toml).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedDesign {
+    pub name: String,
+    pub id: u32,
+    pub rows: u32,
+    pub cols: u32,
+    pub pe_kind: u32,
+    pub weight_bits: u32,
+    pub k_depth: u32,
+    pub m_tiles: u32,
+    pub n_tiles: u32,
+}
+
+/// Performance counters of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Cycles from start to done.
+    pub cycles: u64,
+    /// Cycles the PE array issued a step.
+    pub busy: u64,
+    /// Cycles the PE array waited for operands (or for the output path).
+    pub stall: u64,
+    /// Useful multiply-accumulates.
+    pub macs: u64,
+    pub bytes_read: u64,
+    pub bytes_written: u64,
+}
+
+/// The engines' state, for timeout reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineState {
+    pub loader: u32,
+    pub compute: u32,
+    pub drain: u32,
+    pub reads_in_flight: u32,
+    pub writes_in_flight: u32,
+    pub bus_error: bool,
+    pub jobs_loaded: u32,
+    pub jobs_computed: u32,
+    pub blocks_drained: u32,
+    pub ctrl: u32,
+}
+
+impl std::fmt::Display for EngineState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "CTRL={:#x} loader state {} compute state {} drain state {}, {} read and {} write bursts in flight, \
+             {} jobs loaded, {} computed, {} blocks drained{}",
+            self.ctrl,
+            self.loader,
+            self.compute,
+            self.drain,
+            self.reads_in_flight,
+            self.writes_in_flight,
+            self.jobs_loaded,
+            self.jobs_computed,
+            self.blocks_drained,
+            if self.bus_error { ", bus error" } else { "" }
+        )
+    }
+}
+
+/// Why a driver operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    #[error("no kiln accelerator here: MAGIC reads {found:#010x}, expected {expected:#010x}")]
+    NotKiln { found: u32, expected: u32 },
+    #[error("the accelerator implements register-map version {found}; this driver speaks version {expected}")]
+    Version { found: u32, expected: u32 },
+    #[error("wrong design: expected `{expected}` ({expected_id:#010x}, {expected_shape}), the hardware reports {found_id:#010x} ({found_shape})")]
+    WrongDesign {
+        expected: String,
+        expected_id: u32,
+        expected_shape: String,
+        found_id: u32,
+        found_shape: String,
+    },
+    #[error("bad GEMM descriptor: {0}")]
+    Descriptor(#[from] DescriptorError),
+    #[error("the accelerator did not finish within {timeout:?}: {state}")]
+    Timeout {
+        timeout: Duration,
+        state: EngineState,
+    },
+    #[error(
+        "the accelerator finished but reported a bus error (a SLVERR or DECERR response): {state}"
+    )]
+    BusError { state: EngineState },
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+}
+
+fn shape(rows: u32, cols: u32, pe_kind: u32, bits: u32, k: u32, mt: u32, nt: u32) -> String {
+    format!(
+        "{rows}x{cols} array, PE kind {pe_kind}, {bits}-bit codes, K depth {k}, {mt}x{nt} tiles"
+    )
+}
+
+/// One accelerator behind a transport.
+#[derive(Debug)]
+pub struct Accelerator<T: Transport> {
+    transport: T,
+    identity: Identity,
+}
+
+impl<T: Transport> Accelerator<T> {
+    /// Reads the identity registers and checks them against `expected`.
+    pub fn open(mut transport: T, expected: &ExpectedDesign) -> Result<Self, DriverError> {
+        let identity = read_identity(&mut transport)?;
+        if identity.magic != regs::MAGIC_VALUE {
+            return Err(DriverError::NotKiln {
+                found: identity.magic,
+                expected: regs::MAGIC_VALUE,
+            });
+        }
+        if identity.version != regs::REG_VERSION {
+            return Err(DriverError::Version {
+                found: identity.version,
+                expected: regs::REG_VERSION,
+            });
+        }
+        let found = (
+            identity.design_id,
+            identity.rows,
+            identity.cols,
+            identity.pe_kind,
+            identity.weight_bits,
+            identity.k_depth,
+            identity.m_tiles,
+            identity.n_tiles,
+        );
+        let wanted = (
+            expected.id,
+            expected.rows,
+            expected.cols,
+            expected.pe_kind,
+            expected.weight_bits,
+            expected.k_depth,
+            expected.m_tiles,
+            expected.n_tiles,
+        );
+        if found != wanted {
+            return Err(DriverError::WrongDesign {
+                expected: expected.name.clone(),
+                expected_id: expected.id,
+                expected_shape: shape(
+                    expected.rows,
+                    expected.cols,
+                    expected.pe_kind,
+                    expected.weight_bits,
+                    expected.k_depth,
+                    expected.m_tiles,
+                    expected.n_tiles,
+                ),
+                found_id: identity.design_id,
+                found_shape: shape(
+                    identity.rows,
+                    identity.cols,
+                    identity.pe_kind,
+                    identity.weight_bits,
+                    identity.k_depth,
+                    identity.m_tiles,
+                    identity.n_tiles,
+                ),
+            });
+        }
+        Ok(Self {
+            transport,
+            identity,
+        })
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// Gives the transport back (to close a waveform, say).
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+
+    pub fn alloc(&mut self, bytes: u64) -> Result<DeviceBuffer, DriverError> {
+        Ok(self.transport.alloc(bytes)?)
+    }
+
+    pub fn write(
+        &mut self,
+        buf: &DeviceBuffer,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), DriverError> {
+        Ok(self.transport.sync_to_device(buf, offset, data)?)
+    }
+
+    pub fn read(
+        &mut self,
+        buf: &DeviceBuffer,
+        offset: u64,
+        out: &mut [u8],
+    ) -> Result<(), DriverError> {
+        Ok(self.transport.sync_from_device(buf, offset, out)?)
+    }
+
+    /// Runs one GEMM and returns its counters. The descriptor is validated
+    /// in full before any register is written.
+    pub fn gemm(
+        &mut self,
+        desc: &GemmDescriptor,
+        timeout: Duration,
+    ) -> Result<Counters, DriverError> {
+        desc.validate(self.identity.weight_bits)?;
+        let t = &mut self.transport;
+        let split = |x: u64| (x as u32, (x >> 32) as u32);
+        for (lo, hi, addr) in [
+            (regs::A_ADDR_LO, regs::A_ADDR_HI, desc.a.address()),
+            (regs::B_ADDR_LO, regs::B_ADDR_HI, desc.b.address()),
+            (regs::C_ADDR_LO, regs::C_ADDR_HI, desc.c.address()),
+            (regs::P_ADDR_LO, regs::P_ADDR_HI, desc.params.address()),
+        ] {
+            let (l, h) = split(addr);
+            t.write32(lo.offset, l)?;
+            t.write32(hi.offset, h)?;
+        }
+        t.write32(regs::M.offset, desc.m)?;
+        t.write32(regs::N.offset, desc.n)?;
+        t.write32(regs::K.offset, desc.k)?;
+        // Strides were checked to be at most the buffer sizes; the register is 32 bits.
+        for (reg, stride) in [
+            (regs::LDA, desc.a.stride),
+            (regs::LDB, desc.b.stride),
+            (regs::LDC, desc.c.stride),
+        ] {
+            let value = u32::try_from(stride).map_err(|_| {
+                DriverError::Descriptor(DescriptorError::StrideTooShort {
+                    operand: reg.name,
+                    stride,
+                    row: u64::from(u32::MAX),
+                })
+            })?;
+            t.write32(reg.offset, value)?;
+        }
+        let mut mode = 0;
+        let out_zp = match desc.output {
+            OutputKind::Int8 { zero_point } => zero_point,
+            OutputKind::Int32 => {
+                mode = regs::mode::OUT_INT32.set(mode, 1);
+                0
+            }
+        };
+        mode = regs::mode::ACT_ZP.set(mode, u32::from(desc.act_zero_point as u8));
+        mode = regs::mode::OUT_ZP.set(mode, u32::from(out_zp as u8));
+        t.write32(regs::MODE.offset, mode)?;
+        t.write32(regs::GIE.offset, regs::gie::ENABLE.set(0, 1))?;
+        t.write32(regs::IER.offset, regs::ier::DONE.set(0, 1))?;
+        t.write32(regs::CTRL.offset, regs::ctrl::AP_START.set(0, 1))?;
+
+        match t.wait_interrupt(timeout) {
+            Ok(()) => {}
+            Err(TransportError::Timeout { .. }) => {
+                let state = self.state()?;
+                return Err(DriverError::Timeout { timeout, state });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let t = &mut self.transport;
+        // Reading CTRL clears AP_DONE; writing 1 toggles ISR.DONE back to 0.
+        t.read32(regs::CTRL.offset)?;
+        t.write32(regs::ISR.offset, regs::isr::DONE.set(0, 1))?;
+        let state = self.state()?;
+        if state.bus_error {
+            return Err(DriverError::BusError { state });
+        }
+        self.counters()
+    }
+
+    /// Reads the performance counters of the last run.
+    pub fn counters(&mut self) -> Result<Counters, DriverError> {
+        let mut read64 = |lo: regs::Register, hi: regs::Register| -> Result<u64, DriverError> {
+            let l = self.transport.read32(lo.offset)?;
+            let h = self.transport.read32(hi.offset)?;
+            Ok(u64::from(h) << 32 | u64::from(l))
+        };
+        Ok(Counters {
+            cycles: read64(regs::CYCLES_LO, regs::CYCLES_HI)?,
+            busy: read64(regs::BUSY_LO, regs::BUSY_HI)?,
+            stall: read64(regs::STALL_LO, regs::STALL_HI)?,
+            macs: read64(regs::MACS_LO, regs::MACS_HI)?,
+            bytes_read: read64(regs::RD_BYTES_LO, regs::RD_BYTES_HI)?,
+            bytes_written: read64(regs::WR_BYTES_LO, regs::WR_BYTES_HI)?,
+        })
+    }
+
+    /// Reads the engines' state registers.
+    pub fn state(&mut self) -> Result<EngineState, DriverError> {
+        let t = &mut self.transport;
+        let s = t.read32(regs::STATE.offset)?;
+        Ok(EngineState {
+            loader: regs::state::LOADER.get(s),
+            compute: regs::state::COMPUTE.get(s),
+            drain: regs::state::DRAIN.get(s),
+            reads_in_flight: regs::state::RD_OUTSTANDING.get(s),
+            writes_in_flight: regs::state::WR_OUTSTANDING.get(s),
+            bus_error: regs::state::BUS_ERROR.get(s) != 0,
+            jobs_loaded: t.read32(regs::JOBS_LOADED.offset)?,
+            jobs_computed: t.read32(regs::JOBS_COMPUTED.offset)?,
+            blocks_drained: t.read32(regs::BLOCKS_DRAINED.offset)?,
+            ctrl: t.read32(regs::CTRL.offset)?,
+        })
+    }
+}
+
+fn read_identity<T: Transport>(t: &mut T) -> Result<Identity, DriverError> {
+    let array = t.read32(regs::ARRAY.offset)?;
+    let buffers = t.read32(regs::BUFFERS.offset)?;
+    Ok(Identity {
+        magic: t.read32(regs::MAGIC.offset)?,
+        version: t.read32(regs::VERSION.offset)?,
+        design_id: t.read32(regs::DESIGN_ID.offset)?,
+        rows: regs::array::ROWS.get(array),
+        cols: regs::array::COLS.get(array),
+        pe_kind: regs::array::PE_KIND.get(array),
+        weight_bits: regs::array::WEIGHT_BITS.get(array),
+        k_depth: regs::buffers::K_DEPTH.get(buffers),
+        m_tiles: regs::buffers::M_TILES.get(buffers),
+        n_tiles: regs::buffers::N_TILES.get(buffers),
+    })
+}

@@ -1,0 +1,541 @@
+//! The files generated from the register map. Each renderer is a pure
+//! function of the map: no dates, no paths of the machine it runs on, so a
+//! committed file can be compared with a fresh rendering byte for byte.
+
+use std::fmt::Write as _;
+
+use super::{HwAccess, RegisterMap, SwAccess, REGS_FILE};
+
+/// One generated file: where it is committed and what it must contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// Path relative to the repository root.
+    pub path: String,
+    /// The whole text of the file.
+    pub text: String,
+}
+
+/// Every file generated from the map, in a fixed order: the SystemVerilog
+/// package, the driver's Rust module and the Markdown reference.
+pub fn generated_files(map: &RegisterMap) -> Vec<GeneratedFile> {
+    vec![
+        GeneratedFile {
+            path: format!("hw/ip/common/rtl/{}", sv_file_name(map)),
+            text: render_sv(map),
+        },
+        GeneratedFile {
+            path: "driver/src/regs.rs".into(),
+            text: render_rust(map),
+        },
+        GeneratedFile {
+            path: "docs/registers.md".into(),
+            text: render_markdown(map),
+        },
+    ]
+}
+
+fn generated_note() -> String {
+    format!(
+        "Generated from {REGS_FILE} by `kiln regs generate` (`make regs`); do not edit by hand."
+    )
+}
+
+fn sv_package(map: &RegisterMap) -> String {
+    format!("{}_reg_pkg", map.name)
+}
+
+fn sv_file_name(map: &RegisterMap) -> String {
+    format!("{}.sv", sv_package(map))
+}
+
+/// Hex digits for a byte offset in the window.
+fn offset_digits(map: &RegisterMap) -> usize {
+    map.offset_bits().div_ceil(4).max(1) as usize
+}
+
+/// The SystemVerilog package the RTL imports (hw/ip/common/rtl/kiln_reg_pkg.sv).
+///
+/// Plain `localparam`s only, so Verilator 5 and yosys 0.23 both read it.
+pub fn render_sv(map: &RegisterMap) -> String {
+    let p = map.prefix();
+    let bits = map.offset_bits();
+    let digits = offset_digits(map);
+    let mut s = String::new();
+    let mut line = |text: &str| {
+        s.push_str(text);
+        s.push('\n');
+    };
+    line(&format!("// {}", generated_note()));
+    line("// `make test` fails when this file is stale.");
+    line("//");
+    line(&format!(
+        "// Control registers of {}, register-map version {}: the byte offset and",
+        map.name, map.version
+    ));
+    line(&format!(
+        "// reset value of each register in the {}-byte AXI-Lite window, and the",
+        map.window_bytes
+    ));
+    line("// LSB and width of each field. Software access: rw read/write, ro read-only,");
+    line("// rc read-only and cleared by a read of the register, tow writing 1 toggles");
+    line("// the bit. Hardware access: hro reads, hrw reads and updates, hwo drives.");
+    line("//");
+    line("// A module that imports this package uses only some of its constants, so");
+    line("// the package waives Verilator's UNUSEDPARAM for its own parameters.");
+    line("");
+    line(&format!("package {};", sv_package(map)));
+    line("  // verilator lint_off UNUSEDPARAM");
+    line("");
+    line("  // Identity: the value the MAGIC register reads.");
+    line(&format!(
+        "  localparam logic [31:0] {p}_MAGIC = 32'h{:08X};",
+        map.magic
+    ));
+    line("  // Register-map version: the value the VERSION register reads.");
+    line(&format!(
+        "  localparam logic [31:0] {p}_REG_VERSION = 32'd{};",
+        map.version
+    ));
+    line("  // Size of the register window in bytes.");
+    line(&format!(
+        "  localparam integer {p}_REG_WINDOW = {};",
+        map.window_bytes
+    ));
+    for r in &map.registers {
+        line("");
+        line(&format!(
+            "  // {} at 0x{:0digits$X}: {}",
+            r.name, r.offset, r.desc
+        ));
+        line(&format!(
+            "  localparam logic [{}:0] {p}_{}_OFFSET = {bits}'h{:0digits$X};",
+            bits - 1,
+            r.name,
+            r.offset
+        ));
+        line(&format!(
+            "  localparam logic [31:0] {p}_{}_RESET = 32'h{:08X};",
+            r.name,
+            r.reset()
+        ));
+        for f in &r.fields {
+            line(&format!(
+                "  // {}.{} [{}] sw {}, hw {}, reset {:#x}: {}",
+                r.name,
+                f.name,
+                f.bits(),
+                f.sw.as_str(),
+                f.hw.as_str(),
+                f.reset,
+                f.desc
+            ));
+            line(&format!(
+                "  localparam integer {p}_{}_{}_LSB = {};",
+                r.name, f.name, f.lsb
+            ));
+            line(&format!(
+                "  localparam integer {p}_{}_{}_WIDTH = {};",
+                r.name, f.name, f.width
+            ));
+        }
+    }
+    line("");
+    line("  // verilator lint_on UNUSEDPARAM");
+    line("endpackage");
+    s
+}
+
+/// Text for a Rust doc comment or a Markdown paragraph: `<`, `>`, `[` and
+/// `]` escaped so that neither reads them as HTML or links.
+fn md_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '<' | '>' | '[' | ']') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Text for a Markdown table cell.
+fn md_cell(text: &str) -> String {
+    md_text(text).replace('|', "\\|")
+}
+
+/// A 32-bit value as a Rust literal, `0x4B49_4C4E`.
+fn rust_word(value: u32) -> String {
+    format!("0x{:04X}_{:04X}", value >> 16, value & 0xffff)
+}
+
+/// The driver's register module (driver/src/regs.rs): constants only, no
+/// dependencies, rustfmt- and clippy-clean as generated.
+pub fn render_rust(map: &RegisterMap) -> String {
+    let digits = offset_digits(map);
+    let mut s = String::new();
+    let _ = writeln!(s, "//! {}", generated_note());
+    let _ = writeln!(s, "//! `make test` fails when this file is stale.");
+    let _ = writeln!(s, "//!");
+    let _ = writeln!(
+        s,
+        "//! The control registers of {}, register-map version {}: byte offsets in the",
+        map.name, map.version
+    );
+    s.push_str(
+        "//! AXI-Lite register window, reset values and bit fields. docs/registers.md\n\
+         //! describes the same map.\n\n",
+    );
+    let _ = writeln!(
+        s,
+        "/// Register-map version: the value the [`VERSION`] register reads.\n\
+         pub const REG_VERSION: u32 = {};",
+        map.version
+    );
+    let _ = writeln!(
+        s,
+        "/// Identity: the value the [`MAGIC`] register reads.\n\
+         pub const MAGIC_VALUE: u32 = {};",
+        rust_word(map.magic)
+    );
+    let _ = writeln!(
+        s,
+        "/// Size of the register window in bytes.\n\
+         pub const WINDOW_BYTES: u32 = {:#x};\n",
+        map.window_bytes
+    );
+    s.push_str(RUST_TYPES);
+    for r in &map.registers {
+        let module = r.name.to_ascii_lowercase();
+        let _ = writeln!(s);
+        let _ = writeln!(s, "/// {}", md_text(&r.desc));
+        let _ = writeln!(s, "///");
+        let _ = writeln!(
+            s,
+            "/// Offset `0x{:0digits$X}`, reset `{}`; fields in [`{module}`](mod@{module}).",
+            r.offset,
+            rust_word(r.reset())
+        );
+        let _ = writeln!(s, "pub const {}: Register = Register {{", r.name);
+        let _ = writeln!(s, "    name: \"{}\",", r.name);
+        let _ = writeln!(s, "    offset: 0x{:0digits$X},", r.offset);
+        let _ = writeln!(s, "    reset: {},", rust_word(r.reset()));
+        let list: Vec<String> = r
+            .fields
+            .iter()
+            .map(|f| format!("{module}::{}", f.name))
+            .collect();
+        rust_array(&mut s, "    fields: &[", &list, 4, "],");
+        let _ = writeln!(s, "}};");
+        let _ = writeln!(s);
+        let _ = writeln!(s, "/// Fields of `{}`.", r.name);
+        let _ = writeln!(s, "pub mod {module} {{");
+        let _ = writeln!(s, "    use super::{{Field, SwAccess}};");
+        for f in &r.fields {
+            let _ = writeln!(s);
+            let _ = writeln!(s, "    /// {}", md_text(&f.desc));
+            let _ = writeln!(s, "    ///");
+            let _ = writeln!(
+                s,
+                "    /// {} {}, software `{}`, hardware `{}`, reset `{:#x}`.",
+                if f.width == 1 { "Bit" } else { "Bits" },
+                f.bits(),
+                f.sw.as_str(),
+                f.hw.as_str(),
+                f.reset
+            );
+            let _ = writeln!(s, "    pub const {}: Field = Field {{", f.name);
+            let _ = writeln!(s, "        name: \"{}\",", f.name);
+            let _ = writeln!(s, "        lsb: {},", f.lsb);
+            let _ = writeln!(s, "        width: {},", f.width);
+            let _ = writeln!(s, "        sw: SwAccess::{},", f.sw.variant());
+            let _ = writeln!(s, "    }};");
+        }
+        let _ = writeln!(s, "}}");
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "/// Every register, by ascending offset.");
+    let names: Vec<String> = map.registers.iter().map(|r| r.name.clone()).collect();
+    rust_array(&mut s, "pub const ALL: &[Register] = &[", &names, 0, "];");
+    s
+}
+
+/// Writes an array literal the way rustfmt lays it out (default options):
+/// on one line when the items take at most 60 columns; otherwise several
+/// per line when every item is a plain identifier of at most 10 characters;
+/// otherwise one per line.
+fn rust_array(s: &mut String, open: &str, items: &[String], indent: usize, close: &str) {
+    let joined = items.join(", ");
+    if joined.len() <= 60 && open.len() + joined.len() + close.len() <= 100 {
+        let _ = writeln!(s, "{open}{joined}{close}");
+        return;
+    }
+    let _ = writeln!(s, "{open}");
+    let pad = " ".repeat(indent + 4);
+    let short = items.len() > 1 && items.iter().all(|i| i.len() <= 10 && !i.contains("::"));
+    if short {
+        let mut line = String::new();
+        for item in items {
+            if !line.is_empty() && pad.len() + line.len() + 1 + item.len() + 1 > 100 {
+                let _ = writeln!(s, "{pad}{line}");
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(item);
+            line.push(',');
+        }
+        let _ = writeln!(s, "{pad}{line}");
+    } else {
+        for item in items {
+            let _ = writeln!(s, "{pad}{item},");
+        }
+    }
+    let _ = writeln!(s, "{}{close}", " ".repeat(indent));
+}
+
+/// The fixed part of the Rust module: the types and their methods.
+const RUST_TYPES: &str = r#"/// Software access of a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SwAccess {
+    /// Read and write.
+    ReadWrite,
+    /// Read only; writes are ignored.
+    ReadOnly,
+    /// Read only; a read of the register clears the field.
+    ReadClear,
+    /// Readable; writing 1 to a bit toggles it.
+    ToggleOnWrite,
+}
+
+/// A bit field of a register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// Name, as in hw/regs/kiln.toml.
+    pub name: &'static str,
+    /// Lowest bit.
+    pub lsb: u32,
+    /// Width in bits; `lsb + width` is at most 32.
+    pub width: u32,
+    /// Software access.
+    pub sw: SwAccess,
+}
+
+impl Field {
+    /// The field's bits, in place in the register word.
+    #[must_use]
+    pub const fn mask(self) -> u32 {
+        let ones = if self.width >= 32 {
+            u32::MAX
+        } else {
+            (1 << self.width) - 1
+        };
+        ones << self.lsb
+    }
+
+    /// The field's value in `word`, shifted down to bit 0.
+    #[must_use]
+    pub const fn get(self, word: u32) -> u32 {
+        (word & self.mask()) >> self.lsb
+    }
+
+    /// `word` with the field replaced by `value`, truncated to the field's width.
+    #[must_use]
+    pub const fn set(self, word: u32, value: u32) -> u32 {
+        (word & !self.mask()) | ((value << self.lsb) & self.mask())
+    }
+}
+
+/// A 32-bit register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Register {
+    /// Name, as in hw/regs/kiln.toml.
+    pub name: &'static str,
+    /// Byte offset in the register window.
+    pub offset: u32,
+    /// Value after reset.
+    pub reset: u32,
+    /// Bit fields, as declared.
+    pub fields: &'static [Field],
+}
+
+impl Register {
+    /// The field called `name`, if the register has one.
+    #[must_use]
+    pub fn field(self, name: &str) -> Option<Field> {
+        self.fields.iter().copied().find(|f| f.name == name)
+    }
+}
+
+/// The register at byte `offset`, if there is one.
+#[must_use]
+pub fn by_offset(offset: u32) -> Option<Register> {
+    ALL.iter().copied().find(|r| r.offset == offset)
+}
+
+/// The register called `name`, if there is one.
+#[must_use]
+pub fn by_name(name: &str) -> Option<Register> {
+    ALL.iter().copied().find(|r| r.name == name)
+}
+"#;
+
+/// The Markdown reference (docs/registers.md).
+pub fn render_markdown(map: &RegisterMap) -> String {
+    let digits = offset_digits(map);
+    let mut s = String::new();
+    let _ = writeln!(s, "<!-- {} -->\n", generated_note());
+    let _ = writeln!(s, "# Control registers\n");
+    let _ = writeln!(
+        s,
+        "The {name} accelerator's control registers (register-map version {version}) follow \
+the XRT RTL-kernel convention: run control at 0x00, interrupt registers at 0x04 to 0x0C, \
+kernel arguments from 0x10, so one kernel runs under XRT, over /dev/mem and in simulation \
+with one driver. They have one source, `{REGS_FILE}`: `kiln regs generate` (`make regs`) \
+renders it into this page, the SystemVerilog package `{pkg}` (`hw/ip/common/rtl/{file}`) \
+and the driver's Rust module (`driver/src/regs.rs`), and `make test` fails when one of \
+them is stale.\n",
+        name = map.name,
+        version = map.version,
+        pkg = sv_package(map),
+        file = sv_file_name(map),
+    );
+    let _ = writeln!(
+        s,
+        "The register window is {} bytes ({:#x}) of 32-bit registers. The identity registers \
+let a driver check what it talks to: MAGIC reads `{:#010X}` and VERSION reads {}. \
+The operand layouts and the per-channel parameter records that the address registers \
+point to are described in [gemm-layouts.md](gemm-layouts.md).\n",
+        map.window_bytes, map.window_bytes, map.magic, map.version
+    );
+    s.push_str("## Access\n\n| software | meaning |\n|---|---|\n");
+    for sw in [
+        SwAccess::ReadWrite,
+        SwAccess::ReadOnly,
+        SwAccess::ReadClear,
+        SwAccess::ToggleOnWrite,
+    ] {
+        let _ = writeln!(s, "| {} | {} |", sw.as_str(), sw.meaning());
+    }
+    s.push_str("\n| hardware | meaning |\n|---|---|\n");
+    for hw in [HwAccess::ReadOnly, HwAccess::ReadWrite, HwAccess::WriteOnly] {
+        let _ = writeln!(s, "| {} | {} |", hw.as_str(), hw.meaning());
+    }
+    s.push_str("\n## Registers\n\n| offset | name | description | reset |\n|---|---|---|---|\n");
+    let anchor = |name: &str, offset: u32| format!("{}-0x{offset:0digits$x}", name.to_lowercase());
+    for r in &map.registers {
+        let _ = writeln!(
+            s,
+            "| 0x{:0digits$X} | [{}](#{}) | {} | 0x{:08X} |",
+            r.offset,
+            r.name,
+            anchor(&r.name, r.offset),
+            md_cell(&r.desc),
+            r.reset()
+        );
+    }
+    s.push_str("\n## Fields\n");
+    for r in &map.registers {
+        let _ = writeln!(s, "\n### {} (0x{:0digits$X})\n", r.name, r.offset);
+        let _ = writeln!(
+            s,
+            "{} Offset 0x{:0digits$X}, reset 0x{:08X}.\n",
+            md_text(&r.desc),
+            r.offset,
+            r.reset()
+        );
+        s.push_str("| bits | field | sw | hw | reset | description |\n|---|---|---|---|---|---|\n");
+        for f in &r.fields {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {:#x} | {} |",
+                f.bits(),
+                f.name,
+                f.sw.as_str(),
+                f.hw.as_str(),
+                f.reset,
+                md_cell(&f.desc)
+            );
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_starts_with_the_generated_note_and_is_deterministic() {
+        let map = RegisterMap::builtin().unwrap();
+        let files = generated_files(&map);
+        let paths: Vec<_> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "hw/ip/common/rtl/kiln_reg_pkg.sv",
+                "driver/src/regs.rs",
+                "docs/registers.md"
+            ]
+        );
+        for file in &files {
+            let first = file.text.lines().next().unwrap();
+            assert!(
+                first.contains("Generated from hw/regs/kiln.toml by `kiln regs generate`")
+                    && first.contains("do not edit by hand"),
+                "{}: {first}",
+                file.path
+            );
+        }
+        assert_eq!(files, generated_files(&map));
+    }
+
+    #[test]
+    fn sv_package_has_the_names_the_rtl_uses() {
+        let sv = render_sv(&RegisterMap::builtin().unwrap());
+        for want in [
+            "package kiln_reg_pkg;",
+            "localparam logic [31:0] KILN_MAGIC = 32'h4B494C4E;",
+            "localparam logic [31:0] KILN_REG_VERSION = 32'd1;",
+            "localparam integer KILN_REG_WINDOW = 256;",
+            "localparam logic [7:0] KILN_CTRL_OFFSET = 8'h00;",
+            "localparam logic [31:0] KILN_CTRL_RESET = 32'h00000004;",
+            "localparam integer KILN_CTRL_AP_IDLE_LSB = 2;",
+            "localparam integer KILN_CTRL_AP_IDLE_WIDTH = 1;",
+            "localparam logic [7:0] KILN_MODE_OFFSET = 8'h48;",
+            "localparam integer KILN_MODE_ACT_ZP_LSB = 8;",
+            "localparam integer KILN_MODE_ACT_ZP_WIDTH = 8;",
+            "localparam logic [31:0] KILN_MAGIC_RESET = 32'h4B494C4E;",
+            "endpackage",
+        ] {
+            assert!(sv.contains(want), "missing `{want}`");
+        }
+    }
+
+    #[test]
+    fn rust_module_has_constants_per_register_and_field() {
+        let rs = render_rust(&RegisterMap::builtin().unwrap());
+        for want in [
+            "pub const REG_VERSION: u32 = 1;",
+            "pub const MAGIC_VALUE: u32 = 0x4B49_4C4E;",
+            "pub const WINDOW_BYTES: u32 = 0x100;",
+            "pub const CTRL: Register = Register {",
+            "    reset: 0x0000_0004,",
+            "pub mod ctrl {",
+            "    pub const AP_START: Field = Field {",
+            "        sw: SwAccess::ReadClear,",
+            "pub const ALL: &[Register] = &[",
+        ] {
+            assert!(rs.contains(want), "missing `{want}`");
+        }
+        assert!(!rs.contains("\n\n\n"), "no double blank lines (rustfmt)");
+    }
+
+    #[test]
+    fn markdown_escapes_html_and_table_bars() {
+        assert_eq!(md_cell("a|b <name> [x]"), "a\\|b \\<name\\> \\[x\\]");
+        let md = render_markdown(&RegisterMap::builtin().unwrap());
+        assert!(md.contains("hw/designs/\\<name\\>.toml"));
+        assert!(md.contains("| 0x80 | [MAGIC](#magic-0x80) |"));
+    }
+}

@@ -1,0 +1,219 @@
+//! `kiln gemm`: one random GEMM on a design, checked against the golden model.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use super::output::print_json;
+use super::Outcome;
+use kiln::backend::{GemmBackend, GoldenBackend, SimBackend};
+use kiln::formats::Codebook;
+use kiln::gemm::{golden_gemm, random_problem, OutputMode};
+use kiln::rng::SplitMix64;
+use kiln_spec::{Board, Design};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// The bit-exact Rust model.
+    Golden,
+    /// The design's RTL in Verilator, through the driver, on the board's simulated memory.
+    Sim,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    /// Requantised int8 (per-channel multiplier and shift, output zero point).
+    Int8,
+    /// Raw int32 accumulators plus bias.
+    Int32,
+}
+
+/// Run one random GEMM on a design and check every output against the golden model.
+#[derive(Debug, Args)]
+pub struct GemmArgs {
+    /// Design (see `kiln designs`).
+    #[arg(long, default_value = "gemm-pot-8x8")]
+    design: String,
+    #[arg(long, default_value_t = 256)]
+    m: usize,
+    #[arg(long, default_value_t = 256)]
+    n: usize,
+    #[arg(long, default_value_t = 256)]
+    k: usize,
+    /// Board whose memory port and clock the simulation models (see `kiln boards`).
+    #[arg(long, default_value = "pynq-z1")]
+    board: String,
+    #[arg(long, value_enum, default_value_t = BackendKind::Sim)]
+    backend: BackendKind,
+    /// Output mode.
+    #[arg(long, value_enum, default_value_t = OutputArg::Int8)]
+    output: OutputArg,
+    /// Seed of the random operands.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write an FST waveform of the run (sim backend).
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    design: String,
+    board: String,
+    backend: &'static str,
+    m: usize,
+    n: usize,
+    k: usize,
+    output: OutputMode,
+    seed: u64,
+    outputs: usize,
+    mismatches: usize,
+    first_mismatch: Option<Mismatch>,
+    cycles: Option<u64>,
+    ideal_cycles: f64,
+    utilisation: Option<f64>,
+    busy_cycles: Option<u64>,
+    stall_cycles: Option<u64>,
+    bytes_read: Option<u64>,
+    bytes_written: Option<u64>,
+    fabric_clock_mhz: f64,
+    projected_us: Option<f64>,
+    wall_seconds: f64,
+    simulated_cycles_per_second: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Mismatch {
+    row: usize,
+    col: usize,
+    got: i32,
+    expected: i32,
+}
+
+pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
+    let design = Design::by_name(&args.design)?;
+    let board = Board::by_name(&args.board)?;
+    for (name, value) in [("--m", args.m), ("--n", args.n), ("--k", args.k)] {
+        if value == 0 || value > u32::MAX as usize {
+            bail!("{name} is {value}; it must be between 1 and {}", u32::MAX);
+        }
+    }
+    if args.trace.is_some() && args.backend != BackendKind::Sim {
+        bail!("--trace needs --backend sim: the golden model has no waveform");
+    }
+    let codebook = Codebook::named(&design.pe)?;
+    let output = match args.output {
+        OutputArg::Int8 => OutputMode::Int8 { zero_point: 0 },
+        OutputArg::Int32 => OutputMode::Int32,
+    };
+    let mut rng = SplitMix64::new(args.seed);
+    let mut problem = random_problem(&mut rng, &codebook, args.m, args.n, args.k, output);
+    if let OutputMode::Int8 { .. } = output {
+        problem.output = OutputMode::Int8 {
+            zero_point: rng.below(256) as u8 as i8,
+        };
+    }
+    let expected = golden_gemm(&codebook, &problem)?;
+
+    let started = Instant::now();
+    let run = match args.backend {
+        BackendKind::Golden => GoldenBackend::new(&design)?.gemm(&problem)?,
+        BackendKind::Sim => {
+            let mut sim = SimBackend::open(&design, &board, args.trace.as_deref())
+                .with_context(|| format!("opening the simulation of {}", design.name))?;
+            let run = sim.gemm(&problem)?;
+            sim.close()?;
+            run
+        }
+    };
+    let wall = started.elapsed().as_secs_f64();
+
+    let mismatches: Vec<usize> = (0..expected.len())
+        .filter(|&i| expected[i] != run.output[i])
+        .collect();
+    let ideal = (args.m * args.n * args.k) as f64 / f64::from(design.pes());
+    let c = run.counters;
+    let report = Report {
+        design: design.name.clone(),
+        board: board.name.clone(),
+        backend: match args.backend {
+            BackendKind::Golden => "golden",
+            BackendKind::Sim => "sim",
+        },
+        m: args.m,
+        n: args.n,
+        k: args.k,
+        output: problem.output,
+        seed: args.seed,
+        outputs: expected.len(),
+        mismatches: mismatches.len(),
+        first_mismatch: mismatches.first().map(|&i| Mismatch {
+            row: i / args.n,
+            col: i % args.n,
+            got: run.output[i],
+            expected: expected[i],
+        }),
+        cycles: c.map(|c| c.cycles),
+        ideal_cycles: ideal,
+        utilisation: c.map(|c| ideal / c.cycles as f64),
+        busy_cycles: c.map(|c| c.busy),
+        stall_cycles: c.map(|c| c.stall),
+        bytes_read: c.map(|c| c.bytes_read),
+        bytes_written: c.map(|c| c.bytes_written),
+        fabric_clock_mhz: board.fabric_clock_mhz,
+        projected_us: c.map(|c| c.cycles as f64 / board.fabric_clock_mhz),
+        wall_seconds: wall,
+        simulated_cycles_per_second: c.map(|c| c.cycles as f64 / wall),
+    };
+    if args.json {
+        print_json(&report)?;
+    } else {
+        print_text(&report, args.trace.as_deref());
+    }
+    Ok(if report.mismatches == 0 {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
+}
+
+fn print_text(r: &Report, trace: Option<&std::path::Path>) {
+    println!(
+        "{} {}x{}x{} ({:?}) on {} [{} backend]",
+        r.design, r.m, r.n, r.k, r.output, r.board, r.backend
+    );
+    match &r.first_mismatch {
+        None => println!(
+            "  outputs:      {} checked against golden, 0 mismatches",
+            r.outputs
+        ),
+        Some(m) => println!(
+            "  outputs:      {} of {} MISMATCH; first at C[{}][{}]: got {}, expected {}",
+            r.mismatches, r.outputs, m.row, m.col, m.got, m.expected
+        ),
+    }
+    if let (Some(cycles), Some(util), Some(stall), Some(us)) =
+        (r.cycles, r.utilisation, r.stall_cycles, r.projected_us)
+    {
+        println!("  cycles:       {cycles} (ideal {:.0})", r.ideal_cycles);
+        println!("  utilisation:  {:.1}% of the PE array", util * 100.0);
+        println!("  stall cycles: {stall} waiting for memory");
+        println!("  projected:    {us:.1} us at {} MHz", r.fabric_clock_mhz);
+        if let Some(rate) = r.simulated_cycles_per_second {
+            println!(
+                "  simulation:   {:.2} s wall, {:.2} M cycles/s",
+                r.wall_seconds,
+                rate / 1e6
+            );
+        }
+    }
+    if let Some(path) = trace {
+        println!("  waveform:     {}", path.display());
+    }
+}

@@ -1,0 +1,492 @@
+//! Bit-exact golden model of the quantised GEMM accelerator.
+//!
+//! `C = requant(A * B^T - za * colsum(B) + bias)`, per output channel: A is
+//! an M x K matrix of int8 activations, B an N x K matrix of weight codes of
+//! one PE kind (its [`Codebook`] gives each code's integer value), and each
+//! of the N output channels has a bias and a requantisation multiplier and
+//! shift ([`ChannelParams`]). [`golden_gemm`] is the reference the RTL is
+//! compared against; [`layout`] fixes how the operands sit in device memory.
+//! docs/gemm-layouts.md describes both, with a worked example.
+//!
+//! Pure arithmetic: nothing here touches hardware or files.
+
+pub mod layout;
+mod requant;
+
+pub use requant::{
+    multiply_by_quantized_multiplier, quantize_multiplier, rounding_divide_by_pot,
+    saturating_rounding_doubling_high_mul,
+};
+
+use serde::Serialize;
+
+use crate::formats::Codebook;
+use crate::rng::SplitMix64;
+
+/// One output channel's bias and requantisation parameters.
+///
+/// The channel's int8 output is
+/// `multiply_by_quantized_multiplier(acc, multiplier, shift)` plus the output
+/// zero point, saturated (see [`golden_gemm`]). In [`OutputMode::Int32`] only
+/// `bias` is used, but the parameters are still validated: the hardware
+/// loads the same records in both modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ChannelParams {
+    pub bias: i32,
+    /// Q0.31 fixed-point multiplier; TFLite's are 0 or in `[2^30, 2^31)`.
+    pub multiplier: i32,
+    /// Power-of-two exponent: positive shifts left before the multiply,
+    /// negative shifts right (rounding) after it.
+    pub shift: i32,
+}
+
+impl ChannelParams {
+    /// Smallest shift the output stage supports (a rounding right shift by 31).
+    pub const MIN_SHIFT: i32 = -31;
+    /// Largest shift the output stage supports (a left shift by 30).
+    pub const MAX_SHIFT: i32 = 30;
+
+    /// Checks the ranges the output stage supports: `multiplier >= 0` and
+    /// `shift` in `-31..=30`. `channel` only labels the error.
+    pub fn validate(&self, channel: usize) -> Result<(), GemmError> {
+        if self.multiplier < 0 {
+            return Err(GemmError::Multiplier {
+                channel,
+                multiplier: self.multiplier,
+            });
+        }
+        if !(Self::MIN_SHIFT..=Self::MAX_SHIFT).contains(&self.shift) {
+            return Err(GemmError::Shift {
+                channel,
+                shift: self.shift,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What the accelerator writes to C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum OutputMode {
+    /// Requantised and saturated to int8, one byte per element.
+    Int8 { zero_point: i8 },
+    /// The raw 32-bit accumulator (bias included), four bytes per element.
+    Int32,
+}
+
+impl OutputMode {
+    /// Bytes per element of C.
+    pub fn element_bytes(self) -> usize {
+        match self {
+            OutputMode::Int8 { .. } => 1,
+            OutputMode::Int32 => 4,
+        }
+    }
+}
+
+/// One GEMM for the accelerator: operands, per-channel parameters, and the
+/// output mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GemmProblem {
+    /// Rows of A and C.
+    pub m: usize,
+    /// Output channels: rows of B, columns of C.
+    pub n: usize,
+    /// Reduction depth: columns of A and B.
+    pub k: usize,
+    /// Activations, M x K row-major.
+    pub a: Vec<i8>,
+    /// Weight codes, N x K row-major, one code per element (unpacked), each
+    /// below `2^weight_bits` of the codebook.
+    pub b: Vec<u8>,
+    /// One record per output channel (N).
+    pub channels: Vec<ChannelParams>,
+    /// Zero point of the activations, subtracted from every activation.
+    pub act_zero_point: i8,
+    pub output: OutputMode,
+}
+
+impl GemmProblem {
+    /// Checks the problem against the codebook whose codes B holds: every
+    /// dimension at least 1, operand lengths matching the dimensions, every
+    /// code within the codebook's width, and every channel's parameters
+    /// ([`ChannelParams::validate`]).
+    pub fn validate(&self, codebook: &Codebook) -> Result<(), GemmError> {
+        for (dim, value) in [("M", self.m), ("N", self.n), ("K", self.k)] {
+            if value == 0 {
+                return Err(GemmError::ZeroDim { dim });
+            }
+        }
+        check_len("A (activations)", "M x K", self.a.len(), self.m, self.k)?;
+        check_len("B (weight codes)", "N x K", self.b.len(), self.n, self.k)?;
+        if self.channels.len() != self.n {
+            return Err(GemmError::Channels {
+                len: self.channels.len(),
+                n: self.n,
+            });
+        }
+        let codes = codebook.len();
+        if let Some(i) = self.b.iter().position(|&c| usize::from(c) >= codes) {
+            return Err(GemmError::Code {
+                row: i / self.k,
+                col: i % self.k,
+                code: self.b[i],
+                bits: codebook.weight_bits(),
+                pe: codebook.pe().to_string(),
+            });
+        }
+        for (channel, params) in self.channels.iter().enumerate() {
+            params.validate(channel)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_len(
+    operand: &'static str,
+    shape: &'static str,
+    len: usize,
+    rows: usize,
+    cols: usize,
+) -> Result<(), GemmError> {
+    match rows.checked_mul(cols) {
+        Some(expected) if expected == len => Ok(()),
+        expected => Err(GemmError::Length {
+            operand,
+            shape,
+            len,
+            rows,
+            cols,
+            expected: expected.map_or_else(|| "more than usize::MAX".into(), |e| e.to_string()),
+        }),
+    }
+}
+
+/// Bad input to the GEMM model or a layout function.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GemmError {
+    #[error("dimension {dim} is 0: M, N and K must each be at least 1")]
+    ZeroDim { dim: &'static str },
+    #[error(
+        "{operand} holds {len} elements, but a {rows} x {cols} ({shape}) matrix needs {expected}"
+    )]
+    Length {
+        operand: &'static str,
+        shape: &'static str,
+        len: usize,
+        rows: usize,
+        cols: usize,
+        expected: String,
+    },
+    #[error("channels holds {len} records, but there must be one per output channel: N = {n}")]
+    Channels { len: usize, n: usize },
+    #[error(
+        "weight code B[{row}, {col}] is {code}, which does not fit the {bits}-bit codes of PE \
+         `{pe}`: codes must be below {}", 1u32 << bits
+    )]
+    Code {
+        row: usize,
+        col: usize,
+        code: u8,
+        bits: u32,
+        pe: String,
+    },
+    #[error(
+        "weight code B[{row}, {col}] is {code}, which does not fit in {bits} bits: packed codes \
+         must be below {}", 1u32 << bits
+    )]
+    CodeWidth {
+        row: usize,
+        col: usize,
+        code: u8,
+        bits: u32,
+    },
+    #[error("channel {channel}: multiplier {multiplier} is negative; it must be in 0..=i32::MAX (TFLite's are 0 or in [2^30, 2^31))")]
+    Multiplier { channel: usize, multiplier: i32 },
+    #[error("channel {channel}: shift {shift} is outside the supported range -31..=30")]
+    Shift { channel: usize, shift: i32 },
+    #[error("cannot quantise the real multiplier {real}: {reason}")]
+    RealMultiplier { real: f64, reason: &'static str },
+    #[error("{bits}-bit weight codes cannot be packed: the B layout supports 4 and 8 bits")]
+    WeightBits { bits: u32 },
+    #[error(
+        "{operand} row stride {stride} bytes is shorter than a row: it must be at least {min}"
+    )]
+    Stride {
+        operand: &'static str,
+        stride: usize,
+        min: usize,
+    },
+    #[error("{operand} buffer holds {len} bytes, but the layout needs {expected}")]
+    Buffer {
+        operand: &'static str,
+        len: usize,
+        expected: usize,
+    },
+}
+
+/// Rows of B decoded to their integer values as `T`, or `None` when some
+/// value of the codebook does not fit `T`.
+fn decode<T: TryFrom<i32> + Copy>(values: &[i32], codes: &[u8]) -> Option<Vec<T>> {
+    let table: Vec<T> = values
+        .iter()
+        .map(|&v| T::try_from(v).ok())
+        .collect::<Option<_>>()?;
+    Some(codes.iter().map(|&c| table[usize::from(c)]).collect())
+}
+
+/// `sum_k a[k] * w[k]` in wrapping i32. Wrapping addition is associative and
+/// commutative (it is arithmetic mod 2^32), so the compiler may reorder and
+/// vectorise the sum without changing the result.
+#[inline]
+fn dot<T: Copy + Into<i32>>(a: &[T], w: &[T]) -> i32 {
+    a.iter().zip(w).fold(0i32, |sum, (&x, &y)| {
+        sum.wrapping_add(x.into().wrapping_mul(y.into()))
+    })
+}
+
+/// `raw[m][n] = sum_k a[m][k] * w[n][k]`, M x N row-major, wrapping i32.
+/// Rows of W are taken in blocks that stay in cache while every row of A
+/// passes over them.
+fn raw_products<T: Copy + Into<i32>>(m: usize, n: usize, k: usize, a: &[T], w: &[T]) -> Vec<i32> {
+    const BLOCK_BYTES: usize = 128 * 1024;
+    let block_rows = (BLOCK_BYTES / (k * std::mem::size_of::<T>())).clamp(1, n);
+    let mut raw = vec![0i32; m * n];
+    for n0 in (0..n).step_by(block_rows) {
+        let n1 = (n0 + block_rows).min(n);
+        for (a_row, out_row) in a.chunks_exact(k).zip(raw.chunks_exact_mut(n)) {
+            for (out, w_row) in out_row[n0..n1]
+                .iter_mut()
+                .zip(w[n0 * k..n1 * k].chunks_exact(k))
+            {
+                *out = dot(a_row, w_row);
+            }
+        }
+    }
+    raw
+}
+
+/// The accelerator's result for `p`, M x N row-major, exactly.
+///
+/// For output element `[m][n]`, with `w[n][k]` the codebook value of code
+/// `B[n][k]`, `za` the activation zero point and every operation in
+/// **wrapping** 32-bit two's-complement arithmetic:
+///
+/// ```text
+/// raw     = sum_k a[m][k] * w[n][k]
+/// zp_corr = sum_k za * w[n][k]
+/// x       = raw - zp_corr + bias[n]
+/// ```
+///
+/// Because wrapping arithmetic is arithmetic mod 2^32, the order of the
+/// terms does not matter, and `x` equals `sum_k (a - za) * w + bias` whenever
+/// that fits in i32.
+///
+/// - [`OutputMode::Int32`]: the element is `x`.
+/// - [`OutputMode::Int8`] with zero point `zp`: the element is
+///   `clamp(multiply_by_quantized_multiplier(x, multiplier[n], shift[n]) + zp,
+///   -128, 127)`, where the addition is exact (it is done in i64, so it
+///   cannot wrap).
+///
+/// Int8 results are returned sign-extended in the i32 vector. Errors when
+/// [`GemmProblem::validate`] does.
+pub fn golden_gemm(codebook: &Codebook, p: &GemmProblem) -> Result<Vec<i32>, GemmError> {
+    p.validate(codebook)?;
+    let values = codebook.values();
+    // Every product of an int8 and an i16 fits i32 with room to spare; i16
+    // operands let the compiler use 16-bit multiply-adds.
+    let raw = match decode::<i16>(values, &p.b) {
+        Some(w) => {
+            let a: Vec<i16> = p.a.iter().map(|&x| i16::from(x)).collect();
+            raw_products(p.m, p.n, p.k, &a, &w)
+        }
+        None => {
+            let w: Vec<i32> = p.b.iter().map(|&c| values[usize::from(c)]).collect();
+            let a: Vec<i32> = p.a.iter().map(|&x| i32::from(x)).collect();
+            raw_products(p.m, p.n, p.k, &a, &w)
+        }
+    };
+    let za = i32::from(p.act_zero_point);
+    let zp_corr: Vec<i32> =
+        p.b.chunks_exact(p.k)
+            .map(|row| {
+                row.iter().fold(0i32, |sum, &c| {
+                    sum.wrapping_add(za.wrapping_mul(values[usize::from(c)]))
+                })
+            })
+            .collect();
+    let mut out = raw;
+    for row in out.chunks_exact_mut(p.n) {
+        for ((y, ch), &corr) in row.iter_mut().zip(&p.channels).zip(&zp_corr) {
+            let x = y.wrapping_sub(corr).wrapping_add(ch.bias);
+            *y = match p.output {
+                OutputMode::Int32 => x,
+                OutputMode::Int8 { zero_point } => requantise(x, ch, zero_point),
+            };
+        }
+    }
+    Ok(out)
+}
+
+/// One Int8 output: requantise, add the zero point exactly, saturate.
+fn requantise(x: i32, ch: &ChannelParams, zero_point: i8) -> i32 {
+    let y = i64::from(multiply_by_quantized_multiplier(x, ch.multiplier, ch.shift))
+        + i64::from(zero_point);
+    y.clamp(-128, 127) as i32
+}
+
+/// A random problem that exercises the whole datapath.
+///
+/// Activations and codes are uniform over their ranges, the activation zero
+/// point is uniform int8, and biases are uniform in `-2^14..2^14`. Each
+/// channel's real scale is `t / sigma`, where `sigma` estimates the
+/// accumulator's standard deviation from the codebook (`sqrt(K E[(a - za)^2]
+/// E[w^2])`) and `t` is uniform in `[24, 96)`: int8 outputs spread over the
+/// whole range, and some channels saturate at both -128 and 127. The scale
+/// becomes the multiplier and shift through [`quantize_multiplier`].
+///
+/// # Panics
+/// If a dimension is 0.
+pub fn random_problem(
+    rng: &mut SplitMix64,
+    codebook: &Codebook,
+    m: usize,
+    n: usize,
+    k: usize,
+    output: OutputMode,
+) -> GemmProblem {
+    assert!(m > 0 && n > 0 && k > 0, "random_problem: {m} x {n} x {k}");
+    let byte = |rng: &mut SplitMix64| rng.below(256) as u8;
+    let codes = codebook.len() as u64;
+    let a: Vec<i8> = (0..m * k).map(|_| byte(rng) as i8).collect();
+    let b: Vec<u8> = (0..n * k).map(|_| rng.below(codes) as u8).collect();
+    let act_zero_point = byte(rng) as i8;
+
+    // E[(a - za)^2] for a uniform on -128..=127: Var(a) + (E[a] - za)^2.
+    let za = f64::from(act_zero_point);
+    let act_moment = (65536.0 - 1.0) / 12.0 + (-0.5 - za).powi(2);
+    let values = codebook.values();
+    let w_moment = values.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / values.len() as f64;
+    let sigma = (k as f64 * act_moment * w_moment).sqrt().max(1.0);
+
+    let channels = (0..n)
+        .map(|_| {
+            let target = 24.0 + 72.0 * rng.below(1 << 20) as f64 / f64::from(1 << 20);
+            let (multiplier, shift) = quantize_multiplier(target / sigma)
+                .expect("target / sigma is below 96, far inside the representable range");
+            ChannelParams {
+                bias: rng.below(1 << 15) as i32 - (1 << 14),
+                multiplier,
+                shift,
+            }
+        })
+        .collect();
+    GemmProblem {
+        m,
+        n,
+        k,
+        a,
+        b,
+        channels,
+        act_zero_point,
+        output,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(output: OutputMode) -> GemmProblem {
+        GemmProblem {
+            m: 1,
+            n: 2,
+            k: 3,
+            a: vec![3, -2, 100],
+            b: vec![0x1, 0x9, 0x7, 0x0, 0xF, 0x3],
+            channels: vec![
+                ChannelParams {
+                    bias: 1000,
+                    multiplier: 1 << 30,
+                    shift: -6,
+                },
+                ChannelParams {
+                    bias: -7,
+                    multiplier: 1_374_389_535,
+                    shift: -3,
+                },
+            ],
+            act_zero_point: 1,
+            output,
+        }
+    }
+
+    /// The worked example of docs/gemm-layouts.md.
+    #[test]
+    fn hand_worked_example() {
+        let pot = Codebook::named("shift_pot").unwrap();
+        // w row 0 = [2, -2, 128], row 1 = [1, -128, 8].
+        // raw0 = 6 + 4 + 12800 = 12810, zp_corr0 = 128, x0 = 12810 - 128 + 1000 = 13682.
+        // raw1 = 3 + 256 + 800 = 1059, zp_corr1 = -119, x1 = 1059 + 119 - 7 = 1171.
+        assert_eq!(
+            golden_gemm(&pot, &tiny(OutputMode::Int32)).unwrap(),
+            [13682, 1171]
+        );
+        // ch0: 13682 * 0.5 = 6841, / 64 = 106.89 -> 107, - 5 = 102.
+        // ch1: 1171 * 0.64 = 749.44 -> 749, / 8 = 93.6 -> 94, - 5 = 89.
+        assert_eq!(
+            golden_gemm(&pot, &tiny(OutputMode::Int8 { zero_point: -5 })).unwrap(),
+            [102, 89]
+        );
+    }
+
+    /// The i32 kernel (for codebooks with values beyond i16) agrees with the
+    /// i16 one on data both can hold.
+    #[test]
+    fn both_kernels_agree() {
+        let mut rng = SplitMix64::new(3);
+        let (m, n, k) = (5, 6, 37);
+        let a16: Vec<i16> = (0..m * k).map(|_| rng.below(256) as i16 - 128).collect();
+        let w16: Vec<i16> = (0..n * k).map(|_| rng.below(65536) as u16 as i16).collect();
+        let a32: Vec<i32> = a16.iter().map(|&x| i32::from(x)).collect();
+        let w32: Vec<i32> = w16.iter().map(|&x| i32::from(x)).collect();
+        assert_eq!(
+            raw_products(m, n, k, &a16, &w16),
+            raw_products(m, n, k, &a32, &w32)
+        );
+    }
+
+    #[test]
+    fn output_mode_json() {
+        let json = |mode| serde_json::to_string(&mode).unwrap();
+        assert_eq!(
+            json(OutputMode::Int8 { zero_point: -5 }),
+            r#"{"mode":"int8","zero_point":-5}"#
+        );
+        assert_eq!(json(OutputMode::Int32), r#"{"mode":"int32"}"#);
+    }
+
+    #[test]
+    fn wrapping_accumulation() {
+        // 2^17 products of -128 * -128 = 2^14 sum to 2^31, which wraps to i32::MIN.
+        let dsp = Codebook::named("mac_dsp").unwrap();
+        let k = 1 << 17;
+        let p = GemmProblem {
+            m: 1,
+            n: 1,
+            k,
+            a: vec![-128; k],
+            b: vec![0x80; k],
+            channels: vec![ChannelParams {
+                bias: 0,
+                multiplier: 0,
+                shift: 0,
+            }],
+            act_zero_point: 0,
+            output: OutputMode::Int32,
+        };
+        assert_eq!(golden_gemm(&dsp, &p).unwrap(), [i32::MIN]);
+    }
+}
