@@ -50,11 +50,16 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
 
+# Every module is linted as its own top, with the whole library of RTL
+# available for the modules it instantiates (the register package first).
+LINT_LIB := hw/ip/common/rtl/kiln_reg_pkg.sv $(filter-out %kiln_reg_pkg.sv,$(wildcard hw/ip/common/rtl/*.sv)) \
+	$(wildcard hw/ip/pe/rtl/*.sv) hw/lint/gemm_pe.sv $(wildcard hw/ip/gemm/rtl/*.sv)
 lint-rtl:
 	@for f in $(RTL); do \
-	  top=$$(basename $$f .sv); \
-	  echo "verilator --lint-only -Wall $$f"; \
-	  verilator --lint-only -Wall hw/lint/waivers.vlt $$f --top-module $$top || exit 1; \
+	  top=$$(basename $$f .sv); files="$(LINT_LIB)"; \
+	  case " $$files " in *" $$f "*) ;; *) files="$$files $$f";; esac; \
+	  echo "verilator --lint-only -Wall --top-module $$top"; \
+	  verilator --lint-only -Wall hw/lint/waivers.vlt $$files --top-module $$top || exit 1; \
 	done
 
 cargo-test:

@@ -76,3 +76,202 @@ fn every_design_matches_golden_on_odd_shapes() {
         );
     }
 }
+
+#[test]
+fn random_shapes_up_to_several_hundred_match_on_every_design() {
+    let mut rng = SplitMix64::new(77);
+    for design in Design::listed().unwrap() {
+        let mut dim = || 1 + rng.below(400) as usize;
+        let shapes = [(dim(), dim(), dim()), (dim(), dim(), dim())];
+        check(&design.name, &shapes, rng.below(1 << 32));
+    }
+}
+
+use kiln::backend::{expected_design, sim_board};
+use kiln_driver::transport::SimTransport;
+use kiln_driver::{
+    regs, Accelerator, DescriptorError, DriverError, GemmDescriptor, Operand, OutputKind, Transport,
+};
+use std::time::Duration;
+
+fn open(design: &str, expect: &str) -> Result<Accelerator<SimTransport>, DriverError> {
+    let board = Board::by_name("pynq-z1").unwrap();
+    let transport = SimTransport::open(design, sim_board(&board), None)?;
+    Accelerator::open(
+        transport,
+        &expected_design(&Design::by_name(expect).unwrap()).unwrap(),
+    )
+}
+
+/// A valid 8 x 16 x 32 descriptor in freshly allocated buffers.
+fn descriptor(accel: &mut Accelerator<SimTransport>) -> GemmDescriptor {
+    let mut op = |bytes: u64, stride: u64| Operand {
+        buffer: accel.alloc(bytes).unwrap(),
+        offset: 0,
+        stride,
+    };
+    GemmDescriptor {
+        m: 8,
+        n: 16,
+        k: 32,
+        a: op(8 * 32, 32),
+        b: op(16 * 16, 16),
+        c: op(8 * 16, 16),
+        params: op(16 * 16, 0),
+        act_zero_point: 0,
+        output: OutputKind::Int8 { zero_point: 0 },
+    }
+}
+
+#[test]
+fn bad_descriptors_are_refused_before_any_register_is_written() {
+    let mut accel = open("gemm-pot-8x8", "gemm-pot-8x8").unwrap();
+    let good = descriptor(&mut accel);
+    let timeout = Duration::from_millis(10);
+    let cases: Vec<(GemmDescriptor, &str)> = vec![
+        (GemmDescriptor { m: 0, ..good }, "dimension M is 0"),
+        (
+            GemmDescriptor {
+                c: Operand {
+                    offset: 8,
+                    ..good.c
+                },
+                ..good
+            },
+            "would reach outside the buffer",
+        ),
+        (
+            GemmDescriptor {
+                a: Operand {
+                    offset: 4,
+                    ..good.a
+                },
+                ..good
+            },
+            "not 8-byte aligned",
+        ),
+        (
+            GemmDescriptor {
+                output: OutputKind::Int32,
+                ..good
+            },
+            "shorter than its 64 bytes of row data",
+        ),
+    ];
+    for (desc, wanted) in cases {
+        let err = accel.gemm(&desc, timeout).unwrap_err();
+        assert!(
+            matches!(err, DriverError::Descriptor(_)),
+            "{err:?} should be a descriptor error"
+        );
+        assert!(
+            err.to_string().contains(wanted),
+            "`{err}` should say `{wanted}`"
+        );
+    }
+    // Nothing reached the hardware: the argument registers still read as reset.
+    let mut transport = accel.into_transport();
+    for reg in [regs::M, regs::N, regs::K, regs::C_ADDR_LO] {
+        assert_eq!(
+            transport.read32(reg.offset).unwrap(),
+            0,
+            "{} was written",
+            reg.name
+        );
+    }
+    assert_eq!(
+        DescriptorError::ZeroDimension { name: "K" }.to_string(),
+        "dimension K is 0; M, N and K must each be at least 1"
+    );
+}
+
+#[test]
+fn a_good_descriptor_runs_through_the_driver() {
+    let mut accel = open("gemm-pot-8x8", "gemm-pot-8x8").unwrap();
+    let desc = descriptor(&mut accel);
+    let counters = accel.gemm(&desc, Duration::from_millis(10)).unwrap();
+    assert_eq!(counters.macs, 8 * 16 * 32);
+}
+
+#[test]
+fn the_wrong_design_is_named_with_the_right_one() {
+    let err = open("gemm-pot-8x8", "gemm-msq-8x8")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("gemm-msq-8x8"), "{err}");
+    let found = format!("{:#010x}", Design::by_name("gemm-pot-8x8").unwrap().id());
+    assert!(
+        err.contains(&found),
+        "{err} should name the id found, {found}"
+    );
+}
+
+#[test]
+fn the_watchdog_fires_on_a_design_held_busy_and_reports_its_state() {
+    let mut accel = open("gemm-pot-2x2-hold", "gemm-pot-2x2-hold").unwrap();
+    let mut op = |bytes: u64, stride: u64| Operand {
+        buffer: accel.alloc(bytes).unwrap(),
+        offset: 0,
+        stride,
+    };
+    let desc = GemmDescriptor {
+        m: 3,
+        n: 3,
+        k: 20,
+        a: op(3 * 24, 24),
+        b: op(3 * 16, 16),
+        c: op(3 * 8, 8),
+        params: op(48, 0),
+        act_zero_point: 0,
+        output: OutputKind::Int8 { zero_point: 0 },
+    };
+    // 200 us of device time at 100 MHz: 20,000 cycles, far more than the run needs.
+    let err = accel.gemm(&desc, Duration::from_micros(200)).unwrap_err();
+    let DriverError::Timeout { state, .. } = &err else {
+        panic!("expected a timeout, got {err:?}");
+    };
+    // The engines finished their work; only the test hook holds done low.
+    assert_eq!(state.blocks_drained, 4, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("did not finish") && text.contains("blocks drained"),
+        "{text}"
+    );
+}
+
+#[test]
+fn cli_gemm_reports_and_traces() {
+    let dir = std::env::temp_dir().join(format!("kiln-gemm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("run.fst");
+    let trace_arg = trace.to_str().unwrap();
+    let report = common::kiln_json(
+        &[
+            "gemm",
+            "--design",
+            "gemm-apot-8x8",
+            "--m",
+            "19",
+            "--n",
+            "23",
+            "--k",
+            "70",
+            "--trace",
+            trace_arg,
+            "--json",
+        ],
+        0,
+    );
+    assert_eq!(report["mismatches"], 0);
+    assert_eq!(report["outputs"], 19 * 23);
+    assert!(report["cycles"].as_u64().unwrap() > 0);
+    assert!(report["utilisation"].as_f64().unwrap() > 0.0);
+    let fst = std::fs::read(&trace).unwrap();
+    assert!(fst.len() > 1000, "the FST trace is {} bytes", fst.len());
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let err = common::kiln_error(["gemm", "--design", "gemm-nope"]);
+    assert!(err.contains("gemm-pot-8x8"), "{err}");
+    let err = common::kiln_error(["gemm", "--m", "0"]);
+    assert!(err.contains("--m is 0"), "{err}");
+}
