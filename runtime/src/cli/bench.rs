@@ -1,4 +1,4 @@
-//! `kiln bench sim`.
+//! `kiln bench sim` and `kiln bench gemm`.
 
 use clap::{Args, Subcommand};
 use kiln::bench::bench_pe;
@@ -11,6 +11,161 @@ use super::Outcome;
 pub enum BenchCommand {
     /// Simulated PE cycles per second: one cycle per call, batched, and bare stepping.
     Sim(SimArgs),
+    /// GEMM shapes on a design's RTL under a board's memory model: cycles,
+    /// utilisation, stalls and simulation speed, each run checked against golden.
+    Gemm(GemmBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GemmBenchArgs {
+    /// Design to measure.
+    #[arg(long, default_value = "gemm-pot-8x8")]
+    design: String,
+    /// Board whose memory port and clock the simulation models.
+    #[arg(long, default_value = "pynq-z1")]
+    board: String,
+    /// Shapes: `potacc` (PoTAcc's 27 synthetic MatMuls) or one `MxNxK`.
+    #[arg(long, default_value = "potacc")]
+    shapes: String,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct GemmBenchRow {
+    m: usize,
+    n: usize,
+    k: usize,
+    cycles: u64,
+    ideal_cycles: u64,
+    utilisation: f64,
+    stall_cycles: u64,
+    bytes_read: u64,
+    read_bytes_per_cycle: f64,
+    projected_us: f64,
+    mismatches: usize,
+    sim_seconds: f64,
+    sim_cycles_per_second: f64,
+}
+
+/// PoTAcc's synthetic benchmark: M in {128,256,512}, K in {64,256,1024}, N in {256,512,1024}.
+fn potacc_shapes() -> Vec<(usize, usize, usize)> {
+    let mut shapes = Vec::new();
+    for m in [128, 256, 512] {
+        for k in [64, 256, 1024] {
+            for n in [256, 512, 1024] {
+                shapes.push((m, n, k));
+            }
+        }
+    }
+    shapes
+}
+
+fn parse_shapes(text: &str) -> anyhow::Result<Vec<(usize, usize, usize)>> {
+    if text == "potacc" {
+        return Ok(potacc_shapes());
+    }
+    let dims: Vec<usize> = text
+        .split('x')
+        .map(|d| d.parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            anyhow::anyhow!("--shapes `{text}`: use `potacc` or MxNxK, e.g. 256x512x1024")
+        })?;
+    match dims[..] {
+        [m, n, k] if m > 0 && n > 0 && k > 0 => Ok(vec![(m, n, k)]),
+        _ => anyhow::bail!(
+            "--shapes `{text}`: use `potacc` or MxNxK with every dimension at least 1"
+        ),
+    }
+}
+
+fn run_gemm(args: GemmBenchArgs) -> anyhow::Result<Outcome> {
+    use kiln::backend::{GemmBackend, SimBackend};
+    use kiln::formats::Codebook;
+    use kiln::gemm::{golden_gemm, random_problem, OutputMode};
+    use kiln::rng::SplitMix64;
+
+    let design = kiln_spec::Design::by_name(&args.design)?;
+    let board = kiln_spec::Board::by_name(&args.board)?;
+    let shapes = parse_shapes(&args.shapes)?;
+    let codebook = Codebook::named(&design.pe)?;
+    let mut sim = SimBackend::open(&design, &board, None)?;
+    let mut rng = SplitMix64::new(args.seed);
+    let bar = progress(shapes.len() as u64, args.json);
+    let mut rows = Vec::new();
+    for (m, n, k) in shapes {
+        bar.set_message(format!("{m}x{n}x{k}"));
+        let problem = random_problem(
+            &mut rng,
+            &codebook,
+            m,
+            n,
+            k,
+            OutputMode::Int8 { zero_point: 3 },
+        );
+        let expected = golden_gemm(&codebook, &problem)?;
+        let started = std::time::Instant::now();
+        let run = sim.gemm(&problem)?;
+        let seconds = started.elapsed().as_secs_f64();
+        let c = run.counters.expect("the sim backend reports counters");
+        let ideal = ((m * n * k) as u64).div_ceil(u64::from(design.pes()));
+        rows.push(GemmBenchRow {
+            m,
+            n,
+            k,
+            cycles: c.cycles,
+            ideal_cycles: ideal,
+            utilisation: ideal as f64 / c.cycles as f64,
+            stall_cycles: c.stall,
+            bytes_read: c.bytes_read,
+            read_bytes_per_cycle: c.bytes_read as f64 / c.cycles as f64,
+            projected_us: c.cycles as f64 / board.fabric_clock_mhz,
+            mismatches: expected
+                .iter()
+                .zip(&run.output)
+                .filter(|(a, b)| a != b)
+                .count(),
+            sim_seconds: seconds,
+            sim_cycles_per_second: c.cycles as f64 / seconds,
+        });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let failed = rows.iter().any(|r| r.mismatches > 0);
+    if args.json {
+        print_json(&rows)?;
+    } else {
+        println!(
+            "{} on {} ({} MHz), every output checked against golden:",
+            design.name, board.name, board.fabric_clock_mhz
+        );
+        println!("| M | N | K | cycles | ideal | utilisation | stall | read B/cycle | projected us | mismatches | sim M cycles/s |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for r in &rows {
+            println!(
+                "| {} | {} | {} | {} | {} | {:.1}% | {} | {:.2} | {:.1} | {} | {:.2} |",
+                r.m,
+                r.n,
+                r.k,
+                r.cycles,
+                r.ideal_cycles,
+                r.utilisation * 100.0,
+                r.stall_cycles,
+                r.read_bytes_per_cycle,
+                r.projected_us,
+                r.mismatches,
+                r.sim_cycles_per_second / 1e6
+            );
+        }
+    }
+    Ok(if failed {
+        Outcome::Failed
+    } else {
+        Outcome::Passed
+    })
 }
 
 #[derive(Debug, Args)]
@@ -26,7 +181,10 @@ pub struct SimArgs {
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
-    let BenchCommand::Sim(args) = cmd;
+    let args = match cmd {
+        BenchCommand::Sim(args) => args,
+        BenchCommand::Gemm(args) => return run_gemm(args),
+    };
     let library = PeLibrary::builtin()?;
     let pes: Vec<_> = if args.pes.is_empty() {
         library.library_pes().collect()

@@ -33,10 +33,16 @@ module gemm_array #(
   output logic [31:0]           drain_zp_o
 );
 
-  logic [Rows*Cols*32-1:0] accs;
-  logic [Cols*32-1:0]      zps;
+  // The drain picks one accumulator in two steps, column within each row and
+  // then row, over vectors one row wide: a single Rows*Cols*32-bit vector
+  // written piecewise by every cell costs Verilator a whole-vector update per
+  // piece (30x slower for 16x16), and yosys builds the same mux either way.
+  logic [Rows*32-1:0] row_picks;
+  logic [Cols*32-1:0] zps;
 
   for (genvar r = 0; r < Rows; r++) begin : g_row
+    logic [Cols*32-1:0] row_accs;
+    assign row_picks[r*32 +: 32] = row_accs[32'(drain_col_i)*32 +: 32];
     for (genvar c = 0; c < Cols; c++) begin : g_col
       gemm_cell #(.WBits(WBits), .AccWords(AccWords), .AccAW(AccAW)) u_cell (
         .clk_i        (clk_i),
@@ -47,7 +53,7 @@ module gemm_array #(
         .addr_i       (addr_i),
         .clear_i      (clear_i),
         .drain_addr_i (drain_addr_i),
-        .drain_acc_o  (accs[(r*Cols+c)*32 +: 32])
+        .drain_acc_o  (row_accs[c*32 +: 32])
       );
     end
   end
@@ -66,9 +72,7 @@ module gemm_array #(
     );
   end
 
-  logic [15:0] drain_sel;
-  assign drain_sel   = 16'(drain_row_i) * 16'(Cols) + 16'(drain_col_i);
-  assign drain_acc_o = accs[32'(drain_sel)*32 +: 32];
+  assign drain_acc_o = row_picks[32'(drain_row_i)*32 +: 32];
   assign drain_zp_o  = zps[32'(drain_col_i)*32 +: 32];
 
 endmodule
