@@ -65,9 +65,10 @@ lint-rtl:
 cargo-test:
 	$(CARGO) test --release --locked --workspace
 
-## synth: rewrite docs/resources.md from yosys
+## synth: rewrite docs/resources.md from yosys: every PE in its wrapper, then
+## every listed design whole with its fit on the board (several minutes)
 synth: build
-	$(KILN) synth --all --part xc7z020 --report docs/resources.md
+	$(KILN) synth --all --designs --board pynq-z1 --report docs/resources.md
 
 ## docs: regenerate the docs that come from sources
 docs: build

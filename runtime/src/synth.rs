@@ -717,6 +717,41 @@ mod tests {
     }
 
     #[test]
+    fn the_page_has_a_section_per_kind_of_report() {
+        let board = Board::by_name("pynq-z1").unwrap();
+        let cells = cells(&[("LUT6", 532), ("RAM32M", 10), ("RAMB18E1", 3)]);
+        let usage = Usage::from_cells(&cells);
+        let design = DesignReport {
+            design: "gemm-x".into(),
+            pe: "shift_pot".into(),
+            rows: 8,
+            cols: 8,
+            board: board.name.clone(),
+            part: board.part.clone(),
+            family: "xc7",
+            usage,
+            fit: Fit::new(&usage, &board),
+            seconds: 61.5,
+            cells,
+        };
+        let page = markdown(&[], &[design], &board, "kiln synth --designs", "Yosys 0.23");
+        assert!(
+            page.contains("## Designs") && !page.contains("## PEs"),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "| gemm-x | shift_pot | 8x8 | 572 | 40 | 0 | 0 | 0 | 1.5 | fits (LUT 1.1%) |"
+            ),
+            "{page}"
+        );
+        assert!(
+            !page.contains("61.5"),
+            "the page must not change with timing"
+        );
+    }
+
+    #[test]
     fn stat_of_a_parameterised_top_is_found() {
         let json = r#"{"modules": {"$paramod$abc\\gemm_top": {"num_cells_by_type": {"LUT2": 3}}}}"#;
         assert_eq!(parse_stat(json, "gemm_top").unwrap(), cells(&[("LUT2", 3)]));

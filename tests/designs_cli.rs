@@ -1,0 +1,93 @@
+//! `kiln designs`, `kiln boards` and `kiln synth --design` argument errors:
+//! quick, no yosys run.
+
+mod common;
+
+use common::{kiln_error, kiln_json};
+
+const LISTED: [&str; 6] = [
+    "gemm-apot-8x8",
+    "gemm-mac-dsp-8x8",
+    "gemm-mac-lut-8x8",
+    "gemm-msq-8x8",
+    "gemm-pot-16x16",
+    "gemm-pot-8x8",
+];
+
+#[test]
+fn designs_json_lists_the_six_designs_and_no_test_ones() {
+    let designs = kiln_json(&["designs", "--json"], 0);
+    let names: Vec<&str> = designs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, LISTED, "sorted by name, test-only designs left out");
+    for d in designs.as_array().unwrap() {
+        let name = d["name"].as_str().unwrap();
+        let rows = d["rows"].as_u64().unwrap();
+        assert_eq!(rows, if name.ends_with("16x16") { 16 } else { 8 });
+        assert_eq!(
+            d["block_rows"].as_u64().unwrap(),
+            rows * d["m_tiles"].as_u64().unwrap()
+        );
+        let id = d["id"].as_str().unwrap();
+        assert!(id.starts_with("0x") && id.len() == 10, "{id}");
+        assert!(d["clock_mhz"].as_f64().unwrap() > 0.0);
+    }
+    let pot = &designs[5];
+    assert_eq!(
+        (pot["pe"].as_str(), pot["k_depth"].as_u64()),
+        (Some("shift_pot"), Some(256))
+    );
+}
+
+#[test]
+fn designs_show_gives_parameters_and_sources() {
+    let d = kiln_json(&["designs", "show", "gemm-mac-dsp-8x8", "--json"], 0);
+    assert_eq!(d["top_module"], "gemm_top");
+    assert_eq!(d["weight_bits"], 8);
+    let params = d["parameters"].as_array().unwrap();
+    assert_eq!(params[0][0], "DesignId");
+    assert_eq!(
+        params[0][1],
+        format!("32'h{}", &d["id"].as_str().unwrap()[2..])
+    );
+    let sources = d["rtl_sources"].as_array().unwrap();
+    assert!(sources.iter().any(|s| s == "hw/ip/pe/rtl/mac_dsp.sv"));
+    assert_eq!(sources.last().unwrap(), "hw/ip/gemm/rtl/gemm_top.sv");
+    let err = kiln_error(["designs", "show", "gemm-nope"]);
+    assert!(err.contains("gemm-pot-8x8"), "{err}");
+}
+
+#[test]
+fn boards_json_lists_the_four_boards() {
+    let boards = kiln_json(&["boards", "--json"], 0);
+    let names: Vec<&str> = boards
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["kv260", "pynq-z1", "pynq-z2", "zcu104"]);
+    let z1 = &boards[1];
+    assert_eq!(z1["part"], "xc7z020clg400-1");
+    assert_eq!(z1["family"], "xc7");
+    assert_eq!(z1["transport"], "devmem");
+    assert_eq!(z1["resources"]["lut"], 53_200);
+    assert_eq!(z1["resources"]["bram36"], 140);
+    assert!(z1["memory"]["bytes_per_cycle"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn unknown_design_or_board_exits_2_naming_the_known_ones() {
+    let err = kiln_error(["synth", "--design", "gemm-nope"]);
+    assert!(err.contains("gemm-nope"), "{err}");
+    for name in LISTED {
+        assert!(err.contains(name), "{name} missing from: {err}");
+    }
+    assert!(!err.contains("hold") && !err.contains("3x5"), "{err}");
+    let err = kiln_error(["synth", "--design", "gemm-pot-8x8", "--board", "zedboard"]);
+    assert!(err.contains("zedboard") && err.contains("pynq-z1"), "{err}");
+}
