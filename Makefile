@@ -40,6 +40,8 @@ demo: build
 	$(KILN) pe verify --all
 	@echo
 	$(KILN) synth --all --part xc7z020
+	@echo
+	$(KILN) gemm --design gemm-pot-8x8 --m 256 --n 256 --k 256 --board pynq-z1
 
 ## test: format, lints, RTL lint, every cargo test
 test: setup fmt-check clippy lint-rtl cargo-test
