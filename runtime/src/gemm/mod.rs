@@ -399,49 +399,6 @@ pub fn random_problem(
 mod tests {
     use super::*;
 
-    fn tiny(output: OutputMode) -> GemmProblem {
-        GemmProblem {
-            m: 1,
-            n: 2,
-            k: 3,
-            a: vec![3, -2, 100],
-            b: vec![0x1, 0x9, 0x7, 0x0, 0xF, 0x3],
-            channels: vec![
-                ChannelParams {
-                    bias: 1000,
-                    multiplier: 1 << 30,
-                    shift: -6,
-                },
-                ChannelParams {
-                    bias: -7,
-                    multiplier: 1_374_389_535,
-                    shift: -3,
-                },
-            ],
-            act_zero_point: 1,
-            output,
-        }
-    }
-
-    /// The worked example of docs/gemm-layouts.md.
-    #[test]
-    fn hand_worked_example() {
-        let pot = Codebook::named("shift_pot").unwrap();
-        // w row 0 = [2, -2, 128], row 1 = [1, -128, 8].
-        // raw0 = 6 + 4 + 12800 = 12810, zp_corr0 = 128, x0 = 12810 - 128 + 1000 = 13682.
-        // raw1 = 3 + 256 + 800 = 1059, zp_corr1 = -119, x1 = 1059 + 119 - 7 = 1171.
-        assert_eq!(
-            golden_gemm(&pot, &tiny(OutputMode::Int32)).unwrap(),
-            [13682, 1171]
-        );
-        // ch0: 13682 * 0.5 = 6841, / 64 = 106.89 -> 107, - 5 = 102.
-        // ch1: 1171 * 0.64 = 749.44 -> 749, / 8 = 93.6 -> 94, - 5 = 89.
-        assert_eq!(
-            golden_gemm(&pot, &tiny(OutputMode::Int8 { zero_point: -5 })).unwrap(),
-            [102, 89]
-        );
-    }
-
     /// The i32 kernel (for codebooks with values beyond i16) agrees with the
     /// i16 one on data both can hold.
     #[test]
