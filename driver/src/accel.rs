@@ -7,12 +7,12 @@ use crate::descriptor::{DescriptorError, GemmDescriptor, OutputKind};
 use crate::regs;
 use crate::transport::{DeviceBuffer, Transport, TransportError};
 
-/// What the identity registers say.
+/// What a design fixes and the identity registers report: the design id
+/// and the geometry the driver relies on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Identity {
-    pub magic: u32,
-    pub version: u32,
-    pub design_id: u32,
+pub struct DesignIdentity {
+    /// FNV-1a of the design name (DESIGN_ID).
+    pub id: u32,
     pub rows: u32,
     pub cols: u32,
     pub pe_kind: u32,
@@ -22,18 +22,36 @@ pub struct Identity {
     pub n_tiles: u32,
 }
 
+impl std::fmt::Display for DesignIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:#010x}: {}x{} array, PE kind {}, {}-bit codes, K depth {}, {}x{} tiles",
+            self.id,
+            self.rows,
+            self.cols,
+            self.pe_kind,
+            self.weight_bits,
+            self.k_depth,
+            self.m_tiles,
+            self.n_tiles
+        )
+    }
+}
+
+/// What the identity registers say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub magic: u32,
+    pub version: u32,
+    pub design: DesignIdentity,
+}
+
 /// The design the caller expects to find (from hw/designs/<name>.toml).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectedDesign {
     pub name: String,
-    pub id: u32,
-    pub rows: u32,
-    pub cols: u32,
-    pub pe_kind: u32,
-    pub weight_bits: u32,
-    pub k_depth: u32,
-    pub m_tiles: u32,
-    pub n_tiles: u32,
+    pub identity: DesignIdentity,
 }
 
 /// Performance counters of one run.
@@ -94,13 +112,11 @@ pub enum DriverError {
     NotKiln { found: u32, expected: u32 },
     #[error("the accelerator implements register-map version {found}; this driver speaks version {expected}")]
     Version { found: u32, expected: u32 },
-    #[error("wrong design: expected `{expected}` ({expected_id:#010x}, {expected_shape}), the hardware reports {found_id:#010x} ({found_shape})")]
+    #[error("wrong design: expected `{name}` ({expected}), the hardware reports {found}")]
     WrongDesign {
-        expected: String,
-        expected_id: u32,
-        expected_shape: String,
-        found_id: u32,
-        found_shape: String,
+        name: String,
+        expected: DesignIdentity,
+        found: DesignIdentity,
     },
     #[error("bad GEMM descriptor: {0}")]
     Descriptor(#[from] DescriptorError),
@@ -115,12 +131,6 @@ pub enum DriverError {
     BusError { state: EngineState },
     #[error(transparent)]
     Transport(#[from] TransportError),
-}
-
-fn shape(rows: u32, cols: u32, pe_kind: u32, bits: u32, k: u32, mt: u32, nt: u32) -> String {
-    format!(
-        "{rows}x{cols} array, PE kind {pe_kind}, {bits}-bit codes, K depth {k}, {mt}x{nt} tiles"
-    )
 }
 
 /// One accelerator behind a transport.
@@ -146,49 +156,11 @@ impl<T: Transport> Accelerator<T> {
                 expected: regs::REG_VERSION,
             });
         }
-        let found = (
-            identity.design_id,
-            identity.rows,
-            identity.cols,
-            identity.pe_kind,
-            identity.weight_bits,
-            identity.k_depth,
-            identity.m_tiles,
-            identity.n_tiles,
-        );
-        let wanted = (
-            expected.id,
-            expected.rows,
-            expected.cols,
-            expected.pe_kind,
-            expected.weight_bits,
-            expected.k_depth,
-            expected.m_tiles,
-            expected.n_tiles,
-        );
-        if found != wanted {
+        if identity.design != expected.identity {
             return Err(DriverError::WrongDesign {
-                expected: expected.name.clone(),
-                expected_id: expected.id,
-                expected_shape: shape(
-                    expected.rows,
-                    expected.cols,
-                    expected.pe_kind,
-                    expected.weight_bits,
-                    expected.k_depth,
-                    expected.m_tiles,
-                    expected.n_tiles,
-                ),
-                found_id: identity.design_id,
-                found_shape: shape(
-                    identity.rows,
-                    identity.cols,
-                    identity.pe_kind,
-                    identity.weight_bits,
-                    identity.k_depth,
-                    identity.m_tiles,
-                    identity.n_tiles,
-                ),
+                name: expected.name.clone(),
+                expected: expected.identity,
+                found: identity.design,
             });
         }
         Ok(Self {
@@ -239,7 +211,7 @@ impl<T: Transport> Accelerator<T> {
         desc: &GemmDescriptor,
         timeout: Duration,
     ) -> Result<Counters, DriverError> {
-        desc.validate(self.identity.weight_bits)?;
+        desc.validate(self.identity.design.weight_bits)?;
         let t = &mut self.transport;
         let split = |x: u64| (x as u32, (x >> 32) as u32);
         for (lo, hi, addr) in [
@@ -346,13 +318,15 @@ fn read_identity<T: Transport>(t: &mut T) -> Result<Identity, DriverError> {
     Ok(Identity {
         magic: t.read32(regs::MAGIC.offset)?,
         version: t.read32(regs::VERSION.offset)?,
-        design_id: t.read32(regs::DESIGN_ID.offset)?,
-        rows: regs::array::ROWS.get(array),
-        cols: regs::array::COLS.get(array),
-        pe_kind: regs::array::PE_KIND.get(array),
-        weight_bits: regs::array::WEIGHT_BITS.get(array),
-        k_depth: regs::buffers::K_DEPTH.get(buffers),
-        m_tiles: regs::buffers::M_TILES.get(buffers),
-        n_tiles: regs::buffers::N_TILES.get(buffers),
+        design: DesignIdentity {
+            id: t.read32(regs::DESIGN_ID.offset)?,
+            rows: regs::array::ROWS.get(array),
+            cols: regs::array::COLS.get(array),
+            pe_kind: regs::array::PE_KIND.get(array),
+            weight_bits: regs::array::WEIGHT_BITS.get(array),
+            k_depth: regs::buffers::K_DEPTH.get(buffers),
+            m_tiles: regs::buffers::M_TILES.get(buffers),
+            n_tiles: regs::buffers::N_TILES.get(buffers),
+        },
     })
 }

@@ -12,6 +12,8 @@ mod descriptor;
 pub mod regs;
 pub mod transport;
 
-pub use accel::{Accelerator, Counters, DriverError, EngineState, ExpectedDesign, Identity};
+pub use accel::{
+    Accelerator, Counters, DesignIdentity, DriverError, EngineState, ExpectedDesign, Identity,
+};
 pub use descriptor::{DescriptorError, GemmDescriptor, Operand, OutputKind};
 pub use transport::{check_register_offset, DeviceBuffer, Transport, TransportError};

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use kiln_driver::transport::{SimBoard, SimTransport};
 use kiln_driver::{
-    Accelerator, Counters, DeviceBuffer, DriverError, ExpectedDesign, GemmDescriptor, Operand,
-    OutputKind,
+    Accelerator, Counters, DesignIdentity, DeviceBuffer, DriverError, ExpectedDesign,
+    GemmDescriptor, Operand, OutputKind,
 };
 use kiln_sim::MemTiming;
 use kiln_spec::{Board, Design};
@@ -90,14 +90,16 @@ pub struct SimBackend {
 pub fn expected_design(design: &Design) -> Result<ExpectedDesign, kiln_spec::SpecError> {
     Ok(ExpectedDesign {
         name: design.name.clone(),
-        id: design.id(),
-        rows: design.rows,
-        cols: design.cols,
-        pe_kind: design.pe_kind()?,
-        weight_bits: design.weight_bits()?,
-        k_depth: design.k_depth,
-        m_tiles: design.m_tiles,
-        n_tiles: design.n_tiles,
+        identity: DesignIdentity {
+            id: design.id(),
+            rows: design.rows,
+            cols: design.cols,
+            pe_kind: design.pe_kind()?,
+            weight_bits: design.weight_bits()?,
+            k_depth: design.k_depth,
+            m_tiles: design.m_tiles,
+            n_tiles: design.n_tiles,
+        },
     })
 }
 
@@ -211,4 +213,75 @@ impl GemmBackend for SimBackend {
             counters: Some(counters),
         })
     }
+}
+
+/// An output that differs from the golden model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Mismatch {
+    pub row: usize,
+    pub col: usize,
+    pub got: i32,
+    pub expected: i32,
+}
+
+/// One GEMM on a backend, checked output by output against the golden model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedGemm {
+    /// Outputs compared (M x N).
+    pub outputs: usize,
+    /// How many differ.
+    pub mismatches: usize,
+    pub first_mismatch: Option<Mismatch>,
+    /// Hardware counters, from backends that have them.
+    pub counters: Option<Counters>,
+    /// M*N*K over the design's PE count.
+    pub ideal_cycles: f64,
+    /// Wall time of the backend's run alone (the golden reference excluded).
+    pub wall_seconds: f64,
+}
+
+impl CheckedGemm {
+    /// Ideal over measured cycles.
+    pub fn utilisation(&self) -> Option<f64> {
+        self.counters.map(|c| self.ideal_cycles / c.cycles as f64)
+    }
+
+    /// Device time at a fabric clock of `clock_mhz`.
+    pub fn projected_us(&self, clock_mhz: f64) -> Option<f64> {
+        self.counters.map(|c| c.cycles as f64 / clock_mhz)
+    }
+
+    /// Simulated cycles per wall-clock second.
+    pub fn cycles_per_second(&self) -> Option<f64> {
+        self.counters.map(|c| c.cycles as f64 / self.wall_seconds)
+    }
+}
+
+/// Runs `problem` on `backend` and compares every output with the golden
+/// model of `design`'s PE.
+pub fn run_checked(
+    backend: &mut dyn GemmBackend,
+    design: &Design,
+    problem: &GemmProblem,
+) -> Result<CheckedGemm, BackendError> {
+    let expected = golden_gemm(&Codebook::named(&design.pe)?, problem)?;
+    let started = std::time::Instant::now();
+    let run = backend.gemm(problem)?;
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let wrong: Vec<usize> = (0..expected.len())
+        .filter(|&i| expected[i] != run.output[i])
+        .collect();
+    Ok(CheckedGemm {
+        outputs: expected.len(),
+        mismatches: wrong.len(),
+        first_mismatch: wrong.first().map(|&i| Mismatch {
+            row: i / problem.n,
+            col: i % problem.n,
+            got: run.output[i],
+            expected: expected[i],
+        }),
+        counters: run.counters,
+        ideal_cycles: (problem.m * problem.n * problem.k) as f64 / f64::from(design.pes()),
+        wall_seconds,
+    })
 }

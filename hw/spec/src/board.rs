@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{invalid, parse_toml, SpecError};
+use crate::{check_file_name, invalid, parse_toml, SpecError};
 
 include!(concat!(env!("OUT_DIR"), "/boards.rs"));
 
@@ -98,16 +98,7 @@ impl Board {
         let mut boards = Vec::new();
         for (file, text) in BOARD_FILES {
             let board: Board = parse_toml(file, text)?;
-            let expected = file.trim_start_matches("boards/").trim_end_matches(".toml");
-            if board.name != expected {
-                return Err(invalid(
-                    file,
-                    format!(
-                        "name is `{}`, must match the file name `{expected}`",
-                        board.name
-                    ),
-                ));
-            }
+            check_file_name(file, &board.name)?;
             if !board.fabric_clock_mhz.is_finite() || board.fabric_clock_mhz <= 0.0 {
                 return Err(invalid(file, "fabric_clock_mhz must be positive"));
             }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-use crate::{invalid, parse_toml, PeLibrary, SpecError};
+use crate::{check_file_name, invalid, parse_toml, PeLibrary, SpecError};
 
 include!(concat!(env!("OUT_DIR"), "/designs.rs"));
 
@@ -223,20 +223,7 @@ impl Design {
     }
 
     fn validate(&self, file: &str, library: &PeLibrary) -> Result<(), SpecError> {
-        let expected = file
-            .rsplit('/')
-            .next()
-            .unwrap_or(file)
-            .trim_end_matches(".toml");
-        if self.name != expected {
-            return Err(invalid(
-                file,
-                format!(
-                    "name is `{}`, must match the file name `{expected}`",
-                    self.name
-                ),
-            ));
-        }
+        check_file_name(file, &self.name)?;
         let pe = library
             .get(&self.pe)
             .map_err(|e| invalid(file, format!("pe: {e}")))?;

@@ -61,6 +61,24 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Checks that a description's `name` is its file's name without `.toml`,
+/// so that `--board NAME` / `--design NAME` and the file always agree.
+pub(crate) fn check_file_name(file: &str, name: &str) -> Result<(), SpecError> {
+    let expected = file
+        .rsplit('/')
+        .next()
+        .unwrap_or(file)
+        .trim_end_matches(".toml");
+    if name == expected {
+        Ok(())
+    } else {
+        Err(invalid(
+            file,
+            format!("name is `{name}`, must match the file name `{expected}`"),
+        ))
+    }
+}
+
 pub(crate) fn invalid(file: &str, message: impl Into<String>) -> SpecError {
     SpecError::Invalid {
         file: file.to_string(),

@@ -83,9 +83,9 @@ fn parse_shapes(text: &str) -> anyhow::Result<Vec<(usize, usize, usize)>> {
 }
 
 fn run_gemm(args: GemmBenchArgs) -> anyhow::Result<Outcome> {
-    use kiln::backend::{GemmBackend, SimBackend};
+    use kiln::backend::{run_checked, SimBackend};
     use kiln::formats::Codebook;
-    use kiln::gemm::{golden_gemm, random_problem, OutputMode};
+    use kiln::gemm::{random_problem, OutputMode};
     use kiln::rng::SplitMix64;
 
     let design = kiln_spec::Design::by_name(&args.design)?;
@@ -106,30 +106,22 @@ fn run_gemm(args: GemmBenchArgs) -> anyhow::Result<Outcome> {
             k,
             OutputMode::Int8 { zero_point: 3 },
         );
-        let expected = golden_gemm(&codebook, &problem)?;
-        let started = std::time::Instant::now();
-        let run = sim.gemm(&problem)?;
-        let seconds = started.elapsed().as_secs_f64();
-        let c = run.counters.expect("the sim backend reports counters");
-        let ideal = ((m * n * k) as u64).div_ceil(u64::from(design.pes()));
+        let checked = run_checked(&mut sim, &design, &problem)?;
+        let c = checked.counters.expect("the sim backend reports counters");
         rows.push(GemmBenchRow {
             m,
             n,
             k,
             cycles: c.cycles,
-            ideal_cycles: ideal,
-            utilisation: ideal as f64 / c.cycles as f64,
+            ideal_cycles: ((m * n * k) as u64).div_ceil(u64::from(design.pes())),
+            utilisation: checked.utilisation().unwrap_or(0.0),
             stall_cycles: c.stall,
             bytes_read: c.bytes_read,
             read_bytes_per_cycle: c.bytes_read as f64 / c.cycles as f64,
             projected_us: c.cycles as f64 / board.fabric_clock_mhz,
-            mismatches: expected
-                .iter()
-                .zip(&run.output)
-                .filter(|(a, b)| a != b)
-                .count(),
-            sim_seconds: seconds,
-            sim_cycles_per_second: c.cycles as f64 / seconds,
+            mismatches: checked.mismatches,
+            sim_seconds: checked.wall_seconds,
+            sim_cycles_per_second: checked.cycles_per_second().unwrap_or(0.0),
         });
         bar.inc(1);
     }

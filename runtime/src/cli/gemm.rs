@@ -1,7 +1,6 @@
 //! `kiln gemm`: one random GEMM on a design, checked against the golden model.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
@@ -9,9 +8,9 @@ use serde::Serialize;
 
 use super::output::print_json;
 use super::Outcome;
-use kiln::backend::{GemmBackend, GoldenBackend, SimBackend};
+use kiln::backend::{run_checked, GoldenBackend, Mismatch, SimBackend};
 use kiln::formats::Codebook;
-use kiln::gemm::{golden_gemm, random_problem, OutputMode};
+use kiln::gemm::{random_problem, OutputMode};
 use kiln::rng::SplitMix64;
 use kiln_spec::{Board, Design};
 
@@ -88,14 +87,6 @@ struct Report {
     simulated_cycles_per_second: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
-struct Mismatch {
-    row: usize,
-    col: usize,
-    got: i32,
-    expected: i32,
-}
-
 pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
     let design = Design::by_name(&args.design)?;
     let board = Board::by_name(&args.board)?;
@@ -119,26 +110,17 @@ pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
             zero_point: rng.below(256) as u8 as i8,
         };
     }
-    let expected = golden_gemm(&codebook, &problem)?;
-
-    let started = Instant::now();
-    let run = match args.backend {
-        BackendKind::Golden => GoldenBackend::new(&design)?.gemm(&problem)?,
+    let checked = match args.backend {
+        BackendKind::Golden => run_checked(&mut GoldenBackend::new(&design)?, &design, &problem)?,
         BackendKind::Sim => {
             let mut sim = SimBackend::open(&design, &board, args.trace.as_deref())
                 .with_context(|| format!("opening the simulation of {}", design.name))?;
-            let run = sim.gemm(&problem)?;
+            let checked = run_checked(&mut sim, &design, &problem)?;
             sim.close()?;
-            run
+            checked
         }
     };
-    let wall = started.elapsed().as_secs_f64();
-
-    let mismatches: Vec<usize> = (0..expected.len())
-        .filter(|&i| expected[i] != run.output[i])
-        .collect();
-    let ideal = (args.m * args.n * args.k) as f64 / f64::from(design.pes());
-    let c = run.counters;
+    let c = checked.counters;
     let report = Report {
         design: design.name.clone(),
         board: board.name.clone(),
@@ -151,25 +133,20 @@ pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
         k: args.k,
         output: problem.output,
         seed: args.seed,
-        outputs: expected.len(),
-        mismatches: mismatches.len(),
-        first_mismatch: mismatches.first().map(|&i| Mismatch {
-            row: i / args.n,
-            col: i % args.n,
-            got: run.output[i],
-            expected: expected[i],
-        }),
+        outputs: checked.outputs,
+        mismatches: checked.mismatches,
+        first_mismatch: checked.first_mismatch,
         cycles: c.map(|c| c.cycles),
-        ideal_cycles: ideal,
-        utilisation: c.map(|c| ideal / c.cycles as f64),
+        ideal_cycles: checked.ideal_cycles,
+        utilisation: checked.utilisation(),
         busy_cycles: c.map(|c| c.busy),
         stall_cycles: c.map(|c| c.stall),
         bytes_read: c.map(|c| c.bytes_read),
         bytes_written: c.map(|c| c.bytes_written),
         fabric_clock_mhz: board.fabric_clock_mhz,
-        projected_us: c.map(|c| c.cycles as f64 / board.fabric_clock_mhz),
-        wall_seconds: wall,
-        simulated_cycles_per_second: c.map(|c| c.cycles as f64 / wall),
+        projected_us: checked.projected_us(board.fabric_clock_mhz),
+        wall_seconds: checked.wall_seconds,
+        simulated_cycles_per_second: checked.cycles_per_second(),
     };
     if args.json {
         print_json(&report)?;
