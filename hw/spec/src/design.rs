@@ -146,7 +146,7 @@ impl Design {
         let mut files = vec![PathBuf::from("hw/ip/common/rtl/kiln_reg_pkg.sv")];
         for name in [
             "kiln_fifo",
-            "kiln_burst_len",
+            "kiln_axi_addr_gen",
             "kiln_axi_rd_master",
             "kiln_axi_wr_master",
             "kiln_ctrl_regs",

@@ -1,8 +1,7 @@
 // kiln_axi_rd_master: AXI4 read master for 64-bit INCR bursts.
 //
 // Takes segments (a start address and a beat count) and splits each into
-// bursts of at most MaxBeats beats that never cross a 4 KiB boundary,
-// keeping up to Outstanding bursts in flight. Read data comes back in
+// bursts (kiln_axi_addr_gen), keeping up to Outstanding bursts in flight. Read data comes back in
 // request order (one ID), so the consumer places beats by walking the same
 // segment sequence; this module only passes R beats through.
 module kiln_axi_rd_master #(
@@ -39,26 +38,28 @@ module kiln_axi_rd_master #(
   input  logic        m_rlast_i
 );
 
-  logic [63:0] addr_q;
-  logic [31:0] remaining_q;
-  logic [7:0]  outstanding_q;
-  logic        error_q;
-  logic [8:0]  burst_beats;
-  logic        ar_fire, r_last_fire;
+  logic [7:0] outstanding_q;
+  logic       error_q;
+  logic       ar_fire, r_last_fire;
 
-  kiln_burst_len #(.MaxBeats(MaxBeats)) u_burst_len (
-    .page_beat_i (addr_q[11:3]),
-    .remaining_i (remaining_q),
-    .beats_o     (burst_beats)
+  kiln_axi_addr_gen #(.MaxBeats(MaxBeats)) u_addr (
+    .clk_i         (clk_i),
+    .rst_ni        (rst_ni),
+    .cmd_valid_i   (cmd_valid_i),
+    .cmd_ready_o   (cmd_ready_o),
+    .cmd_addr_i    (cmd_addr_i),
+    .cmd_beats_i   (cmd_beats_i),
+    .allow_i       (outstanding_q < 8'(Outstanding)),
+    .ax_valid_o    (m_arvalid_o),
+    .ax_ready_i    (m_arready_i),
+    .ax_addr_o     (m_araddr_o),
+    .ax_len_o      (m_arlen_o),
+    .burst_beats_o (),
+    .fire_o        (ar_fire)
   );
 
-  assign cmd_ready_o  = (remaining_q == '0);
-  assign m_arvalid_o  = (remaining_q != '0) && (outstanding_q < 8'(Outstanding));
-  assign m_araddr_o   = addr_q;
-  assign m_arlen_o    = 8'(burst_beats - 9'd1);
-  assign m_arsize_o   = 3'd3;   // 8 bytes per beat
-  assign m_arburst_o  = 2'b01;  // INCR
-  assign ar_fire      = m_arvalid_o && m_arready_i;
+  assign m_arsize_o  = 3'd3;   // 8 bytes per beat
+  assign m_arburst_o = 2'b01;  // INCR
 
   assign beat_valid_o = m_rvalid_i;
   assign beat_data_o  = m_rdata_i;
@@ -70,18 +71,9 @@ module kiln_axi_rd_master #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      addr_q        <= '0;
-      remaining_q   <= '0;
       outstanding_q <= '0;
       error_q       <= 1'b0;
     end else begin
-      if (cmd_valid_i && cmd_ready_o) begin
-        addr_q      <= cmd_addr_i;
-        remaining_q <= cmd_beats_i;
-      end else if (ar_fire) begin
-        addr_q      <= addr_q + {52'd0, burst_beats, 3'd0};
-        remaining_q <= remaining_q - 32'(burst_beats);
-      end
       if (ar_fire && !r_last_fire) outstanding_q <= outstanding_q + 8'd1;
       else if (r_last_fire && !ar_fire) outstanding_q <= outstanding_q - 8'd1;
       if (clr_i) error_q <= 1'b0;

@@ -1,7 +1,7 @@
 // kiln_axi_wr_master: AXI4 write master for 64-bit INCR bursts.
 //
 // Segments (start address, beat count) are split into bursts exactly as the
-// read master splits them (kiln_burst_len). Write data arrives as a stream
+// read master splits them (kiln_axi_addr_gen). Write data arrives as a stream
 // of beats with byte strobes, in segment order; the length of every issued
 // burst is queued so that WLAST falls on the right beat even when W runs
 // behind AW. `idle_o` is high once every burst has its write response.
@@ -45,8 +45,6 @@ module kiln_axi_wr_master #(
   input  logic [1:0]  m_bresp_i
 );
 
-  logic [63:0] addr_q;
-  logic [31:0] remaining_q;
   logic [7:0]  outstanding_q;
   logic        error_q;
   logic [8:0]  burst_beats;
@@ -55,11 +53,22 @@ module kiln_axi_wr_master #(
   logic [8:0]  len_head;
   logic [8:0]  wbeat_q;  // beats sent of the burst at the head of the length queue
   logic        w_last;
+  logic        seg_idle;
 
-  kiln_burst_len #(.MaxBeats(MaxBeats)) u_burst_len (
-    .page_beat_i (addr_q[11:3]),
-    .remaining_i (remaining_q),
-    .beats_o     (burst_beats)
+  kiln_axi_addr_gen #(.MaxBeats(MaxBeats)) u_addr (
+    .clk_i         (clk_i),
+    .rst_ni        (rst_ni),
+    .cmd_valid_i   (cmd_valid_i),
+    .cmd_ready_o   (seg_idle),
+    .cmd_addr_i    (cmd_addr_i),
+    .cmd_beats_i   (cmd_beats_i),
+    .allow_i       ((outstanding_q < 8'(Outstanding)) && len_wready),
+    .ax_valid_o    (m_awvalid_o),
+    .ax_ready_i    (m_awready_i),
+    .ax_addr_o     (m_awaddr_o),
+    .ax_len_o      (m_awlen_o),
+    .burst_beats_o (burst_beats),
+    .fire_o        (aw_fire)
   );
 
   // Lengths of bursts whose address is out and whose data is not yet sent.
@@ -76,13 +85,9 @@ module kiln_axi_wr_master #(
     .count_o  ()
   );
 
-  assign cmd_ready_o = (remaining_q == '0);
-  assign m_awvalid_o = (remaining_q != '0) && (outstanding_q < 8'(Outstanding)) && len_wready;
-  assign m_awaddr_o  = addr_q;
-  assign m_awlen_o   = 8'(burst_beats - 9'd1);
+  assign cmd_ready_o = seg_idle;
   assign m_awsize_o  = 3'd3;
   assign m_awburst_o = 2'b01;
-  assign aw_fire     = m_awvalid_o && m_awready_i;
 
   assign w_last       = (wbeat_q == len_head - 9'd1);
   assign m_wvalid_o   = beat_valid_i && len_rvalid;
@@ -95,25 +100,16 @@ module kiln_axi_wr_master #(
   assign m_bready_o = 1'b1;
   assign b_fire     = m_bvalid_i;
 
-  assign idle_o        = (remaining_q == '0) && (outstanding_q == '0);
+  assign idle_o        = seg_idle && (outstanding_q == '0);
   assign outstanding_o = outstanding_q;
   assign error_o       = error_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      addr_q        <= '0;
-      remaining_q   <= '0;
       outstanding_q <= '0;
       wbeat_q       <= '0;
       error_q       <= 1'b0;
     end else begin
-      if (cmd_valid_i && cmd_ready_o) begin
-        addr_q      <= cmd_addr_i;
-        remaining_q <= cmd_beats_i;
-      end else if (aw_fire) begin
-        addr_q      <= addr_q + {52'd0, burst_beats, 3'd0};
-        remaining_q <= remaining_q - 32'(burst_beats);
-      end
       if (aw_fire && !b_fire) outstanding_q <= outstanding_q + 8'd1;
       else if (b_fire && !aw_fire) outstanding_q <= outstanding_q - 8'd1;
       if (w_fire) wbeat_q <= w_last ? 9'd0 : wbeat_q + 9'd1;
