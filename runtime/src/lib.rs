@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod bfp;
 pub mod formats;
 pub mod gemm;
 pub mod pe_check;

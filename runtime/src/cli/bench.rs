@@ -1,4 +1,7 @@
-//! `kiln bench sim` and `kiln bench gemm`.
+//! `kiln bench sim`, `kiln bench gemm` and `kiln bench bfp-error`.
+
+#[path = "bench_bfp.rs"]
+mod bench_bfp;
 
 use clap::{Args, Subcommand};
 use kiln::bench::bench_pe;
@@ -14,6 +17,9 @@ pub enum BenchCommand {
     /// GEMM shapes on a design's RTL under a board's memory model: cycles,
     /// utilisation, stalls and simulation speed, each run checked against golden.
     Gemm(GemmBenchArgs),
+    /// Error of the BFP golden MatMul against f64 (mxint8 / mxint4 weights at
+    /// blocks 16, 32, 64, and per-tensor int8), and of the llama.cpp converters.
+    BfpError(bench_bfp::BfpErrorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +182,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
     let args = match cmd {
         BenchCommand::Sim(args) => args,
         BenchCommand::Gemm(args) => return run_gemm(args),
+        BenchCommand::BfpError(args) => return bench_bfp::run(args),
     };
     let library = PeLibrary::builtin()?;
     let pes: Vec<_> = if args.pes.is_empty() {
