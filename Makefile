@@ -35,13 +35,15 @@ setup:
 build: setup
 	$(CARGO) build --release --locked
 
-## demo: verify every PE against its golden model, then the resource table
+## demo: verify every PE against its golden model, the resource table, a GEMM and a BFP MatMul
 demo: build
 	$(KILN) pe verify --all
 	@echo
 	$(KILN) synth --all --part xc7z020
 	@echo
 	$(KILN) gemm --design gemm-pot-8x8 --m 256 --n 256 --k 256 --board pynq-z1
+	@echo
+	$(KILN) matmul --design bfp-mxint8 --m 1 --k 2048 --n 2048 --board pynq-z1
 
 ## test: format, lints, RTL lint, every cargo test
 test: setup fmt-check clippy lint-rtl cargo-test
@@ -55,7 +57,7 @@ clippy:
 # Every module is linted as its own top, with the whole library of RTL
 # available for the modules it instantiates (the register package first).
 LINT_LIB := hw/ip/common/rtl/kiln_reg_pkg.sv $(filter-out %kiln_reg_pkg.sv,$(wildcard hw/ip/common/rtl/*.sv)) \
-	$(wildcard hw/ip/pe/rtl/*.sv) hw/lint/gemm_pe.sv $(wildcard hw/ip/gemm/rtl/*.sv)
+	$(wildcard hw/ip/pe/rtl/*.sv) hw/lint/gemm_pe.sv $(wildcard hw/ip/gemm/rtl/*.sv) $(wildcard hw/ip/bfp/rtl/*.sv)
 lint-rtl:
 	@for f in $(RTL); do \
 	  top=$$(basename $$f .sv); files="$(LINT_LIB)"; \

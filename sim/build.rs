@@ -245,10 +245,10 @@ fn port(name: &'static str, input: bool, width: u32) -> Port {
     Port { name, input, width }
 }
 
-/// The ports of gemm_top (hw/ip/gemm/rtl/gemm_top.sv). A port missing here
+/// The ports every engine top shares (gemm_top, bfp_top). A port missing here
 /// or misnamed fails the C++ compile of the generated switch, so the two
 /// cannot drift apart silently.
-fn gemm_ports() -> Vec<Port> {
+fn accelerator_ports() -> Vec<Port> {
     vec![
         port("clk_i", true, 1),
         port("rst_ni", true, 1),
@@ -298,13 +298,9 @@ fn gemm_ports() -> Vec<Port> {
     ]
 }
 
-/// One accelerator design: its RTL plus the generated PE binding.
+/// One accelerator design: its RTL plus, for a GEMM design, the generated
+/// PE binding.
 fn design_model(root: &Path, hw_gen: &Path, design: &Design) -> Model {
-    let binding = design.pe_binding_sv().unwrap_or_else(|e| panic!("{e}"));
-    let dir = hw_gen.join(&design.name);
-    fs::create_dir_all(&dir).unwrap();
-    let binding_path = dir.join("gemm_pe.sv");
-    write_if_changed(&binding_path, &binding);
     let mut sources: Vec<PathBuf> = design
         .rtl_sources()
         .unwrap_or_else(|e| panic!("{e}"))
@@ -314,13 +310,19 @@ fn design_model(root: &Path, hw_gen: &Path, design: &Design) -> Model {
     for source in &sources {
         println!("cargo:rerun-if-changed={}", source.display());
     }
-    sources.push(binding_path);
+    if let Some(binding) = design.pe_binding_sv().unwrap_or_else(|e| panic!("{e}")) {
+        let dir = hw_gen.join(&design.name);
+        fs::create_dir_all(&dir).unwrap();
+        let binding_path = dir.join("gemm_pe.sv");
+        write_if_changed(&binding_path, &binding);
+        sources.push(binding_path);
+    }
     Model {
         name: design.name.clone(),
         top: design.top_module().to_string(),
         sources,
         parameters: design.top_parameters().unwrap_or_else(|e| panic!("{e}")),
-        ports: gemm_ports(),
+        ports: accelerator_ports(),
         traces: &Trace::NO_VCD,
     }
 }

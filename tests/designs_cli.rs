@@ -5,7 +5,9 @@ mod common;
 
 use common::{kiln_error, kiln_json};
 
-const LISTED: [&str; 6] = [
+const LISTED: [&str; 8] = [
+    "bfp-mxint4",
+    "bfp-mxint8",
     "gemm-apot-8x8",
     "gemm-mac-dsp-8x8",
     "gemm-mac-lut-8x8",
@@ -15,7 +17,7 @@ const LISTED: [&str; 6] = [
 ];
 
 #[test]
-fn designs_json_lists_the_six_designs_and_no_test_ones() {
+fn designs_json_lists_the_designs_and_no_test_ones() {
     let designs = kiln_json(&["designs", "--json"], 0);
     let names: Vec<&str> = designs
         .as_array()
@@ -26,6 +28,14 @@ fn designs_json_lists_the_six_designs_and_no_test_ones() {
     assert_eq!(names, LISTED, "sorted by name, test-only designs left out");
     for d in designs.as_array().unwrap() {
         let name = d["name"].as_str().unwrap();
+        if d["engine"] == "bfp" {
+            assert_eq!(d["lanes"], 8, "{name}");
+            assert_eq!(d["block"], 32, "{name}");
+            assert_eq!(d["weight_bits"], if name == "bfp-mxint4" { 4 } else { 8 });
+            assert!(d.get("rows").is_none() && d.get("block_rows").is_none());
+            continue;
+        }
+        assert_eq!(d["engine"], "gemm");
         let rows = d["rows"].as_u64().unwrap();
         assert_eq!(rows, if name.ends_with("16x16") { 16 } else { 8 });
         assert_eq!(
@@ -36,7 +46,7 @@ fn designs_json_lists_the_six_designs_and_no_test_ones() {
         assert!(id.starts_with("0x") && id.len() == 10, "{id}");
         assert!(d["clock_mhz"].as_f64().unwrap() > 0.0);
     }
-    let pot = &designs[5];
+    let pot = &designs[7];
     assert_eq!(
         (pot["pe"].as_str(), pot["k_depth"].as_u64()),
         (Some("shift_pot"), Some(256))
@@ -59,6 +69,15 @@ fn designs_show_gives_parameters_and_sources() {
     assert_eq!(sources.last().unwrap(), "hw/ip/gemm/rtl/gemm_top.sv");
     let err = kiln_error(["designs", "show", "gemm-nope"]);
     assert!(err.contains("gemm-pot-8x8"), "{err}");
+
+    let d = kiln_json(&["designs", "show", "bfp-mxint4", "--json"], 0);
+    assert_eq!(d["top_module"], "bfp_top");
+    assert_eq!(d["format"], "mxint4");
+    let sources = d["rtl_sources"].as_array().unwrap();
+    assert!(sources
+        .iter()
+        .all(|s| !s.as_str().unwrap().contains("/pe/")));
+    assert_eq!(sources.last().unwrap(), "hw/ip/bfp/rtl/bfp_top.sv");
 }
 
 #[test]

@@ -94,3 +94,19 @@ fn synth_designs_report_resources_and_a_fit_verdict() {
         "gemm-mac-dsp-8x8 uses {dsp_dsp} DSPs, gemm-pot-8x8 {pot_dsp}: expected one per PE more"
     );
 }
+
+/// A BFP design synthesises whole too: its lanes' int8 multipliers map to
+/// DSP slices (one per multiplier), and the report names its format.
+#[test]
+fn a_bfp_design_synthesises_with_a_dsp_per_multiplier() {
+    let report = kiln_json(&["synth", "--design", "bfp-mxint8-b16", "--json"], 0);
+    let r = &report["designs"][0];
+    assert_eq!(r["engine"], "bfp");
+    assert_eq!(r["compute"], "mxint8/b16");
+    assert_eq!(r["array"], "3 lanes");
+    // 3 lanes x 8 int8 x int8 multipliers.
+    let dsp = r["dsp"].as_u64().unwrap();
+    assert!(dsp >= 24, "{dsp} DSPs for 24 multipliers");
+    assert!(r["lut"].as_u64().unwrap() > 1000);
+    assert_eq!(r["fit"]["verdict"], "fits");
+}

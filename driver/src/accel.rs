@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::descriptor::{DescriptorError, GemmDescriptor, OutputKind};
+use crate::descriptor::{
+    BfpGeometry, DescriptorError, GemmDescriptor, MatmulDescriptor, OutputKind,
+};
 use crate::regs;
 use crate::transport::{DeviceBuffer, Transport, TransportError};
 
@@ -13,6 +15,10 @@ use crate::transport::{DeviceBuffer, Transport, TransportError};
 pub struct DesignIdentity {
     /// FNV-1a of the design name (DESIGN_ID).
     pub id: u32,
+    /// ENGINE.KIND: [`ENGINE_GEMM`] or [`ENGINE_BFP`].
+    pub engine: u32,
+    /// ENGINE.BLOCK: elements per BFP block (0 for GEMM).
+    pub block: u32,
     pub rows: u32,
     pub cols: u32,
     pub pe_kind: u32,
@@ -22,8 +28,31 @@ pub struct DesignIdentity {
     pub n_tiles: u32,
 }
 
+/// ENGINE.KIND of the quantised GEMM engine.
+pub const ENGINE_GEMM: u32 = 0;
+/// ENGINE.KIND of the block-floating-point MatMul engine.
+pub const ENGINE_BFP: u32 = 1;
+
+fn engine_name(kind: u32) -> &'static str {
+    match kind {
+        ENGINE_GEMM => "GEMM",
+        ENGINE_BFP => "BFP MatMul",
+        _ => "unknown",
+    }
+}
+
 impl std::fmt::Display for DesignIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.engine == ENGINE_BFP {
+            return write!(
+                f,
+                "{:#010x}: BFP MatMul, {} lanes, {}-bit weights in blocks of {}, K up to {}, {}-column tiles",
+                self.id, self.rows, self.weight_bits, self.block, self.k_depth, self.cols
+            );
+        }
+        if self.engine != ENGINE_GEMM {
+            return write!(f, "{:#010x}: unknown engine kind {}", self.id, self.engine);
+        }
         write!(
             f,
             "{:#010x}: {}x{} array, PE kind {}, {}-bit codes, K depth {}, {}x{} tiles",
@@ -118,7 +147,7 @@ pub enum DriverError {
         expected: DesignIdentity,
         found: DesignIdentity,
     },
-    #[error("bad GEMM descriptor: {0}")]
+    #[error("bad descriptor: {0}")]
     Descriptor(#[from] DescriptorError),
     #[error("the accelerator did not finish within {timeout:?}: {state}")]
     Timeout {
@@ -211,37 +240,8 @@ impl<T: Transport> Accelerator<T> {
         desc: &GemmDescriptor,
         timeout: Duration,
     ) -> Result<Counters, DriverError> {
+        self.require_engine(ENGINE_GEMM)?;
         desc.validate(self.identity.design.weight_bits)?;
-        let t = &mut self.transport;
-        let split = |x: u64| (x as u32, (x >> 32) as u32);
-        for (lo, hi, addr) in [
-            (regs::A_ADDR_LO, regs::A_ADDR_HI, desc.a.address()),
-            (regs::B_ADDR_LO, regs::B_ADDR_HI, desc.b.address()),
-            (regs::C_ADDR_LO, regs::C_ADDR_HI, desc.c.address()),
-            (regs::P_ADDR_LO, regs::P_ADDR_HI, desc.params.address()),
-        ] {
-            let (l, h) = split(addr);
-            t.write32(lo.offset, l)?;
-            t.write32(hi.offset, h)?;
-        }
-        t.write32(regs::M.offset, desc.m)?;
-        t.write32(regs::N.offset, desc.n)?;
-        t.write32(regs::K.offset, desc.k)?;
-        // Strides were checked to be at most the buffer sizes; the register is 32 bits.
-        for (reg, stride) in [
-            (regs::LDA, desc.a.stride),
-            (regs::LDB, desc.b.stride),
-            (regs::LDC, desc.c.stride),
-        ] {
-            let value = u32::try_from(stride).map_err(|_| {
-                DriverError::Descriptor(DescriptorError::StrideTooShort {
-                    operand: reg.name,
-                    stride,
-                    row: u64::from(u32::MAX),
-                })
-            })?;
-            t.write32(reg.offset, value)?;
-        }
         let mut mode = 0;
         let out_zp = match desc.output {
             OutputKind::Int8 { zero_point } => zero_point,
@@ -252,7 +252,103 @@ impl<T: Transport> Accelerator<T> {
         };
         mode = regs::mode::ACT_ZP.set(mode, u32::from(desc.act_zero_point as u8));
         mode = regs::mode::OUT_ZP.set(mode, u32::from(out_zp as u8));
-        t.write32(regs::MODE.offset, mode)?;
+        self.run(
+            &RunArgs {
+                operands: [
+                    ("A", desc.a.address(), desc.a.stride),
+                    ("B", desc.b.address(), desc.b.stride),
+                    ("C", desc.c.address(), desc.c.stride),
+                ],
+                params: desc.params.address(),
+                mnk: [desc.m, desc.n, desc.k],
+                mode,
+            },
+            timeout,
+        )
+    }
+
+    /// Runs one BFP MatMul and returns its counters. The descriptor is
+    /// validated in full before any register is written.
+    pub fn matmul(
+        &mut self,
+        desc: &MatmulDescriptor,
+        timeout: Duration,
+    ) -> Result<Counters, DriverError> {
+        self.require_engine(ENGINE_BFP)?;
+        desc.validate(&self.bfp_geometry())?;
+        self.run(
+            &RunArgs {
+                operands: [
+                    ("A", desc.a.address(), desc.a.stride),
+                    ("W", desc.w.address(), desc.w.stride),
+                    ("C", desc.c.address(), desc.c.stride),
+                ],
+                params: 0,
+                mnk: [desc.m, desc.n, desc.k],
+                mode: 0,
+            },
+            timeout,
+        )
+    }
+
+    /// The block geometry of a BFP design (meaningless for a GEMM design).
+    pub fn bfp_geometry(&self) -> BfpGeometry {
+        let d = &self.identity.design;
+        BfpGeometry {
+            block: d.block,
+            weight_bits: d.weight_bits,
+            k_depth: d.k_depth,
+        }
+    }
+
+    fn require_engine(&self, wanted: u32) -> Result<(), DriverError> {
+        let found = self.identity.design.engine;
+        if found == wanted {
+            Ok(())
+        } else {
+            Err(DescriptorError::WrongEngine {
+                wanted: engine_name(wanted),
+                found: engine_name(found),
+            }
+            .into())
+        }
+    }
+
+    /// Writes a validated run's arguments, starts it, waits for the
+    /// interrupt and returns the counters.
+    fn run(&mut self, args: &RunArgs, timeout: Duration) -> Result<Counters, DriverError> {
+        let t = &mut self.transport;
+        let split = |x: u64| (x as u32, (x >> 32) as u32);
+        let [(_, a, _), (_, b, _), (_, c, _)] = args.operands;
+        for (lo, hi, addr) in [
+            (regs::A_ADDR_LO, regs::A_ADDR_HI, a),
+            (regs::B_ADDR_LO, regs::B_ADDR_HI, b),
+            (regs::C_ADDR_LO, regs::C_ADDR_HI, c),
+            (regs::P_ADDR_LO, regs::P_ADDR_HI, args.params),
+        ] {
+            let (l, h) = split(addr);
+            t.write32(lo.offset, l)?;
+            t.write32(hi.offset, h)?;
+        }
+        let [m, n, k] = args.mnk;
+        t.write32(regs::M.offset, m)?;
+        t.write32(regs::N.offset, n)?;
+        t.write32(regs::K.offset, k)?;
+        // Strides were checked to be at most the buffer sizes; the register is 32 bits.
+        for (reg, (operand, _, stride)) in [regs::LDA, regs::LDB, regs::LDC]
+            .into_iter()
+            .zip(args.operands)
+        {
+            let value = u32::try_from(stride).map_err(|_| {
+                DriverError::Descriptor(DescriptorError::StrideTooShort {
+                    operand,
+                    stride,
+                    row: u64::from(u32::MAX),
+                })
+            })?;
+            t.write32(reg.offset, value)?;
+        }
+        t.write32(regs::MODE.offset, args.mode)?;
         t.write32(regs::GIE.offset, regs::gie::ENABLE.set(0, 1))?;
         t.write32(regs::IER.offset, regs::ier::DONE.set(0, 1))?;
         t.write32(regs::CTRL.offset, regs::ctrl::AP_START.set(0, 1))?;
@@ -315,11 +411,14 @@ impl<T: Transport> Accelerator<T> {
 fn read_identity<T: Transport>(t: &mut T) -> Result<Identity, DriverError> {
     let array = t.read32(regs::ARRAY.offset)?;
     let buffers = t.read32(regs::BUFFERS.offset)?;
+    let engine = t.read32(regs::ENGINE.offset)?;
     Ok(Identity {
         magic: t.read32(regs::MAGIC.offset)?,
         version: t.read32(regs::VERSION.offset)?,
         design: DesignIdentity {
             id: t.read32(regs::DESIGN_ID.offset)?,
+            engine: regs::engine::KIND.get(engine),
+            block: regs::engine::BLOCK.get(engine),
             rows: regs::array::ROWS.get(array),
             cols: regs::array::COLS.get(array),
             pe_kind: regs::array::PE_KIND.get(array),
@@ -329,4 +428,14 @@ fn read_identity<T: Transport>(t: &mut T) -> Result<Identity, DriverError> {
             n_tiles: regs::buffers::N_TILES.get(buffers),
         },
     })
+}
+
+/// The register values of one run, whichever engine it is for.
+struct RunArgs {
+    /// (name, device address, row stride) of A, B (or W) and C.
+    operands: [(&'static str, u64, u64); 3],
+    /// P_ADDR (GEMM channel parameters; 0 for BFP).
+    params: u64,
+    mnk: [u32; 3],
+    mode: u32,
 }

@@ -1,8 +1,8 @@
-//! A GEMM submission and its validation.
+//! GEMM and BFP MatMul submissions and their validation.
 //!
 //! Every check happens before the driver writes a single register, so a
 //! bad descriptor never starts the hardware. The layouts it checks are
-//! documented in docs/gemm-layouts.md.
+//! documented in docs/gemm-layouts.md and docs/bfp.md.
 
 use crate::DeviceBuffer;
 
@@ -84,6 +84,18 @@ pub enum DescriptorError {
         needed: u64,
         size: u64,
     },
+    #[error("a {wanted} submission went to a {found} engine; open a {wanted} design for it")]
+    WrongEngine {
+        wanted: &'static str,
+        found: &'static str,
+    },
+    #[error("K is {k}, {padded} once padded to whole blocks of {block}; this design holds at most {k_depth} (its k_depth)")]
+    KTooLong {
+        k: u32,
+        padded: u64,
+        block: u32,
+        k_depth: u32,
+    },
 }
 
 fn round8(x: u64) -> u64 {
@@ -118,29 +130,7 @@ impl GemmDescriptor {
             ),
             ("C", &self.c, m, round8(n * e), n * e),
         ];
-        for (operand, op, rows, touched, row) in checks {
-            if op.address() % 8 != 0 {
-                return Err(DescriptorError::Unaligned {
-                    operand,
-                    address: op.address(),
-                });
-            }
-            if op.stride % 8 != 0 {
-                return Err(DescriptorError::StrideUnaligned {
-                    operand,
-                    stride: op.stride,
-                });
-            }
-            if op.stride < row {
-                return Err(DescriptorError::StrideTooShort {
-                    operand,
-                    stride: op.stride,
-                    row,
-                });
-            }
-            let needed = (rows - 1) * op.stride + touched;
-            fits(operand, op, needed)?;
-        }
+        check_operands(&checks)?;
         if self.params.address() % 8 != 0 {
             return Err(DescriptorError::Unaligned {
                 operand: "params",
@@ -150,6 +140,103 @@ impl GemmDescriptor {
         fits("params", &self.params, n * 16)?;
         Ok(())
     }
+}
+
+/// C (M x N, f32) = A (M x K, mxint8 blocks) x W^T (N x K, blocks of the
+/// design's weight format), per docs/bfp.md. K is padded with zero elements
+/// to whole blocks inside the row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatmulDescriptor {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    /// Activations: M row records of mxint8 blocks.
+    pub a: Operand,
+    /// Weights: N row records in the design's weight format.
+    pub w: Operand,
+    /// Output: M rows of N little-endian f32.
+    pub c: Operand,
+}
+
+/// The shape of a BFP engine's blocks, from its identity registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BfpGeometry {
+    /// Elements per block.
+    pub block: u32,
+    /// Bits per weight element (activations are always 8).
+    pub weight_bits: u32,
+    /// The longest (padded) K the engine holds.
+    pub k_depth: u32,
+}
+
+/// Bytes of one BFP row record of `k` elements of `bits` bits in blocks of
+/// `block` (docs/bfp.md): per group of up to eight blocks, one 8-byte beat
+/// of exponents, then the blocks' elements. Always a multiple of 8.
+pub fn bfp_row_bytes(k: u64, block: u64, bits: u64) -> u64 {
+    let blocks = k.div_ceil(block);
+    8 * blocks.div_ceil(8) + blocks * block * bits / 8
+}
+
+impl MatmulDescriptor {
+    /// Checks shapes, K against the design, alignment, strides and buffer
+    /// bounds for a BFP engine of `geometry`.
+    pub fn validate(&self, geometry: &BfpGeometry) -> Result<(), DescriptorError> {
+        for (name, value) in [("M", self.m), ("N", self.n), ("K", self.k)] {
+            if value == 0 {
+                return Err(DescriptorError::ZeroDimension { name });
+            }
+        }
+        let block = u64::from(geometry.block);
+        let padded = u64::from(self.k).div_ceil(block) * block;
+        if padded > u64::from(geometry.k_depth) {
+            return Err(DescriptorError::KTooLong {
+                k: self.k,
+                padded,
+                block: geometry.block,
+                k_depth: geometry.k_depth,
+            });
+        }
+        let (m, n, k) = (u64::from(self.m), u64::from(self.n), u64::from(self.k));
+        let a_row = bfp_row_bytes(k, block, 8);
+        let w_row = bfp_row_bytes(k, block, u64::from(geometry.weight_bits));
+        // (operand, rows, row bytes the hardware touches, row data bytes)
+        let checks = [
+            ("A", &self.a, m, a_row, a_row),
+            ("W", &self.w, n, w_row, w_row),
+            ("C", &self.c, m, round8(4 * n), 4 * n),
+        ];
+        check_operands(&checks)
+    }
+}
+
+/// Alignment, stride and bounds checks shared by both submissions.
+fn check_operands(
+    checks: &[(&'static str, &Operand, u64, u64, u64)],
+) -> Result<(), DescriptorError> {
+    for &(operand, op, rows, touched, row) in checks {
+        if op.address() % 8 != 0 {
+            return Err(DescriptorError::Unaligned {
+                operand,
+                address: op.address(),
+            });
+        }
+        if op.stride % 8 != 0 {
+            return Err(DescriptorError::StrideUnaligned {
+                operand,
+                stride: op.stride,
+            });
+        }
+        if op.stride < row {
+            return Err(DescriptorError::StrideTooShort {
+                operand,
+                stride: op.stride,
+                row,
+            });
+        }
+        let needed = (rows - 1) * op.stride + touched;
+        fits(operand, op, needed)?;
+    }
+    Ok(())
 }
 
 fn fits(operand: &'static str, op: &Operand, needed: u64) -> Result<(), DescriptorError> {
@@ -196,6 +283,69 @@ mod tests {
             act_zero_point: 0,
             output: OutputKind::Int8 { zero_point: 0 },
         }
+    }
+
+    fn good_matmul() -> (MatmulDescriptor, BfpGeometry) {
+        let op = |stride, len| Operand {
+            buffer: buffer(len),
+            offset: 0,
+            stride,
+        };
+        // K = 40 in blocks of 16: 3 blocks, one exponent beat; mxint4
+        // weights: 8 + 3 * 8 = 32 bytes a row; mxint8: 8 + 3 * 16 = 56.
+        let geometry = BfpGeometry {
+            block: 16,
+            weight_bits: 4,
+            k_depth: 128,
+        };
+        let d = MatmulDescriptor {
+            m: 2,
+            n: 3,
+            k: 40,
+            a: op(56, 112),
+            w: op(32, 96),
+            c: op(16, 32),
+        };
+        (d, geometry)
+    }
+
+    #[test]
+    fn row_records_have_the_documented_size() {
+        assert_eq!(bfp_row_bytes(40, 16, 4), 32);
+        assert_eq!(bfp_row_bytes(40, 16, 8), 56);
+        // Nine blocks of 32 int8: two exponent beats.
+        assert_eq!(bfp_row_bytes(9 * 32, 32, 8), 16 + 9 * 32);
+        assert_eq!(bfp_row_bytes(1, 64, 4), 8 + 32);
+    }
+
+    #[test]
+    fn a_packed_matmul_passes_and_each_fault_is_named() {
+        let (d, g) = good_matmul();
+        d.validate(&g).unwrap();
+        let mut bad = d;
+        bad.k = 129;
+        assert!(matches!(
+            bad.validate(&g),
+            Err(DescriptorError::KTooLong { padded: 144, .. })
+        ));
+        let mut bad = d;
+        bad.w.stride = 24;
+        assert!(matches!(
+            bad.validate(&g),
+            Err(DescriptorError::StrideTooShort { operand: "W", .. })
+        ));
+        let mut bad = d;
+        bad.c.buffer.len = 31;
+        assert!(matches!(
+            bad.validate(&g),
+            Err(DescriptorError::OutOfBuffer { operand: "C", .. })
+        ));
+        let mut bad = d;
+        bad.n = 0;
+        assert_eq!(
+            bad.validate(&g),
+            Err(DescriptorError::ZeroDimension { name: "N" })
+        );
     }
 
     #[test]

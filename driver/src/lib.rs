@@ -14,6 +14,10 @@ pub mod transport;
 
 pub use accel::{
     Accelerator, Counters, DesignIdentity, DriverError, EngineState, ExpectedDesign, Identity,
+    ENGINE_BFP, ENGINE_GEMM,
 };
-pub use descriptor::{DescriptorError, GemmDescriptor, Operand, OutputKind};
+pub use descriptor::{
+    bfp_row_bytes, BfpGeometry, DescriptorError, GemmDescriptor, MatmulDescriptor, Operand,
+    OutputKind,
+};
 pub use transport::{check_register_offset, DeviceBuffer, Transport, TransportError};

@@ -1,12 +1,12 @@
 //! Generated from hw/regs/kiln.toml by `kiln regs generate` (`make regs`); do not edit by hand.
 //! `make test` fails when this file is stale.
 //!
-//! The control registers of kiln, register-map version 1: byte offsets in the
+//! The control registers of kiln, register-map version 2: byte offsets in the
 //! AXI-Lite register window, reset values and bit fields. docs/registers.md
 //! describes the same map.
 
 /// Register-map version: the value the [`VERSION`] register reads.
-pub const REG_VERSION: u32 = 1;
+pub const REG_VERSION: u32 = 2;
 /// Identity: the value the [`MAGIC`] register reads.
 pub const MAGIC_VALUE: u32 = 0x4B49_4C4E;
 /// Size of the register window in bytes.
@@ -262,7 +262,7 @@ pub mod isr {
     };
 }
 
-/// Activation matrix A (M x K int8, row-major): device address, low word. 8-byte aligned.
+/// Activation matrix A: device address, low word. 8-byte aligned. GEMM: M x K int8, row-major. BFP: M mxint8 row records (docs/bfp.md).
 ///
 /// Offset `0x10`, reset `0x0000_0000`; fields in [`a_addr_lo`](mod@a_addr_lo).
 pub const A_ADDR_LO: Register = Register {
@@ -312,7 +312,7 @@ pub mod a_addr_hi {
     };
 }
 
-/// Weight codes B (N x K, row-major, codes packed low bits first): device address, low word. 8-byte aligned.
+/// Weights B, one row per output channel: device address, low word. 8-byte aligned. GEMM: N x K codes, row-major, packed low bits first. BFP: N row records in the design's weight format (docs/bfp.md).
 ///
 /// Offset `0x18`, reset `0x0000_0000`; fields in [`b_addr_lo`](mod@b_addr_lo).
 pub const B_ADDR_LO: Register = Register {
@@ -362,7 +362,7 @@ pub mod b_addr_hi {
     };
 }
 
-/// Output matrix C (M x N, row-major, int8 or int32): device address, low word. 8-byte aligned.
+/// Output matrix C (M x N, row-major; GEMM: int8 or int32, BFP: f32): device address, low word. 8-byte aligned.
 ///
 /// Offset `0x20`, reset `0x0000_0000`; fields in [`c_addr_lo`](mod@c_addr_lo).
 pub const C_ADDR_LO: Register = Register {
@@ -412,7 +412,7 @@ pub mod c_addr_hi {
     };
 }
 
-/// Per-output-channel parameters (N records of 16 bytes: bias, multiplier, shift, reserved): device address, low word. 8-byte aligned.
+/// GEMM only: per-output-channel parameters (N records of 16 bytes: bias, multiplier, shift, reserved): device address, low word. 8-byte aligned.
 ///
 /// Offset `0x28`, reset `0x0000_0000`; fields in [`p_addr_lo`](mod@p_addr_lo).
 pub const P_ADDR_LO: Register = Register {
@@ -551,7 +551,7 @@ pub const LDA: Register = Register {
 pub mod lda {
     use super::{Field, SwAccess};
 
-    /// A multiple of 8, at least K rounded up to 8.
+    /// A multiple of 8, at least the row: K bytes (GEMM) or one mxint8 row record (BFP).
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
     pub const VALUE: Field = Field {
@@ -576,7 +576,7 @@ pub const LDB: Register = Register {
 pub mod ldb {
     use super::{Field, SwAccess};
 
-    /// A multiple of 8, at least the packed row (K codes) rounded up to 8 bytes.
+    /// A multiple of 8, at least the packed row: K codes (GEMM) or one row record (BFP).
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
     pub const VALUE: Field = Field {
@@ -612,7 +612,7 @@ pub mod ldc {
     };
 }
 
-/// Output mode and zero points of this run.
+/// GEMM only: output mode and zero points of this run.
 ///
 /// Offset `0x48`, reset `0x0000_0000`; fields in [`mode`](mod@mode).
 pub const MODE: Register = Register {
@@ -684,11 +684,11 @@ pub mod magic {
 
 /// Identity: register-map version this hardware implements.
 ///
-/// Offset `0x84`, reset `0x0000_0001`; fields in [`version`](mod@version).
+/// Offset `0x84`, reset `0x0000_0002`; fields in [`version`](mod@version).
 pub const VERSION: Register = Register {
     name: "VERSION",
     offset: 0x84,
-    reset: 0x0000_0001,
+    reset: 0x0000_0002,
     fields: &[version::VALUE],
 };
 
@@ -698,7 +698,7 @@ pub mod version {
 
     /// Register-map version.
     ///
-    /// Bits 31:0, software `ro`, hardware `hwo`, reset `0x1`.
+    /// Bits 31:0, software `ro`, hardware `hwo`, reset `0x2`.
     pub const VALUE: Field = Field {
         name: "VALUE",
         lsb: 0,
@@ -746,7 +746,7 @@ pub const ARRAY: Register = Register {
 pub mod array {
     use super::{Field, SwAccess};
 
-    /// PE rows (output rows computed at once).
+    /// Output rows computed at once: PE rows (GEMM) or lanes (BFP).
     ///
     /// Bits 7:0, software `ro`, hardware `hwo`, reset `0x0`.
     pub const ROWS: Field = Field {
@@ -756,7 +756,7 @@ pub mod array {
         sw: SwAccess::ReadOnly,
     };
 
-    /// PE columns (output channels computed at once).
+    /// GEMM: PE columns. BFP: output columns collected per write (n_tile).
     ///
     /// Bits 15:8, software `ro`, hardware `hwo`, reset `0x0`.
     pub const COLS: Field = Field {
@@ -766,7 +766,7 @@ pub mod array {
         sw: SwAccess::ReadOnly,
     };
 
-    /// PE kind: index into the PE library (hw/ip/pe/data/codebooks.toml).
+    /// GEMM: PE kind, an index into the PE library (hw/ip/pe/data/codebooks.toml). BFP: 0.
     ///
     /// Bits 23:16, software `ro`, hardware `hwo`, reset `0x0`.
     pub const PE_KIND: Field = Field {
@@ -776,7 +776,7 @@ pub mod array {
         sw: SwAccess::ReadOnly,
     };
 
-    /// Bits per weight code in B.
+    /// Bits per weight code (GEMM) or weight element (BFP: 8 mxint8, 4 mxint4).
     ///
     /// Bits 31:24, software `ro`, hardware `hwo`, reset `0x0`.
     pub const WEIGHT_BITS: Field = Field {
@@ -801,7 +801,7 @@ pub const BUFFERS: Register = Register {
 pub mod buffers {
     use super::{Field, SwAccess};
 
-    /// K elements held per buffer half.
+    /// GEMM: K elements held per buffer half. BFP: the longest K.
     ///
     /// Bits 15:0, software `ro`, hardware `hwo`, reset `0x0`.
     pub const K_DEPTH: Field = Field {
@@ -811,7 +811,7 @@ pub mod buffers {
         sw: SwAccess::ReadOnly,
     };
 
-    /// Array-row tiles per output block.
+    /// GEMM: array-row tiles per output block. BFP: 1.
     ///
     /// Bits 23:16, software `ro`, hardware `hwo`, reset `0x0`.
     pub const M_TILES: Field = Field {
@@ -821,12 +821,47 @@ pub mod buffers {
         sw: SwAccess::ReadOnly,
     };
 
-    /// Array-column tiles per output block.
+    /// GEMM: array-column tiles per output block. BFP: 1.
     ///
     /// Bits 31:24, software `ro`, hardware `hwo`, reset `0x0`.
     pub const N_TILES: Field = Field {
         name: "N_TILES",
         lsb: 24,
+        width: 8,
+        sw: SwAccess::ReadOnly,
+    };
+}
+
+/// Identity: which engine the design instantiates.
+///
+/// Offset `0x94`, reset `0x0000_0000`; fields in [`engine`](mod@engine).
+pub const ENGINE: Register = Register {
+    name: "ENGINE",
+    offset: 0x94,
+    reset: 0x0000_0000,
+    fields: &[engine::KIND, engine::BLOCK],
+};
+
+/// Fields of `ENGINE`.
+pub mod engine {
+    use super::{Field, SwAccess};
+
+    /// 0: quantised GEMM (hw/ip/gemm). 1: block-floating-point MatMul (hw/ip/bfp).
+    ///
+    /// Bits 3:0, software `ro`, hardware `hwo`, reset `0x0`.
+    pub const KIND: Field = Field {
+        name: "KIND",
+        lsb: 0,
+        width: 4,
+        sw: SwAccess::ReadOnly,
+    };
+
+    /// BFP: elements per block sharing one exponent. GEMM: 0.
+    ///
+    /// Bits 15:8, software `ro`, hardware `hwo`, reset `0x0`.
+    pub const BLOCK: Field = Field {
+        name: "BLOCK",
+        lsb: 8,
         width: 8,
         sw: SwAccess::ReadOnly,
     };
@@ -882,7 +917,7 @@ pub mod cycles_hi {
     };
 }
 
-/// Counter: cycles the PE array issued a step, low word.
+/// Counter: cycles the compute engine issued a step (GEMM: a PE-array step; BFP: a weight beat into the lanes), low word.
 ///
 /// Offset `0xA8`, reset `0x0000_0000`; fields in [`busy_lo`](mod@busy_lo).
 pub const BUSY_LO: Register = Register {
@@ -1315,6 +1350,7 @@ pub const ALL: &[Register] = &[
     DESIGN_ID,
     ARRAY,
     BUFFERS,
+    ENGINE,
     CYCLES_LO,
     CYCLES_HI,
     BUSY_LO,

@@ -1,7 +1,7 @@
-//! GEMM backends: the same quantised GEMM on the golden model or on the
-//! simulated RTL. The runtime asks a backend for a GEMM on host arrays and
-//! gets the outputs (and, from hardware backends, counters); it never sees
-//! registers.
+//! Backends: the same quantised GEMM or BFP MatMul on the golden model or
+//! on the simulated RTL. The runtime asks a backend for a GEMM or a MatMul
+//! on host arrays and gets the outputs (and, from hardware backends,
+//! counters); it never sees registers.
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,11 +9,12 @@ use std::time::Duration;
 use kiln_driver::transport::{SimBoard, SimTransport};
 use kiln_driver::{
     Accelerator, Counters, DesignIdentity, DeviceBuffer, DriverError, ExpectedDesign,
-    GemmDescriptor, Operand, OutputKind,
+    GemmDescriptor, MatmulDescriptor, Operand, OutputKind,
 };
 use kiln_sim::MemTiming;
-use kiln_spec::{Board, Design};
+use kiln_spec::{Board, Design, Engine, EngineConfig};
 
+use crate::bfp::{self, golden_matmul, BfpError, BfpFormat, BfpMatrix, ElementKind};
 use crate::formats::Codebook;
 use crate::gemm::{golden_gemm, layout, layout::Strides, GemmError, GemmProblem, OutputMode};
 
@@ -37,38 +38,133 @@ pub enum BackendError {
     Spec(#[from] kiln_spec::SpecError),
     #[error(transparent)]
     Format(#[from] crate::formats::FormatError),
+    #[error(transparent)]
+    Bfp(#[from] BfpError),
+    #[error("{operand} is {found}; design `{design}` takes {wanted}")]
+    OperandFormat {
+        operand: &'static str,
+        found: String,
+        design: String,
+        wanted: String,
+    },
 }
 
-/// Something that runs quantised GEMMs.
-pub trait GemmBackend {
+/// A BFP MatMul on quantised operands: C (M x N, f32) = A x W^T.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatmulProblem {
+    /// M x K activations in mxint8.
+    pub a: BfpMatrix,
+    /// N x K weights (one row per output) in the design's weight format.
+    pub w: BfpMatrix,
+}
+
+/// Outputs of one MatMul, M x N row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatmulRun {
+    pub output: Vec<f32>,
+    /// Hardware counters, from backends that have them.
+    pub counters: Option<Counters>,
+}
+
+/// Something that runs quantised GEMMs and BFP MatMuls, each on a design of
+/// the matching engine.
+pub trait Backend {
     /// Short name for reports (`golden`, `sim`).
     fn name(&self) -> &'static str;
     /// Runs `problem`; outputs follow the golden model's definition.
     fn gemm(&mut self, problem: &GemmProblem) -> Result<GemmRun, BackendError>;
+    /// Runs `problem`; outputs follow [`golden_matmul`] bit for bit.
+    fn matmul(&mut self, problem: &MatmulProblem) -> Result<MatmulRun, BackendError>;
+}
+
+/// What a design computes with: a GEMM design's PE codebook or a BFP
+/// design's weight format.
+#[derive(Debug, Clone)]
+enum Arithmetic {
+    Gemm(Codebook),
+    Bfp(BfpFormat),
+}
+
+impl Arithmetic {
+    fn of(design: &Design) -> Result<Self, BackendError> {
+        Ok(match &design.config {
+            EngineConfig::Gemm(array) => Arithmetic::Gemm(Codebook::named(&array.pe)?),
+            EngineConfig::Bfp(_) => Arithmetic::Bfp(weight_format(design)?),
+        })
+    }
+
+    fn codebook(&self, design: &Design) -> Result<&Codebook, BackendError> {
+        match self {
+            Arithmetic::Gemm(codebook) => Ok(codebook),
+            Arithmetic::Bfp(_) => Err(design.wrong_engine(Engine::Gemm).into()),
+        }
+    }
+
+    /// Checks that `problem` is in the design's formats.
+    fn check_matmul(&self, design: &Design, problem: &MatmulProblem) -> Result<(), BackendError> {
+        let weights = match self {
+            Arithmetic::Bfp(format) => *format,
+            Arithmetic::Gemm(_) => return Err(design.wrong_engine(Engine::Bfp).into()),
+        };
+        let activations = BfpFormat::new(ElementKind::Int8, weights.block)?;
+        for (operand, matrix, wanted) in
+            [("A", &problem.a, activations), ("W", &problem.w, weights)]
+        {
+            if matrix.format() != wanted {
+                return Err(BackendError::OperandFormat {
+                    operand,
+                    found: describe(matrix.format()),
+                    design: design.name.clone(),
+                    wanted: describe(wanted),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe(format: BfpFormat) -> String {
+    format!("{} in blocks of {}", format.name(), format.block)
+}
+
+/// The weight format of a BFP design: its element format and block size.
+pub fn weight_format(design: &Design) -> Result<BfpFormat, BackendError> {
+    let engine = design.bfp()?;
+    Ok(BfpFormat::named(&engine.format, engine.block as usize)?)
 }
 
 /// The bit-exact reference, in plain Rust.
 #[derive(Debug)]
 pub struct GoldenBackend {
-    codebook: Codebook,
+    arithmetic: Arithmetic,
+    design: Design,
 }
 
 impl GoldenBackend {
     pub fn new(design: &Design) -> Result<Self, BackendError> {
         Ok(Self {
-            codebook: Codebook::named(&design.pe)?,
+            arithmetic: Arithmetic::of(design)?,
+            design: design.clone(),
         })
     }
 }
 
-impl GemmBackend for GoldenBackend {
+impl Backend for GoldenBackend {
     fn name(&self) -> &'static str {
         "golden"
     }
 
     fn gemm(&mut self, problem: &GemmProblem) -> Result<GemmRun, BackendError> {
         Ok(GemmRun {
-            output: golden_gemm(&self.codebook, problem)?,
+            output: golden_gemm(self.arithmetic.codebook(&self.design)?, problem)?,
+            counters: None,
+        })
+    }
+
+    fn matmul(&mut self, problem: &MatmulProblem) -> Result<MatmulRun, BackendError> {
+        self.arithmetic.check_matmul(&self.design, problem)?;
+        Ok(MatmulRun {
+            output: golden_matmul(&problem.a, &problem.w)?,
             counters: None,
         })
     }
@@ -79,7 +175,7 @@ impl GemmBackend for GoldenBackend {
 #[derive(Debug)]
 pub struct SimBackend {
     accel: Accelerator<SimTransport>,
-    codebook: Codebook,
+    arithmetic: Arithmetic,
     design: Design,
     board: Board,
     /// Reused device buffers: A, B, C, channel parameters.
@@ -88,17 +184,20 @@ pub struct SimBackend {
 
 /// The expected identity of `design`, for the driver's check.
 pub fn expected_design(design: &Design) -> Result<ExpectedDesign, kiln_spec::SpecError> {
+    let (rows, cols, m_tiles, n_tiles) = design.geometry();
     Ok(ExpectedDesign {
         name: design.name.clone(),
         identity: DesignIdentity {
             id: design.id(),
-            rows: design.rows,
-            cols: design.cols,
+            engine: design.engine().kind_code(),
+            block: design.block(),
+            rows,
+            cols,
             pe_kind: design.pe_kind()?,
             weight_bits: design.weight_bits()?,
             k_depth: design.k_depth,
-            m_tiles: design.m_tiles,
-            n_tiles: design.n_tiles,
+            m_tiles,
+            n_tiles,
         },
     })
 }
@@ -129,7 +228,7 @@ impl SimBackend {
         let accel = Accelerator::open(transport, &expected_design(design)?)?;
         Ok(Self {
             accel,
-            codebook: Codebook::named(&design.pe)?,
+            arithmetic: Arithmetic::of(design)?,
             design: design.clone(),
             board: board.clone(),
             buffers: [None; 4],
@@ -157,31 +256,36 @@ impl SimBackend {
 
     /// A watchdog generous enough for any healthy run: ten times the ideal
     /// cycles plus ten cycles per byte moved, plus a fixed margin.
-    fn timeout(&self, p: &GemmProblem) -> Duration {
-        let ideal = (p.m * p.n * p.k) as f64 / f64::from(self.design.pes());
-        let bytes = (p.m * p.k + p.n * p.k + 4 * p.m * p.n + 16 * p.n) as f64;
-        let cycles = 10.0 * ideal + 10.0 * bytes + 100_000.0;
+    fn timeout(&self, ideal_cycles: f64, bytes: usize) -> Duration {
+        let cycles = 10.0 * ideal_cycles + 10.0 * bytes as f64 + 100_000.0;
         Duration::from_secs_f64(cycles / (self.board.fabric_clock_mhz * 1e6))
     }
 }
 
-impl GemmBackend for SimBackend {
+/// Device-buffer slots of [`SimBackend`].
+const SLOT_A: usize = 0;
+const SLOT_B: usize = 1;
+const SLOT_C: usize = 2;
+const SLOT_P: usize = 3;
+
+impl Backend for SimBackend {
     fn name(&self) -> &'static str {
         "sim"
     }
 
     fn gemm(&mut self, p: &GemmProblem) -> Result<GemmRun, BackendError> {
-        p.validate(&self.codebook)?;
-        let bits = self.codebook.weight_bits();
+        let codebook = self.arithmetic.codebook(&self.design)?;
+        p.validate(codebook)?;
+        let bits = codebook.weight_bits();
         let strides = Strides::packed(p.n, p.k, bits, p.output)?;
         let a = layout::pack_a(p, strides.lda)?;
         let b = layout::pack_b(p, bits, strides.ldb)?;
         let params = layout::pack_channels(&p.channels);
         let c_len = layout::c_bytes(p.m, strides.ldc);
-        let a_buf = self.buffer(0, a.len())?;
-        let b_buf = self.buffer(1, b.len())?;
-        let c_buf = self.buffer(2, c_len)?;
-        let p_buf = self.buffer(3, params.len())?;
+        let a_buf = self.buffer(SLOT_A, a.len())?;
+        let b_buf = self.buffer(SLOT_B, b.len())?;
+        let c_buf = self.buffer(SLOT_C, c_len)?;
+        let p_buf = self.buffer(SLOT_P, params.len())?;
         self.accel.write(&a_buf, 0, &a)?;
         self.accel.write(&b_buf, 0, &b)?;
         self.accel.write(&p_buf, 0, &params)?;
@@ -204,7 +308,8 @@ impl GemmBackend for SimBackend {
                 OutputMode::Int32 => OutputKind::Int32,
             },
         };
-        let timeout = self.timeout(p);
+        let ideal = (p.m * p.n * p.k) as f64 / f64::from(self.design.gemm()?.pes());
+        let timeout = self.timeout(ideal, a.len() + b.len() + params.len() + c_len);
         let counters = self.accel.gemm(&desc, timeout)?;
         let mut c = vec![0u8; c_len];
         self.accel.read(&c_buf, 0, &mut c)?;
@@ -213,6 +318,64 @@ impl GemmBackend for SimBackend {
             counters: Some(counters),
         })
     }
+
+    fn matmul(&mut self, p: &MatmulProblem) -> Result<MatmulRun, BackendError> {
+        self.arithmetic.check_matmul(&self.design, p)?;
+        let (m, n, k) = (p.a.rows(), p.w.rows(), p.a.k());
+        if p.w.k() != k {
+            return Err(BfpError::KMismatch { a: k, w: p.w.k() }.into());
+        }
+        let strides = bfp::layout::Strides::packed(p.w.format(), k, n);
+        let a = bfp::layout::pack(&p.a, strides.lda)?;
+        let w = bfp::layout::pack(&p.w, strides.ldb)?;
+        let c_len = bfp::layout::c_bytes(m, strides.ldc);
+        let a_buf = self.buffer(SLOT_A, a.len())?;
+        let w_buf = self.buffer(SLOT_B, w.len())?;
+        let c_buf = self.buffer(SLOT_C, c_len)?;
+        self.accel.write(&a_buf, 0, &a)?;
+        self.accel.write(&w_buf, 0, &w)?;
+        let operand = |buffer, stride| Operand {
+            buffer,
+            offset: 0,
+            stride: stride as u64,
+        };
+        let dim = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+        let desc = MatmulDescriptor {
+            m: dim(m),
+            n: dim(n),
+            k: dim(k),
+            a: operand(a_buf, strides.lda),
+            w: operand(w_buf, strides.ldb),
+            c: operand(c_buf, strides.ldc),
+        };
+        let timeout = self.timeout(
+            matmul_ideal_cycles(&self.design, m, n, k)?,
+            a.len() + w.len() + c_len,
+        );
+        let counters = self.accel.matmul(&desc, timeout)?;
+        let mut c = vec![0u8; c_len];
+        self.accel.read(&c_buf, 0, &mut c)?;
+        Ok(MatmulRun {
+            output: bfp::layout::unpack_c(&c, m, n, strides.ldc)?,
+            counters: Some(counters),
+        })
+    }
+}
+
+/// Cycles a BFP design needs for an M x N x K MatMul if its lanes never
+/// waited: every weight element beat is multiplied against `lanes` rows, so
+/// each tile of `lanes` rows takes one cycle per weight element beat.
+pub fn matmul_ideal_cycles(
+    design: &Design,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> Result<f64, BackendError> {
+    let engine = design.bfp()?;
+    let format = weight_format(design)?;
+    let beats_per_row = (format.padded_k(k) * format.element.bits()).div_ceil(64);
+    let tiles = m.div_ceil(engine.lanes as usize);
+    Ok((tiles * n * beats_per_row) as f64)
 }
 
 /// An output that differs from the golden model.
@@ -260,11 +423,11 @@ impl CheckedGemm {
 /// Runs `problem` on `backend` and compares every output with the golden
 /// model of `design`'s PE.
 pub fn run_checked(
-    backend: &mut dyn GemmBackend,
+    backend: &mut dyn Backend,
     design: &Design,
     problem: &GemmProblem,
 ) -> Result<CheckedGemm, BackendError> {
-    let expected = golden_gemm(&Codebook::named(&design.pe)?, problem)?;
+    let expected = golden_gemm(&Codebook::named(&design.gemm()?.pe)?, problem)?;
     let started = std::time::Instant::now();
     let run = backend.gemm(problem)?;
     let wall_seconds = started.elapsed().as_secs_f64();
@@ -281,7 +444,140 @@ pub fn run_checked(
             expected: expected[i],
         }),
         counters: run.counters,
-        ideal_cycles: (problem.m * problem.n * problem.k) as f64 / f64::from(design.pes()),
+        ideal_cycles: (problem.m * problem.n * problem.k) as f64 / f64::from(design.gemm()?.pes()),
+        wall_seconds,
+    })
+}
+
+/// One BFP MatMul on a backend, from f32 operands: quantised to the
+/// design's formats, run, checked bit for bit against the golden model and
+/// against the f64 product of the f32 operands within the documented bound
+/// (docs/bfp.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedMatmul {
+    /// Outputs compared (M x N).
+    pub outputs: usize,
+    /// Outputs whose bits differ from the golden model's.
+    pub mismatches: usize,
+    pub first_mismatch: Option<MatmulMismatch>,
+    /// Largest |C - f64 reference| over the finite outputs.
+    pub max_abs_error: f64,
+    /// Largest |C - f64 reference| / bound; at most 1 when the bound holds.
+    pub worst_bound_ratio: f64,
+    /// Finite outputs outside the bound (0 unless the arithmetic is wrong).
+    pub outside_bound: usize,
+    /// Outputs that overflowed to infinity (not covered by the bound).
+    pub infinite: usize,
+    /// Hardware counters, from backends that have them.
+    pub counters: Option<Counters>,
+    /// Cycles the lanes need if operands never keep them waiting.
+    pub compute_cycles: f64,
+    /// Cycles if every lane did useful MACs every cycle: the compute roof.
+    pub peak_compute_cycles: f64,
+    /// Wall time of the backend's run alone.
+    pub wall_seconds: f64,
+}
+
+/// An output that differs from the golden model.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct MatmulMismatch {
+    pub row: usize,
+    pub col: usize,
+    pub got: f32,
+    pub expected: f32,
+}
+
+impl CheckedMatmul {
+    /// Share of the lanes' multiply-accumulate capacity used.
+    pub fn utilisation(&self) -> Option<f64> {
+        self.counters
+            .map(|c| self.peak_compute_cycles / c.cycles as f64)
+    }
+
+    /// Cycles the bytes read need at the port's sustained `bytes_per_cycle`:
+    /// the memory roof for this run.
+    pub fn memory_cycles(&self, bytes_per_cycle: f64) -> Option<f64> {
+        self.counters.map(|c| c.bytes_read as f64 / bytes_per_cycle)
+    }
+
+    /// Device time at a fabric clock of `clock_mhz`.
+    pub fn projected_us(&self, clock_mhz: f64) -> Option<f64> {
+        self.counters.map(|c| c.cycles as f64 / clock_mhz)
+    }
+
+    /// Simulated cycles per wall-clock second.
+    pub fn cycles_per_second(&self) -> Option<f64> {
+        self.counters.map(|c| c.cycles as f64 / self.wall_seconds)
+    }
+}
+
+/// Quantises `a` (M x K) and `w` (N x K) to `design`'s formats, runs the
+/// MatMul on `backend`, and checks it against the golden model (bit for
+/// bit) and against the f64 reference (within the bound of docs/bfp.md).
+pub fn run_checked_matmul(
+    backend: &mut dyn Backend,
+    design: &Design,
+    shape: (usize, usize, usize),
+    a: &[f32],
+    w: &[f32],
+) -> Result<CheckedMatmul, BackendError> {
+    let (m, n, k) = shape;
+    let w_format = weight_format(design)?;
+    let a_format = BfpFormat::new(ElementKind::Int8, w_format.block)?;
+    let problem = MatmulProblem {
+        a: BfpMatrix::quantise(a_format, m, k, a)?,
+        w: BfpMatrix::quantise(w_format, n, k, w)?,
+    };
+    let expected = golden_matmul(&problem.a, &problem.w)?;
+    let started = std::time::Instant::now();
+    let run = backend.matmul(&problem)?;
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let wrong: Vec<usize> = (0..expected.len())
+        .filter(|&i| expected[i].to_bits() != run.output[i].to_bits())
+        .collect();
+    let reference = bfp::study::reference_matmul(a, w, k);
+    let (mut max_abs_error, mut worst_bound_ratio) = (0.0f64, 0.0f64);
+    let (mut outside_bound, mut infinite) = (0, 0);
+    for (i, &c) in run.output.iter().enumerate() {
+        if !c.is_finite() {
+            infinite += 1;
+            continue;
+        }
+        let (row, col) = (i / n, i % n);
+        let bound = bfp::bound::error_bound(
+            &a[row * k..(row + 1) * k],
+            &w[col * k..(col + 1) * k],
+            w_format,
+            c,
+        )?;
+        let error = (f64::from(c) - reference[i]).abs();
+        max_abs_error = max_abs_error.max(error);
+        if bound > 0.0 {
+            worst_bound_ratio = worst_bound_ratio.max(error / bound);
+        }
+        if error > bound {
+            outside_bound += 1;
+        }
+    }
+    let engine = design.bfp()?;
+    let padded = w_format.padded_k(k) as f64;
+    let macs_per_cycle = f64::from(engine.lanes * engine.elements_per_beat());
+    Ok(CheckedMatmul {
+        outputs: expected.len(),
+        mismatches: wrong.len(),
+        first_mismatch: wrong.first().map(|&i| MatmulMismatch {
+            row: i / n,
+            col: i % n,
+            got: run.output[i],
+            expected: expected[i],
+        }),
+        max_abs_error,
+        worst_bound_ratio,
+        outside_bound,
+        infinite,
+        counters: run.counters,
+        compute_cycles: matmul_ideal_cycles(design, m, n, k)?,
+        peak_compute_cycles: (m * n) as f64 * padded / macs_per_cycle,
         wall_seconds,
     })
 }

@@ -13,3 +13,4 @@ pub mod pe_check;
 pub mod pe_docs;
 pub mod rng;
 pub mod synth;
+pub mod workload;

@@ -297,9 +297,12 @@ impl Fit {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DesignReport {
     pub design: String,
-    pub pe: String,
-    pub rows: u32,
-    pub cols: u32,
+    /// `gemm` or `bfp`.
+    pub engine: &'static str,
+    /// The PE kind (GEMM) or the weight format and block (BFP).
+    pub compute: String,
+    /// The PE array (`8x8`) or the lanes (`8 lanes`).
+    pub array: String,
     pub board: String,
     pub part: String,
     pub family: &'static str,
@@ -452,8 +455,8 @@ tee -q -o {stat} stat -json\n",
     Ok(summarise(spec, library, board, cells))
 }
 
-/// The yosys script that synthesises a design: every RTL source and the PE
-/// binding, the top module's parameters set with `chparam`, then
+/// The yosys script that synthesises a design: every RTL source and (GEMM)
+/// the PE binding, the top module's parameters set with `chparam`, then
 /// `synth_xilinx -flatten`. `chparam` takes the Verilog literals of
 /// [`Design::top_parameters`] as they are (yosys 0.23 parses sized ones such
 /// as `32'he40c292c` itself). It comes before synth_xilinx's own
@@ -464,7 +467,7 @@ tee -q -o {stat} stat -json\n",
 fn design_script(
     design: &Design,
     board: &Board,
-    binding: &Path,
+    binding: Option<&Path>,
     stat: &Path,
 ) -> Result<String, SynthError> {
     let root = kiln_spec::repo_root();
@@ -473,7 +476,7 @@ fn design_script(
         .iter()
         .map(|p| root.join(p).display().to_string())
         .collect();
-    sources.push(binding.display().to_string());
+    sources.extend(binding.map(|b| b.display().to_string()));
     let params: Vec<String> = design
         .top_parameters()?
         .iter()
@@ -498,9 +501,15 @@ pub fn synth_design(design: &Design, options: &SynthOptions) -> Result<DesignRep
     let board = &options.board;
     let scratch = Scratch::new(&design.name)?;
     let dir = scratch.0.clone();
-    let binding = dir.join("gemm_pe.sv");
-    std::fs::write(&binding, design.pe_binding_sv()?).map_err(io(&binding))?;
-    let script = design_script(design, board, &binding, &dir.join("stat.json"))?;
+    let binding = match design.pe_binding_sv()? {
+        Some(text) => {
+            let path = dir.join("gemm_pe.sv");
+            std::fs::write(&path, text).map_err(io(&path))?;
+            Some(path)
+        }
+        None => None,
+    };
+    let script = design_script(design, board, binding.as_deref(), &dir.join("stat.json"))?;
     let subject = format!("design `{}`", design.name);
     let started = Instant::now();
     let cells = run_yosys(
@@ -514,9 +523,9 @@ pub fn synth_design(design: &Design, options: &SynthOptions) -> Result<DesignRep
     let usage = Usage::from_cells(&cells);
     Ok(DesignReport {
         design: design.name.clone(),
-        pe: design.pe.clone(),
-        rows: design.rows,
-        cols: design.cols,
+        engine: design.engine().name(),
+        compute: design.compute_summary().0,
+        array: design.compute_summary().1,
         board: board.name.clone(),
         part: board.part.clone(),
         family: board.family.yosys_name(),
@@ -632,26 +641,26 @@ include INV cells.\n\n",
         s.push_str("## Designs\n\n");
         s.push_str(
             "Each design is synthesised whole: the engine's top module with the design's \
-parameters (the PE array with its accumulators, operand buffers, requantiser, AXI masters \
-and control registers). LUT counts every LUT occupied: logic LUTs (INV included) plus \
+parameters (for GEMM the PE array with its accumulators, operand buffers, requantiser; for \
+BFP the lanes with their activation buffers, dot-product units, accumulators and f32 \
+rounding; for both the AXI masters and control registers). LUT counts every LUT occupied: logic LUTs (INV included) plus \
 LUTRAM, the LUTs used as distributed RAM and shift registers, each primitive counted as \
 the LUTs it occupies (RAM32M and RAM64M 4, RAM32X1D and RAM64X1D 2, RAM128X1D 4, SRL16E and \
 SRLC32E 1). BRAM36 counts a RAMB18 as half. A design fits only if its LUT, FF, DSP and \
 BRAM36 all fit the board; the fit column gives the tightest of them, or those over.\n\n",
         );
         s.push_str(&format!(
-            "| design | PE | array | LUT | LUTRAM | FF | CARRY | DSP | BRAM36 | fit on {} |\n",
+            "| design | PE / format | array | LUT | LUTRAM | FF | CARRY | DSP | BRAM36 | fit on {} |\n",
             board.name
         ));
         s.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|---|\n");
         for d in designs {
             let u = &d.usage;
             s.push_str(&format!(
-                "| {} | {} | {}x{} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 d.design,
-                d.pe,
-                d.rows,
-                d.cols,
+                d.compute,
+                d.array,
                 u.lut,
                 u.lutram,
                 u.ff,
@@ -723,9 +732,9 @@ mod tests {
         let usage = Usage::from_cells(&cells);
         let design = DesignReport {
             design: "gemm-x".into(),
-            pe: "shift_pot".into(),
-            rows: 8,
-            cols: 8,
+            engine: "gemm",
+            compute: "shift_pot".into(),
+            array: "8x8".into(),
             board: board.name.clone(),
             part: board.part.clone(),
             family: "xc7",

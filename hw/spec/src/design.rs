@@ -11,36 +11,128 @@ use crate::{check_file_name, invalid, parse_toml, PeLibrary, SpecError};
 
 include!(concat!(env!("OUT_DIR"), "/designs.rs"));
 
+/// The BFP engine's RTL modules (hw/ip/bfp/rtl), dependencies first.
+const BFP_MODULES: &[&str] = &[
+    "bfp_to_f32",
+    "bfp_facc",
+    "bfp_dot",
+    "bfp_lane",
+    "bfp_seq",
+    "bfp_stream",
+    "bfp_writer",
+    "bfp_top",
+];
+
 /// What kind of engine a design instantiates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     /// Quantised GEMM over a PE array (hw/ip/gemm).
     Gemm,
+    /// Block-floating-point MatMul (hw/ip/bfp).
+    Bfp,
 }
 
-/// One accelerator design.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Design {
-    /// Name, used on the command line and hashed into the DESIGN_ID register.
-    pub name: String,
-    /// One line for listings.
-    pub summary: String,
-    /// Engine kind.
-    pub engine: Engine,
+impl Engine {
+    /// The value of the ENGINE.KIND identity register.
+    pub fn kind_code(self) -> u32 {
+        match self {
+            Engine::Gemm => 0,
+            Engine::Bfp => 1,
+        }
+    }
+
+    /// The name used in design files and listings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Gemm => "gemm",
+            Engine::Bfp => "bfp",
+        }
+    }
+}
+
+/// A GEMM engine's PE array.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GemmArray {
     /// PE kind, a name from the PE library.
     pub pe: String,
     /// PE rows: output rows computed at once.
     pub rows: u32,
     /// PE columns: output channels computed at once.
     pub cols: u32,
-    /// K elements each half of the A and B buffers holds (a multiple of 16).
-    pub k_depth: u32,
     /// Array-row tiles per output block.
     pub m_tiles: u32,
     /// Array-column tiles per output block.
     pub n_tiles: u32,
+}
+
+impl GemmArray {
+    /// PEs in the array.
+    pub fn pes(&self) -> u32 {
+        self.rows * self.cols
+    }
+
+    /// Rows of an output block.
+    pub fn block_rows(&self) -> u32 {
+        self.rows * self.m_tiles
+    }
+
+    /// Columns (output channels) of an output block.
+    pub fn block_cols(&self) -> u32 {
+        self.cols * self.n_tiles
+    }
+}
+
+/// A BFP MatMul engine's lanes and formats (docs/bfp.md).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BfpEngine {
+    /// Weight element format: `mxint8` or `mxint4`. Activations are mxint8.
+    pub format: String,
+    /// Elements per block sharing one exponent: 16, 32 or 64.
+    pub block: u32,
+    /// Lanes: rows of A held on chip, output rows computed at once.
+    pub lanes: u32,
+    /// Output columns collected on chip before they are written to C.
+    pub n_tile: u32,
+}
+
+impl BfpEngine {
+    /// Bits per weight element.
+    pub fn weight_bits(&self) -> u32 {
+        if self.format == "mxint4" {
+            4
+        } else {
+            8
+        }
+    }
+
+    /// Weight elements in one 64-bit beat: the multiplies per lane per cycle.
+    pub fn elements_per_beat(&self) -> u32 {
+        64 / self.weight_bits()
+    }
+}
+
+/// The engine-specific half of a design.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "engine", rename_all = "lowercase")]
+pub enum EngineConfig {
+    Gemm(GemmArray),
+    Bfp(BfpEngine),
+}
+
+/// One accelerator design.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Design {
+    /// Name, used on the command line and hashed into the DESIGN_ID register.
+    pub name: String,
+    /// One line for listings.
+    pub summary: String,
+    /// The engine and its own parameters.
+    #[serde(flatten)]
+    pub config: EngineConfig,
+    /// GEMM: K elements each half of the A and B buffers holds (a multiple
+    /// of 16). BFP: the longest K a MatMul may have (a multiple of 8 blocks).
+    pub k_depth: u32,
     /// Target fabric clock, MHz.
     pub clock_mhz: f64,
     /// Longest AXI4 burst the memory master issues, in 64-bit beats.
@@ -48,11 +140,101 @@ pub struct Design {
     /// Read bursts the memory master keeps in flight.
     pub max_outstanding_reads: u32,
     /// Built only for kiln's own tests; never listed to users.
-    #[serde(default)]
     pub test_only: bool,
     /// Test hook: the controller never reports done (watchdog tests).
-    #[serde(default)]
     pub hold_busy: bool,
+}
+
+/// A design file as written: the fields of every engine, each optional, so
+/// that one with the wrong engine's fields gets a message naming them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DesignFile {
+    name: String,
+    summary: String,
+    engine: Engine,
+    pe: Option<String>,
+    rows: Option<u32>,
+    cols: Option<u32>,
+    m_tiles: Option<u32>,
+    n_tiles: Option<u32>,
+    format: Option<String>,
+    block: Option<u32>,
+    lanes: Option<u32>,
+    n_tile: Option<u32>,
+    k_depth: u32,
+    clock_mhz: f64,
+    max_burst_beats: u32,
+    max_outstanding_reads: u32,
+    #[serde(default)]
+    test_only: bool,
+    #[serde(default)]
+    hold_busy: bool,
+}
+
+/// A field's name and whether the file sets it.
+type FieldSet = (&'static str, bool);
+
+impl DesignFile {
+    fn into_design(self, file: &str) -> Result<Design, SpecError> {
+        let gemm_fields = [
+            ("pe", self.pe.is_some()),
+            ("rows", self.rows.is_some()),
+            ("cols", self.cols.is_some()),
+            ("m_tiles", self.m_tiles.is_some()),
+            ("n_tiles", self.n_tiles.is_some()),
+        ];
+        let bfp_fields = [
+            ("format", self.format.is_some()),
+            ("block", self.block.is_some()),
+            ("lanes", self.lanes.is_some()),
+            ("n_tile", self.n_tile.is_some()),
+        ];
+        let (own, foreign): (&[FieldSet], &[FieldSet]) = match self.engine {
+            Engine::Gemm => (&gemm_fields, &bfp_fields),
+            Engine::Bfp => (&bfp_fields, &gemm_fields),
+        };
+        let engine = self.engine.name();
+        if let Some((field, _)) = foreign.iter().find(|(_, set)| *set) {
+            let wanted: Vec<_> = own.iter().map(|(n, _)| *n).collect();
+            return Err(invalid(
+                file,
+                format!(
+                    "`{field}` does not apply to a {engine} design; a {engine} design takes {}",
+                    wanted.join(", ")
+                ),
+            ));
+        }
+        if let Some((field, _)) = own.iter().find(|(_, set)| !*set) {
+            return Err(invalid(file, format!("a {engine} design needs `{field}`")));
+        }
+        let config = match self.engine {
+            Engine::Gemm => EngineConfig::Gemm(GemmArray {
+                pe: self.pe.unwrap_or_default(),
+                rows: self.rows.unwrap_or_default(),
+                cols: self.cols.unwrap_or_default(),
+                m_tiles: self.m_tiles.unwrap_or_default(),
+                n_tiles: self.n_tiles.unwrap_or_default(),
+            }),
+            Engine::Bfp => EngineConfig::Bfp(BfpEngine {
+                format: self.format.unwrap_or_default(),
+                block: self.block.unwrap_or_default(),
+                lanes: self.lanes.unwrap_or_default(),
+                n_tile: self.n_tile.unwrap_or_default(),
+            }),
+        };
+        Ok(Design {
+            name: self.name,
+            summary: self.summary,
+            config,
+            k_depth: self.k_depth,
+            clock_mhz: self.clock_mhz,
+            max_burst_beats: self.max_burst_beats,
+            max_outstanding_reads: self.max_outstanding_reads,
+            test_only: self.test_only,
+            hold_busy: self.hold_busy,
+        })
+    }
 }
 
 impl Design {
@@ -61,7 +243,8 @@ impl Design {
         let library = PeLibrary::builtin()?;
         let mut designs = Vec::new();
         for (file, text) in DESIGN_FILES {
-            let design: Design = parse_toml(file, text)?;
+            let raw: DesignFile = parse_toml(file, text)?;
+            let design = raw.into_design(file)?;
             design.validate(file, &library)?;
             designs.push(design);
         }
@@ -93,6 +276,48 @@ impl Design {
             })
     }
 
+    /// The engine kind.
+    pub fn engine(&self) -> Engine {
+        match self.config {
+            EngineConfig::Gemm(_) => Engine::Gemm,
+            EngineConfig::Bfp(_) => Engine::Bfp,
+        }
+    }
+
+    /// The PE array of a GEMM design; an error naming the design otherwise.
+    pub fn gemm(&self) -> Result<&GemmArray, SpecError> {
+        match &self.config {
+            EngineConfig::Gemm(array) => Ok(array),
+            EngineConfig::Bfp(_) => Err(self.wrong_engine(Engine::Gemm)),
+        }
+    }
+
+    /// The lanes and formats of a BFP design; an error naming the design otherwise.
+    pub fn bfp(&self) -> Result<&BfpEngine, SpecError> {
+        match &self.config {
+            EngineConfig::Bfp(engine) => Ok(engine),
+            EngineConfig::Gemm(_) => Err(self.wrong_engine(Engine::Bfp)),
+        }
+    }
+
+    /// The error for using this design where a `wanted` engine is needed;
+    /// it names the listed designs of that engine.
+    pub fn wrong_engine(&self, wanted: Engine) -> SpecError {
+        let known = Self::listed()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| d.engine() == wanted)
+            .map(|d| d.name)
+            .collect::<Vec<_>>()
+            .join(", ");
+        SpecError::WrongEngine {
+            design: self.name.clone(),
+            engine: self.engine().name(),
+            wanted: wanted.name(),
+            known,
+        }
+    }
+
     /// The value of the DESIGN_ID register: 32-bit FNV-1a of the name.
     pub fn id(&self) -> u32 {
         self.name.bytes().fold(0x811c_9dc5u32, |hash, byte| {
@@ -100,82 +325,120 @@ impl Design {
         })
     }
 
-    /// The value of ARRAY.PE_KIND: the PE's index in the library.
+    /// The value of ARRAY.PE_KIND: the PE's index in the library (0 for a
+    /// BFP design, which has no PE).
     pub fn pe_kind(&self) -> Result<u32, SpecError> {
+        let EngineConfig::Gemm(array) = &self.config else {
+            return Ok(0);
+        };
         let library = PeLibrary::builtin()?;
-        library.get(&self.pe)?;
+        library.get(&array.pe)?;
         Ok(library
             .pes
             .iter()
-            .position(|p| p.name == self.pe)
+            .position(|p| p.name == array.pe)
             .unwrap_or(0) as u32)
     }
 
-    /// Bits per weight code.
+    /// Bits per weight code (GEMM) or weight element (BFP).
     pub fn weight_bits(&self) -> Result<u32, SpecError> {
-        Ok(PeLibrary::builtin()?.get(&self.pe)?.weight_bits)
+        match &self.config {
+            EngineConfig::Gemm(array) => Ok(PeLibrary::builtin()?.get(&array.pe)?.weight_bits),
+            EngineConfig::Bfp(engine) => Ok(engine.weight_bits()),
+        }
     }
 
-    /// PEs in the array.
-    pub fn pes(&self) -> u32 {
-        self.rows * self.cols
+    /// The values of the ARRAY identity register's ROWS and COLS fields and
+    /// BUFFERS' M_TILES and N_TILES: (rows, cols, m_tiles, n_tiles). A BFP
+    /// design reports (lanes, n_tile, 1, 1).
+    pub fn geometry(&self) -> (u32, u32, u32, u32) {
+        match &self.config {
+            EngineConfig::Gemm(a) => (a.rows, a.cols, a.m_tiles, a.n_tiles),
+            EngineConfig::Bfp(b) => (b.lanes, b.n_tile, 1, 1),
+        }
     }
 
-    /// Rows of an output block.
-    pub fn block_rows(&self) -> u32 {
-        self.rows * self.m_tiles
+    /// What computes, in two words for tables: the PE kind and array
+    /// (`shift_pot`, `8x8`), or the formats and lanes (`mxint4/b32`,
+    /// `8 lanes`).
+    pub fn compute_summary(&self) -> (String, String) {
+        match &self.config {
+            EngineConfig::Gemm(a) => (a.pe.clone(), format!("{}x{}", a.rows, a.cols)),
+            EngineConfig::Bfp(b) => (
+                format!("{}/b{}", b.format, b.block),
+                format!("{} lanes", b.lanes),
+            ),
+        }
     }
 
-    /// Columns (output channels) of an output block.
-    pub fn block_cols(&self) -> u32 {
-        self.cols * self.n_tiles
+    /// ENGINE.BLOCK: elements per BFP block (0 for a GEMM design).
+    pub fn block(&self) -> u32 {
+        match &self.config {
+            EngineConfig::Gemm(_) => 0,
+            EngineConfig::Bfp(b) => b.block,
+        }
     }
 
     /// The top module of the engine.
     pub fn top_module(&self) -> &'static str {
-        match self.engine {
+        match self.engine() {
             Engine::Gemm => "gemm_top",
+            Engine::Bfp => "bfp_top",
         }
     }
 
     /// RTL sources, relative to the repository root, dependencies first.
-    /// The generated PE binding ([`Design::pe_binding_sv`]) goes after them.
+    /// A GEMM design's generated PE binding ([`Design::pe_binding_sv`]) goes
+    /// after them.
     pub fn rtl_sources(&self) -> Result<Vec<PathBuf>, SpecError> {
-        let library = PeLibrary::builtin()?;
-        let pe = library.get(&self.pe)?;
         let mut files = vec![PathBuf::from("hw/ip/common/rtl/kiln_reg_pkg.sv")];
         for name in [
             "kiln_fifo",
+            "kiln_ram",
             "kiln_axi_addr_gen",
             "kiln_axi_rd_master",
             "kiln_axi_wr_master",
             "kiln_ctrl_regs",
+            "kiln_run_status",
         ] {
             files.push(PathBuf::from(format!("hw/ip/common/rtl/{name}.sv")));
         }
-        files.push(pe.rtl.clone());
-        for name in [
-            "gemm_buf",
-            "gemm_cell",
-            "gemm_array",
-            "gemm_requant",
-            "gemm_loader",
-            "gemm_compute",
-            "gemm_drain",
-            "gemm_top",
-        ] {
-            files.push(PathBuf::from(format!("hw/ip/gemm/rtl/{name}.sv")));
+        let (dir, modules): (&str, &[&str]) = match &self.config {
+            EngineConfig::Gemm(array) => {
+                let library = PeLibrary::builtin()?;
+                files.push(library.get(&array.pe)?.rtl.clone());
+                (
+                    "gemm",
+                    &[
+                        "gemm_cell",
+                        "gemm_array",
+                        "gemm_requant",
+                        "gemm_loader",
+                        "gemm_compute",
+                        "gemm_drain",
+                        "gemm_top",
+                    ],
+                )
+            }
+            EngineConfig::Bfp(_) => ("bfp", BFP_MODULES),
+        };
+        for name in modules {
+            files.push(PathBuf::from(format!("hw/ip/{dir}/rtl/{name}.sv")));
         }
         Ok(files)
     }
 
-    /// The `gemm_pe` module that binds the array's cells to this design's
-    /// PE kind. Generated because a module name cannot be a parameter.
-    pub fn pe_binding_sv(&self) -> Result<String, SpecError> {
+    /// The `gemm_pe` module that binds a GEMM array's cells to this design's
+    /// PE kind, generated because a module name cannot be a parameter.
+    /// `None` for a BFP design, which has no PE.
+    pub fn pe_binding_sv(&self) -> Result<Option<String>, SpecError> {
+        let EngineConfig::Gemm(array) = &self.config else {
+            return Ok(None);
+        };
         let library = PeLibrary::builtin()?;
-        let pe = library.get(&self.pe)?;
+        let pe = library.get(&array.pe)?;
         let shape = library.port_shape;
-        Ok(format!(
+        Ok(Some(format!(
             "// Generated by kiln from hw/designs ({design}): binds the PE array's cells\n\
              // to PE `{pe}`. Do not edit.\n\
              module gemm_pe (\n\
@@ -202,30 +465,69 @@ impl Design {
             act = shape.act_bits,
             w = pe.weight_bits,
             prod = shape.product_bits,
-        ))
+        )))
     }
 
     /// Parameters of the top module, as (name, Verilog literal).
     pub fn top_parameters(&self) -> Result<Vec<(&'static str, String)>, SpecError> {
-        Ok(vec![
-            ("DesignId", format!("32'h{:08x}", self.id())),
-            ("Rows", self.rows.to_string()),
-            ("Cols", self.cols.to_string()),
-            ("PeKind", self.pe_kind()?.to_string()),
-            ("WBits", self.weight_bits()?.to_string()),
-            ("KDepth", self.k_depth.to_string()),
-            ("MTiles", self.m_tiles.to_string()),
-            ("NTiles", self.n_tiles.to_string()),
+        let mut params = vec![("DesignId", format!("32'h{:08x}", self.id()))];
+        match &self.config {
+            EngineConfig::Gemm(a) => params.extend([
+                ("Rows", a.rows.to_string()),
+                ("Cols", a.cols.to_string()),
+                ("PeKind", self.pe_kind()?.to_string()),
+                ("WBits", self.weight_bits()?.to_string()),
+                ("KDepth", self.k_depth.to_string()),
+                ("MTiles", a.m_tiles.to_string()),
+                ("NTiles", a.n_tiles.to_string()),
+            ]),
+            EngineConfig::Bfp(b) => params.extend([
+                ("Lanes", b.lanes.to_string()),
+                ("NTile", b.n_tile.to_string()),
+                ("WBits", b.weight_bits().to_string()),
+                ("Block", b.block.to_string()),
+                ("KDepth", self.k_depth.to_string()),
+            ]),
+        }
+        params.extend([
             ("MaxBeats", self.max_burst_beats.to_string()),
             ("Outstanding", self.max_outstanding_reads.to_string()),
             ("HoldBusy", u32::from(self.hold_busy).to_string()),
-        ])
+        ]);
+        Ok(params)
     }
 
     fn validate(&self, file: &str, library: &PeLibrary) -> Result<(), SpecError> {
         check_file_name(file, &self.name)?;
+        match &self.config {
+            EngineConfig::Gemm(array) => self.validate_gemm(file, library, array)?,
+            EngineConfig::Bfp(engine) => self.validate_bfp(file, engine)?,
+        }
+        in_range(file, "max_burst_beats", self.max_burst_beats, 1, 256)?;
+        in_range(
+            file,
+            "max_outstanding_reads",
+            self.max_outstanding_reads,
+            2,
+            64,
+        )?;
+        if !self.clock_mhz.is_finite() || self.clock_mhz <= 0.0 {
+            return Err(invalid(file, "clock_mhz must be positive"));
+        }
+        if self.hold_busy && !self.test_only {
+            return Err(invalid(file, "hold_busy is a test hook: set test_only too"));
+        }
+        Ok(())
+    }
+
+    fn validate_gemm(
+        &self,
+        file: &str,
+        library: &PeLibrary,
+        array: &GemmArray,
+    ) -> Result<(), SpecError> {
         let pe = library
-            .get(&self.pe)
+            .get(&array.pe)
             .map_err(|e| invalid(file, format!("pe: {e}")))?;
         if pe.test_only && !self.test_only {
             return Err(invalid(
@@ -236,23 +538,11 @@ impl Design {
                 ),
             ));
         }
-        let in_range = |what: &str, value: u32, lo: u32, hi: u32| {
-            if value < lo || value > hi {
-                Err(invalid(
-                    file,
-                    format!("{what} is {value}; it must be in {lo}..={hi}"),
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        in_range("rows", self.rows, 1, 64)?;
-        in_range("cols", self.cols, 1, 64)?;
-        in_range("m_tiles", self.m_tiles, 1, 64)?;
-        in_range("n_tiles", self.n_tiles, 1, 64)?;
-        in_range("k_depth", self.k_depth, 16, 16384)?;
-        in_range("max_burst_beats", self.max_burst_beats, 1, 256)?;
-        in_range("max_outstanding_reads", self.max_outstanding_reads, 2, 64)?;
+        in_range(file, "rows", array.rows, 1, 64)?;
+        in_range(file, "cols", array.cols, 1, 64)?;
+        in_range(file, "m_tiles", array.m_tiles, 1, 64)?;
+        in_range(file, "n_tiles", array.n_tiles, 1, 64)?;
+        in_range(file, "k_depth", self.k_depth, 16, 16384)?;
         if (self.k_depth * pe.weight_bits) % 64 != 0 {
             return Err(invalid(
                 file,
@@ -268,12 +558,55 @@ impl Design {
                 format!("k_depth is {}; it must be a multiple of 16", self.k_depth),
             ));
         }
-        if !self.clock_mhz.is_finite() || self.clock_mhz <= 0.0 {
-            return Err(invalid(file, "clock_mhz must be positive"));
+        Ok(())
+    }
+
+    fn validate_bfp(&self, file: &str, engine: &BfpEngine) -> Result<(), SpecError> {
+        if !matches!(engine.format.as_str(), "mxint8" | "mxint4") {
+            return Err(invalid(
+                file,
+                format!("format is `{}`; it must be mxint8 or mxint4", engine.format),
+            ));
         }
-        if self.hold_busy && !self.test_only {
-            return Err(invalid(file, "hold_busy is a test hook: set test_only too"));
+        if !matches!(engine.block, 16 | 32 | 64) {
+            return Err(invalid(
+                file,
+                format!("block is {}; it must be 16, 32 or 64", engine.block),
+            ));
         }
+        in_range(file, "lanes", engine.lanes, 1, 32)?;
+        in_range(file, "n_tile", engine.n_tile, 2, 256)?;
+        if engine.n_tile % 2 != 0 {
+            return Err(invalid(
+                file,
+                format!(
+                    "n_tile is {}; it must be even (two f32 results per 64-bit beat)",
+                    engine.n_tile
+                ),
+            ));
+        }
+        in_range(file, "k_depth", self.k_depth, 8 * engine.block, 16384)?;
+        if self.k_depth % (8 * engine.block) != 0 {
+            return Err(invalid(
+                file,
+                format!(
+                    "k_depth is {}; it must be a multiple of 8 blocks ({})",
+                    self.k_depth,
+                    8 * engine.block
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn in_range(file: &str, what: &str, value: u32, lo: u32, hi: u32) -> Result<(), SpecError> {
+    if value < lo || value > hi {
+        Err(invalid(
+            file,
+            format!("{what} is {value}; it must be in {lo}..={hi}"),
+        ))
+    } else {
         Ok(())
     }
 }
@@ -293,6 +626,8 @@ mod tests {
             "gemm-msq-8x8",
             "gemm-apot-8x8",
             "gemm-pot-16x16",
+            "bfp-mxint8",
+            "bfp-mxint4",
         ] {
             assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
         }
@@ -304,6 +639,49 @@ mod tests {
         let mut d = designs[0].clone();
         d.name = "a".into();
         assert_eq!(d.id(), 0xe40c_292c);
+    }
+
+    #[test]
+    fn a_design_with_the_other_engines_fields_is_refused() {
+        let text =
+            std::fs::read_to_string(crate::repo_root().join("hw/designs/bfp-mxint8.toml")).unwrap();
+        let library = PeLibrary::builtin().unwrap();
+        let load = |text: &str| -> Result<Design, SpecError> {
+            let raw: DesignFile = parse_toml("bfp-mxint8.toml", text)?;
+            let design = raw.into_design("bfp-mxint8.toml")?;
+            design.validate("bfp-mxint8.toml", &library)?;
+            Ok(design)
+        };
+        let good = load(&text).unwrap();
+        assert_eq!(good.bfp().unwrap().lanes, 8);
+        assert!(good
+            .gemm()
+            .unwrap_err()
+            .to_string()
+            .contains("is a bfp engine"));
+        let err = load(&format!("{text}rows = 8\n")).unwrap_err().to_string();
+        assert!(
+            err.contains("`rows` does not apply to a bfp design; a bfp design takes format, block, lanes, n_tile"),
+            "{err}"
+        );
+        let err = load(&text.replace("block = 32", "block = 24"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("block is 24; it must be 16, 32 or 64"),
+            "{err}"
+        );
+        let err = load(&text.replace("lanes = 8\n", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a bfp design needs `lanes`"), "{err}");
+        let err = load(&text.replace("k_depth = 8192", "k_depth = 8000"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("must be a multiple of 8 blocks (256)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod pe;
 pub mod regs;
 
 pub use board::{Addresses, Board, Family, Memory, Resources};
-pub use design::{Design, Engine};
+pub use design::{BfpEngine, Design, Engine, EngineConfig, GemmArray};
 pub use pe::{Encoding, PeLibrary, PeSpec, PortShape};
 pub use regs::{Field, HwAccess, Register, RegisterMap, SwAccess};
 
@@ -38,6 +38,14 @@ pub enum SpecError {
     Unknown {
         what: &'static str,
         name: String,
+        known: String,
+    },
+    /// A design of one engine was given where the other engine is needed.
+    #[error("design `{design}` is a {engine} engine; this needs a {wanted} design ({known})")]
+    WrongEngine {
+        design: String,
+        engine: &'static str,
+        wanted: &'static str,
         known: String,
     },
 }

@@ -56,9 +56,10 @@ impl Strides {
 }
 
 /// Bytes of one row record: `8 * ceil(nb / 8) + nb * block * bits / 8`.
+/// The driver checks descriptors with the same function, so the packer and
+/// the bounds check cannot disagree.
 pub fn row_bytes(format: BfpFormat, k: usize) -> usize {
-    let nb = format.blocks(k);
-    ROW_ALIGN * nb.div_ceil(GROUP_BLOCKS) + nb * block_bytes(format)
+    kiln_driver::bfp_row_bytes(k as u64, format.block as u64, format.element.bits() as u64) as usize
 }
 
 /// Bytes of one block's elements.

@@ -97,7 +97,7 @@ fn run_gemm(args: GemmBenchArgs) -> anyhow::Result<Outcome> {
     let design = kiln_spec::Design::by_name(&args.design)?;
     let board = kiln_spec::Board::by_name(&args.board)?;
     let shapes = parse_shapes(&args.shapes)?;
-    let codebook = Codebook::named(&design.pe)?;
+    let codebook = Codebook::named(&design.gemm()?.pe)?;
     let mut sim = SimBackend::open(&design, &board, None)?;
     let mut rng = SplitMix64::new(args.seed);
     let bar = progress(shapes.len() as u64, args.json);
@@ -119,7 +119,7 @@ fn run_gemm(args: GemmBenchArgs) -> anyhow::Result<Outcome> {
             n,
             k,
             cycles: c.cycles,
-            ideal_cycles: ((m * n * k) as u64).div_ceil(u64::from(design.pes())),
+            ideal_cycles: ((m * n * k) as u64).div_ceil(u64::from(design.gemm()?.pes())),
             utilisation: checked.utilisation().unwrap_or(0.0),
             stall_cycles: c.stall,
             bytes_read: c.bytes_read,

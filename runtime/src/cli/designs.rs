@@ -1,7 +1,7 @@
 //! `kiln designs [show NAME]`.
 
 use clap::{Args, Subcommand};
-use kiln_spec::Design;
+use kiln_spec::{Design, EngineConfig};
 use serde::Serialize;
 
 use super::output::print_json;
@@ -31,21 +31,15 @@ enum DesignsCommand {
 
 #[derive(Serialize)]
 struct Entry<'a> {
-    name: &'a str,
-    summary: &'a str,
-    engine: kiln_spec::Engine,
-    pe: &'a str,
+    /// The design file's fields (the engine's own ones included).
+    #[serde(flatten)]
+    design: &'a Design,
     weight_bits: u32,
-    rows: u32,
-    cols: u32,
-    m_tiles: u32,
-    n_tiles: u32,
-    block_rows: u32,
-    block_cols: u32,
-    k_depth: u32,
-    clock_mhz: f64,
-    max_burst_beats: u32,
-    max_outstanding_reads: u32,
+    /// GEMM only: the output block a PE array fills (rows x columns).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    block_rows: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    block_cols: Option<u32>,
     /// The DESIGN_ID register value, `0x` and eight hex digits.
     id: String,
 }
@@ -59,27 +53,17 @@ struct Detail<'a> {
     /// Top-module parameters as (name, Verilog literal).
     parameters: Vec<(&'static str, String)>,
     /// RTL sources relative to the repository root, dependencies first;
-    /// the generated `gemm_pe` binding goes after them.
+    /// a GEMM design's generated `gemm_pe` binding goes after them.
     rtl_sources: Vec<String>,
 }
 
 fn entry(design: &Design) -> anyhow::Result<Entry<'_>> {
+    let array = design.gemm().ok();
     Ok(Entry {
-        name: &design.name,
-        summary: &design.summary,
-        engine: design.engine,
-        pe: &design.pe,
+        design,
         weight_bits: design.weight_bits()?,
-        rows: design.rows,
-        cols: design.cols,
-        m_tiles: design.m_tiles,
-        n_tiles: design.n_tiles,
-        block_rows: design.block_rows(),
-        block_cols: design.block_cols(),
-        k_depth: design.k_depth,
-        clock_mhz: design.clock_mhz,
-        max_burst_beats: design.max_burst_beats,
-        max_outstanding_reads: design.max_outstanding_reads,
+        block_rows: array.map(|a| a.block_rows()),
+        block_cols: array.map(|a| a.block_cols()),
         id: format!("{:#010x}", design.id()),
     })
 }
@@ -99,21 +83,22 @@ fn list(json: bool) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Passed);
     }
     println!(
-        "{:<16} {:<6} {:<10} {:>5} {:>5} {:>6} {:>7} {:>10}  summary",
-        "design", "engine", "PE", "array", "block", "k_depth", "MHz", "id"
+        "{:<16} {:<6} {:<11} {:>8} {:>7} {:>5} {:>10}  summary",
+        "design", "engine", "PE/format", "array", "k_depth", "MHz", "id"
     );
     for e in &entries {
+        let d = e.design;
+        let (compute, array) = d.compute_summary();
         println!(
-            "{:<16} {:<6} {:<10} {:>5} {:>5} {:>6} {:>7} {:>10}  {}",
-            e.name,
-            serde_json::to_value(e.engine)?.as_str().unwrap_or("?"),
-            e.pe,
-            format!("{}x{}", e.rows, e.cols),
-            format!("{}x{}", e.block_rows, e.block_cols),
-            e.k_depth,
-            e.clock_mhz,
+            "{:<16} {:<6} {:<11} {:>8} {:>7} {:>5} {:>10}  {}",
+            d.name,
+            d.engine().name(),
+            compute,
+            array,
+            d.k_depth,
+            d.clock_mhz,
             e.id,
-            e.summary
+            d.summary
         );
     }
     Ok(Outcome::Passed)
@@ -137,32 +122,54 @@ fn show(name: &str, json: bool) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Passed);
     }
     let e = &detail.entry;
-    println!("{}: {}", e.name, e.summary);
-    println!(
-        "  engine        {}",
-        serde_json::to_value(e.engine)?.as_str().unwrap_or("?")
-    );
-    println!(
-        "  PE            {} ({}-bit weight codes, PE_KIND {})",
-        e.pe, e.weight_bits, detail.pe_kind
-    );
-    println!("  array         {} rows x {} cols", e.rows, e.cols);
-    println!(
-        "  output block  {} x {} ({} x {} tiles)",
-        e.block_rows, e.block_cols, e.m_tiles, e.n_tiles
-    );
-    println!("  k_depth       {}", e.k_depth);
-    println!("  clock target  {} MHz", e.clock_mhz);
+    let d = e.design;
+    println!("{}: {}", d.name, d.summary);
+    println!("  engine        {}", d.engine().name());
+    match &d.config {
+        EngineConfig::Gemm(a) => {
+            println!(
+                "  PE            {} ({}-bit weight codes, PE_KIND {})",
+                a.pe, e.weight_bits, detail.pe_kind
+            );
+            println!("  array         {} rows x {} cols", a.rows, a.cols);
+            println!(
+                "  output block  {} x {} ({} x {} tiles)",
+                a.block_rows(),
+                a.block_cols(),
+                a.m_tiles,
+                a.n_tiles
+            );
+            println!("  k_depth       {} (K per buffer half)", d.k_depth);
+        }
+        EngineConfig::Bfp(b) => {
+            println!(
+                "  formats       {} weights x mxint8 activations, blocks of {}",
+                b.format, b.block
+            );
+            println!(
+                "  lanes         {} (rows of A on chip; {} MACs per lane per cycle)",
+                b.lanes,
+                b.elements_per_beat()
+            );
+            println!("  output tile   {} columns per write", b.n_tile);
+            println!("  k_depth       {} (longest K)", d.k_depth);
+        }
+    }
+    println!("  clock target  {} MHz", d.clock_mhz);
     println!(
         "  AXI master    bursts of up to {} beats, {} reads in flight",
-        e.max_burst_beats, e.max_outstanding_reads
+        d.max_burst_beats, d.max_outstanding_reads
     );
     println!("  DESIGN_ID     {}", e.id);
     println!("  top module    {}", detail.top_module);
     for (param, value) in &detail.parameters {
         println!("    {param:<12} {value}");
     }
-    println!("  RTL sources (then the generated gemm_pe binding):");
+    if d.pe_binding_sv()?.is_some() {
+        println!("  RTL sources (then the generated gemm_pe binding):");
+    } else {
+        println!("  RTL sources:");
+    }
     for source in &detail.rtl_sources {
         println!("    {source}");
     }

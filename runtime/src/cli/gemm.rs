@@ -98,7 +98,7 @@ pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
     if args.trace.is_some() && args.backend != BackendKind::Sim {
         bail!("--trace needs --backend sim: the golden model has no waveform");
     }
-    let codebook = Codebook::named(&design.pe)?;
+    let codebook = Codebook::named(&design.gemm()?.pe)?;
     let output = match args.output {
         OutputArg::Int8 => OutputMode::Int8 { zero_point: 0 },
         OutputArg::Int32 => OutputMode::Int32,

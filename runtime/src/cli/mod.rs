@@ -4,6 +4,7 @@ mod bench;
 mod boards;
 mod designs;
 mod gemm;
+mod matmul;
 mod output;
 mod pe;
 mod regs;
@@ -28,8 +29,12 @@ enum Command {
     /// Synthesise PEs or whole designs with yosys: LUT, FF, CARRY, DSP and
     /// BRAM, and whether a design fits the board.
     Synth(synth::SynthArgs),
-    /// The accelerator designs (hw/designs): list, show one.
+    /// One random quantised GEMM on a GEMM design, checked against the golden model.
     Gemm(gemm::GemmArgs),
+    /// One BFP MatMul on a BFP design (or an LLM workload's per-token
+    /// MatMuls), checked against the golden model and against f64.
+    Matmul(matmul::MatmulArgs),
+    /// The accelerator designs (hw/designs): list, show one.
     Designs(designs::DesignsArgs),
     /// The boards kiln targets (boards/): part, clock, memory, resources.
     Boards(boards::BoardsArgs),
@@ -52,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Pe(cmd) => pe::run(cmd),
         Command::Synth(args) => synth::run(args),
         Command::Gemm(args) => gemm::run(args),
+        Command::Matmul(args) => matmul::run(args),
         Command::Designs(args) => designs::run(args),
         Command::Boards(args) => boards::run(args),
         Command::Bench(cmd) => bench::run(cmd),

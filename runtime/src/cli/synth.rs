@@ -183,11 +183,10 @@ fn print_design(d: &DesignReport) {
     let u = &d.usage;
     println!();
     println!(
-        "{} ({} PEs, {}x{}) on {}: {} [yosys {:.1} s]",
+        "{} ({}, {}) on {}: {} [yosys {:.1} s]",
         d.design,
-        d.pe,
-        d.rows,
-        d.cols,
+        d.compute,
+        d.array,
         d.board,
         d.fit.summary(),
         d.seconds
@@ -220,16 +219,16 @@ fn print_design(d: &DesignReport) {
 fn print_design_table(designs: &[DesignReport]) {
     println!();
     println!(
-        "{:<16} {:<10} {:>6} {:>6} {:>6} {:>6} {:>6} {:>4} {:>6} {:>7}  fit",
-        "design", "PE", "array", "LUT", "LUTRAM", "FF", "CARRY", "DSP", "BRAM36", "yosys s"
+        "{:<16} {:<11} {:>8} {:>6} {:>6} {:>6} {:>6} {:>4} {:>6} {:>7}  fit",
+        "design", "PE/format", "array", "LUT", "LUTRAM", "FF", "CARRY", "DSP", "BRAM36", "yosys s"
     );
     for d in designs {
         let u = &d.usage;
         println!(
-            "{:<16} {:<10} {:>6} {:>6} {:>6} {:>6} {:>6} {:>4} {:>6} {:>7.1}  {}",
+            "{:<16} {:<11} {:>8} {:>6} {:>6} {:>6} {:>6} {:>4} {:>6} {:>7.1}  {}",
             d.design,
-            d.pe,
-            format!("{}x{}", d.rows, d.cols),
+            d.compute,
+            d.array,
             u.lut,
             u.lutram,
             u.ff,

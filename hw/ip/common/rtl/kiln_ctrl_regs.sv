@@ -8,8 +8,10 @@
 // all a control port needs. Unmapped offsets read as zero and ignore writes.
 module kiln_ctrl_regs #(
   parameter logic [31:0] DesignId = 32'd0,   // FNV-1a of the design name
-  parameter int unsigned Rows     = 8,       // PE rows
-  parameter int unsigned Cols     = 8,       // PE columns
+  parameter int unsigned Engine   = 0,       // 0 GEMM, 1 BFP (ENGINE.KIND)
+  parameter int unsigned Block    = 0,       // BFP block size (ENGINE.BLOCK)
+  parameter int unsigned Rows     = 8,       // PE rows (BFP: lanes)
+  parameter int unsigned Cols     = 8,       // PE columns (BFP: n_tile)
   parameter int unsigned PeKind   = 0,       // index in the PE library
   parameter int unsigned WBits    = 4,       // bits per weight code
   parameter int unsigned KDepth   = 256,     // K per buffer half
@@ -181,6 +183,10 @@ module kiln_ctrl_regs #(
         rdata_d[kiln_reg_pkg::KILN_BUFFERS_K_DEPTH_LSB +: 16] = 16'(KDepth);
         rdata_d[kiln_reg_pkg::KILN_BUFFERS_M_TILES_LSB +: 8]  = 8'(MTiles);
         rdata_d[kiln_reg_pkg::KILN_BUFFERS_N_TILES_LSB +: 8]  = 8'(NTiles);
+      end
+      kiln_reg_pkg::KILN_ENGINE_OFFSET: begin
+        rdata_d[kiln_reg_pkg::KILN_ENGINE_KIND_LSB +: 4]  = 4'(Engine);
+        rdata_d[kiln_reg_pkg::KILN_ENGINE_BLOCK_LSB +: 8] = 8'(Block);
       end
       kiln_reg_pkg::KILN_CYCLES_LO_OFFSET:      rdata_d = cycles_i[31:0];
       kiln_reg_pkg::KILN_CYCLES_HI_OFFSET:      rdata_d = cycles_i[63:32];

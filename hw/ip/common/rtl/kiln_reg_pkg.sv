@@ -1,7 +1,7 @@
 // Generated from hw/regs/kiln.toml by `kiln regs generate` (`make regs`); do not edit by hand.
 // `make test` fails when this file is stale.
 //
-// Control registers of kiln, register-map version 1: the byte offset and
+// Control registers of kiln, register-map version 2: the byte offset and
 // reset value of each register in the 256-byte AXI-Lite window, and the
 // LSB and width of each field. Software access: rw read/write, ro read-only,
 // rc read-only and cleared by a read of the register, tow writing 1 toggles
@@ -16,7 +16,7 @@ package kiln_reg_pkg;
   // Identity: the value the MAGIC register reads.
   localparam logic [31:0] KILN_MAGIC = 32'h4B494C4E;
   // Register-map version: the value the VERSION register reads.
-  localparam logic [31:0] KILN_REG_VERSION = 32'd1;
+  localparam logic [31:0] KILN_REG_VERSION = 32'd2;
   // Size of the register window in bytes.
   localparam integer KILN_REG_WINDOW = 256;
 
@@ -66,7 +66,7 @@ package kiln_reg_pkg;
   localparam integer KILN_ISR_READY_LSB = 1;
   localparam integer KILN_ISR_READY_WIDTH = 1;
 
-  // A_ADDR_LO at 0x10: Activation matrix A (M x K int8, row-major): device address, low word. 8-byte aligned.
+  // A_ADDR_LO at 0x10: Activation matrix A: device address, low word. 8-byte aligned. GEMM: M x K int8, row-major. BFP: M mxint8 row records (docs/bfp.md).
   localparam logic [7:0] KILN_A_ADDR_LO_OFFSET = 8'h10;
   localparam logic [31:0] KILN_A_ADDR_LO_RESET = 32'h00000000;
   // A_ADDR_LO.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 31:0.
@@ -80,7 +80,7 @@ package kiln_reg_pkg;
   localparam integer KILN_A_ADDR_HI_VALUE_LSB = 0;
   localparam integer KILN_A_ADDR_HI_VALUE_WIDTH = 32;
 
-  // B_ADDR_LO at 0x18: Weight codes B (N x K, row-major, codes packed low bits first): device address, low word. 8-byte aligned.
+  // B_ADDR_LO at 0x18: Weights B, one row per output channel: device address, low word. 8-byte aligned. GEMM: N x K codes, row-major, packed low bits first. BFP: N row records in the design's weight format (docs/bfp.md).
   localparam logic [7:0] KILN_B_ADDR_LO_OFFSET = 8'h18;
   localparam logic [31:0] KILN_B_ADDR_LO_RESET = 32'h00000000;
   // B_ADDR_LO.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 31:0.
@@ -94,7 +94,7 @@ package kiln_reg_pkg;
   localparam integer KILN_B_ADDR_HI_VALUE_LSB = 0;
   localparam integer KILN_B_ADDR_HI_VALUE_WIDTH = 32;
 
-  // C_ADDR_LO at 0x20: Output matrix C (M x N, row-major, int8 or int32): device address, low word. 8-byte aligned.
+  // C_ADDR_LO at 0x20: Output matrix C (M x N, row-major; GEMM: int8 or int32, BFP: f32): device address, low word. 8-byte aligned.
   localparam logic [7:0] KILN_C_ADDR_LO_OFFSET = 8'h20;
   localparam logic [31:0] KILN_C_ADDR_LO_RESET = 32'h00000000;
   // C_ADDR_LO.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 31:0.
@@ -108,7 +108,7 @@ package kiln_reg_pkg;
   localparam integer KILN_C_ADDR_HI_VALUE_LSB = 0;
   localparam integer KILN_C_ADDR_HI_VALUE_WIDTH = 32;
 
-  // P_ADDR_LO at 0x28: Per-output-channel parameters (N records of 16 bytes: bias, multiplier, shift, reserved): device address, low word. 8-byte aligned.
+  // P_ADDR_LO at 0x28: GEMM only: per-output-channel parameters (N records of 16 bytes: bias, multiplier, shift, reserved): device address, low word. 8-byte aligned.
   localparam logic [7:0] KILN_P_ADDR_LO_OFFSET = 8'h28;
   localparam logic [31:0] KILN_P_ADDR_LO_RESET = 32'h00000000;
   // P_ADDR_LO.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 31:0.
@@ -146,14 +146,14 @@ package kiln_reg_pkg;
   // LDA at 0x3C: Row stride of A in bytes.
   localparam logic [7:0] KILN_LDA_OFFSET = 8'h3C;
   localparam logic [31:0] KILN_LDA_RESET = 32'h00000000;
-  // LDA.VALUE [31:0] sw rw, hw hro, reset 0x0: A multiple of 8, at least K rounded up to 8.
+  // LDA.VALUE [31:0] sw rw, hw hro, reset 0x0: A multiple of 8, at least the row: K bytes (GEMM) or one mxint8 row record (BFP).
   localparam integer KILN_LDA_VALUE_LSB = 0;
   localparam integer KILN_LDA_VALUE_WIDTH = 32;
 
   // LDB at 0x40: Row stride of B in bytes.
   localparam logic [7:0] KILN_LDB_OFFSET = 8'h40;
   localparam logic [31:0] KILN_LDB_RESET = 32'h00000000;
-  // LDB.VALUE [31:0] sw rw, hw hro, reset 0x0: A multiple of 8, at least the packed row (K codes) rounded up to 8 bytes.
+  // LDB.VALUE [31:0] sw rw, hw hro, reset 0x0: A multiple of 8, at least the packed row: K codes (GEMM) or one row record (BFP).
   localparam integer KILN_LDB_VALUE_LSB = 0;
   localparam integer KILN_LDB_VALUE_WIDTH = 32;
 
@@ -164,7 +164,7 @@ package kiln_reg_pkg;
   localparam integer KILN_LDC_VALUE_LSB = 0;
   localparam integer KILN_LDC_VALUE_WIDTH = 32;
 
-  // MODE at 0x48: Output mode and zero points of this run.
+  // MODE at 0x48: GEMM only: output mode and zero points of this run.
   localparam logic [7:0] KILN_MODE_OFFSET = 8'h48;
   localparam logic [31:0] KILN_MODE_RESET = 32'h00000000;
   // MODE.OUT_INT32 [0] sw rw, hw hro, reset 0x0: 1: write raw int32 accumulators plus bias; 0: requantise to int8.
@@ -186,8 +186,8 @@ package kiln_reg_pkg;
 
   // VERSION at 0x84: Identity: register-map version this hardware implements.
   localparam logic [7:0] KILN_VERSION_OFFSET = 8'h84;
-  localparam logic [31:0] KILN_VERSION_RESET = 32'h00000001;
-  // VERSION.VALUE [31:0] sw ro, hw hwo, reset 0x1: Register-map version.
+  localparam logic [31:0] KILN_VERSION_RESET = 32'h00000002;
+  // VERSION.VALUE [31:0] sw ro, hw hwo, reset 0x2: Register-map version.
   localparam integer KILN_VERSION_VALUE_LSB = 0;
   localparam integer KILN_VERSION_VALUE_WIDTH = 32;
 
@@ -201,31 +201,41 @@ package kiln_reg_pkg;
   // ARRAY at 0x8C: Identity: PE array geometry and PE kind.
   localparam logic [7:0] KILN_ARRAY_OFFSET = 8'h8C;
   localparam logic [31:0] KILN_ARRAY_RESET = 32'h00000000;
-  // ARRAY.ROWS [7:0] sw ro, hw hwo, reset 0x0: PE rows (output rows computed at once).
+  // ARRAY.ROWS [7:0] sw ro, hw hwo, reset 0x0: Output rows computed at once: PE rows (GEMM) or lanes (BFP).
   localparam integer KILN_ARRAY_ROWS_LSB = 0;
   localparam integer KILN_ARRAY_ROWS_WIDTH = 8;
-  // ARRAY.COLS [15:8] sw ro, hw hwo, reset 0x0: PE columns (output channels computed at once).
+  // ARRAY.COLS [15:8] sw ro, hw hwo, reset 0x0: GEMM: PE columns. BFP: output columns collected per write (n_tile).
   localparam integer KILN_ARRAY_COLS_LSB = 8;
   localparam integer KILN_ARRAY_COLS_WIDTH = 8;
-  // ARRAY.PE_KIND [23:16] sw ro, hw hwo, reset 0x0: PE kind: index into the PE library (hw/ip/pe/data/codebooks.toml).
+  // ARRAY.PE_KIND [23:16] sw ro, hw hwo, reset 0x0: GEMM: PE kind, an index into the PE library (hw/ip/pe/data/codebooks.toml). BFP: 0.
   localparam integer KILN_ARRAY_PE_KIND_LSB = 16;
   localparam integer KILN_ARRAY_PE_KIND_WIDTH = 8;
-  // ARRAY.WEIGHT_BITS [31:24] sw ro, hw hwo, reset 0x0: Bits per weight code in B.
+  // ARRAY.WEIGHT_BITS [31:24] sw ro, hw hwo, reset 0x0: Bits per weight code (GEMM) or weight element (BFP: 8 mxint8, 4 mxint4).
   localparam integer KILN_ARRAY_WEIGHT_BITS_LSB = 24;
   localparam integer KILN_ARRAY_WEIGHT_BITS_WIDTH = 8;
 
   // BUFFERS at 0x90: Identity: on-chip buffer geometry.
   localparam logic [7:0] KILN_BUFFERS_OFFSET = 8'h90;
   localparam logic [31:0] KILN_BUFFERS_RESET = 32'h00000000;
-  // BUFFERS.K_DEPTH [15:0] sw ro, hw hwo, reset 0x0: K elements held per buffer half.
+  // BUFFERS.K_DEPTH [15:0] sw ro, hw hwo, reset 0x0: GEMM: K elements held per buffer half. BFP: the longest K.
   localparam integer KILN_BUFFERS_K_DEPTH_LSB = 0;
   localparam integer KILN_BUFFERS_K_DEPTH_WIDTH = 16;
-  // BUFFERS.M_TILES [23:16] sw ro, hw hwo, reset 0x0: Array-row tiles per output block.
+  // BUFFERS.M_TILES [23:16] sw ro, hw hwo, reset 0x0: GEMM: array-row tiles per output block. BFP: 1.
   localparam integer KILN_BUFFERS_M_TILES_LSB = 16;
   localparam integer KILN_BUFFERS_M_TILES_WIDTH = 8;
-  // BUFFERS.N_TILES [31:24] sw ro, hw hwo, reset 0x0: Array-column tiles per output block.
+  // BUFFERS.N_TILES [31:24] sw ro, hw hwo, reset 0x0: GEMM: array-column tiles per output block. BFP: 1.
   localparam integer KILN_BUFFERS_N_TILES_LSB = 24;
   localparam integer KILN_BUFFERS_N_TILES_WIDTH = 8;
+
+  // ENGINE at 0x94: Identity: which engine the design instantiates.
+  localparam logic [7:0] KILN_ENGINE_OFFSET = 8'h94;
+  localparam logic [31:0] KILN_ENGINE_RESET = 32'h00000000;
+  // ENGINE.KIND [3:0] sw ro, hw hwo, reset 0x0: 0: quantised GEMM (hw/ip/gemm). 1: block-floating-point MatMul (hw/ip/bfp).
+  localparam integer KILN_ENGINE_KIND_LSB = 0;
+  localparam integer KILN_ENGINE_KIND_WIDTH = 4;
+  // ENGINE.BLOCK [15:8] sw ro, hw hwo, reset 0x0: BFP: elements per block sharing one exponent. GEMM: 0.
+  localparam integer KILN_ENGINE_BLOCK_LSB = 8;
+  localparam integer KILN_ENGINE_BLOCK_WIDTH = 8;
 
   // CYCLES_LO at 0xA0: Counter: cycles from start to done, low word.
   localparam logic [7:0] KILN_CYCLES_LO_OFFSET = 8'hA0;
@@ -241,7 +251,7 @@ package kiln_reg_pkg;
   localparam integer KILN_CYCLES_HI_VALUE_LSB = 0;
   localparam integer KILN_CYCLES_HI_VALUE_WIDTH = 32;
 
-  // BUSY_LO at 0xA8: Counter: cycles the PE array issued a step, low word.
+  // BUSY_LO at 0xA8: Counter: cycles the compute engine issued a step (GEMM: a PE-array step; BFP: a weight beat into the lanes), low word.
   localparam logic [7:0] KILN_BUSY_LO_OFFSET = 8'hA8;
   localparam logic [31:0] KILN_BUSY_LO_RESET = 32'h00000000;
   // BUSY_LO.VALUE [31:0] sw ro, hw hwo, reset 0x0: Bits 31:0.

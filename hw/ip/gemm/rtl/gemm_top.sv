@@ -91,7 +91,7 @@ module gemm_top #(
   logic [31:0] m, n, k, lda, ldb, ldc;
   logic        out_int32;
   logic [7:0]  act_zp, out_zp;
-  logic [63:0] cycles_q, busy_q, stall_q, macs_q, rd_bytes_q, wr_bytes_q;
+  logic [63:0] cycles, busy_count, stall_count, mac_count, rd_bytes, wr_bytes;
   logic [31:0] state;
   logic [31:0] jobs_loaded, jobs_computed, blocks_computed, blocks_drained;
 
@@ -107,8 +107,8 @@ module gemm_top #(
     .a_addr_o (a_addr), .b_addr_o (b_addr), .c_addr_o (c_addr), .p_addr_o (p_addr),
     .m_o (m), .n_o (n), .k_o (k), .lda_o (lda), .ldb_o (ldb), .ldc_o (ldc),
     .out_int32_o (out_int32), .act_zp_o (act_zp), .out_zp_o (out_zp),
-    .cycles_i (cycles_q), .busy_i (busy_q), .stall_i (stall_q), .macs_i (macs_q),
-    .rd_bytes_i (rd_bytes_q), .wr_bytes_i (wr_bytes_q), .state_i (state),
+    .cycles_i (cycles), .busy_i (busy_count), .stall_i (stall_count), .macs_i (mac_count),
+    .rd_bytes_i (rd_bytes), .wr_bytes_i (wr_bytes), .state_i (state),
     .jobs_loaded_i (jobs_loaded), .jobs_computed_i (jobs_computed),
     .blocks_drained_i (blocks_drained)
   );
@@ -188,13 +188,13 @@ module gemm_top #(
   logic [Cols*64-1:0] b_rdata;
 
   for (genvar r = 0; r < Rows; r++) begin : g_abuf
-    gemm_buf #(.Words (AWords), .AddrW (AAW)) u_buf (
+    kiln_ram #(.Words (AWords), .AddrW (AAW)) u_buf (
       .clk_i (clk_i), .we_i (a_we[r]), .waddr_i (a_waddr), .wdata_i (buf_wdata),
       .re_i (buf_re), .raddr_i (a_raddr), .rdata_o (a_rdata[r*64 +: 64])
     );
   end
   for (genvar c = 0; c < Cols; c++) begin : g_bbuf
-    gemm_buf #(.Words (BWords), .AddrW (BAW)) u_buf (
+    kiln_ram #(.Words (BWords), .AddrW (BAW)) u_buf (
       .clk_i (clk_i), .we_i (b_we[c]), .waddr_i (b_waddr), .wdata_i (buf_wdata),
       .re_i (buf_re), .raddr_i (b_raddr), .rdata_o (b_rdata[c*64 +: 64])
     );
@@ -281,54 +281,27 @@ module gemm_top #(
   );
 
   // ------------------------------------------------------------ run state
-  logic running_q, all_idle;
+  // The array had work pending (a job handed out but not startable, or
+  // none handed out yet) and did nothing: it waited on memory.
+  logic compute_stall;
+  assign compute_stall = !compute_busy
+                         && (compute_waiting || (!seq_done && compute_state == 4'd0));
+
+  logic running, all_idle;
   assign all_idle = seq_done && placer_idle && compute_idle && drain_idle && wr_idle
                     && (rd_outstanding == '0);
-  assign done     = running_q && all_idle && (HoldBusy == 0);
+  assign done     = running && all_idle && (HoldBusy == 0);
 
-  logic [3:0] wstrb_bytes;
-  assign wstrb_bytes = 4'(m_wstrb_o[0]) + 4'(m_wstrb_o[1]) + 4'(m_wstrb_o[2]) + 4'(m_wstrb_o[3])
-                     + 4'(m_wstrb_o[4]) + 4'(m_wstrb_o[5]) + 4'(m_wstrb_o[6]) + 4'(m_wstrb_o[7]);
-
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      running_q  <= 1'b0;
-      cycles_q   <= '0;
-      busy_q     <= '0;
-      stall_q    <= '0;
-      macs_q     <= '0;
-      rd_bytes_q <= '0;
-      wr_bytes_q <= '0;
-    end else if (start) begin
-      running_q  <= 1'b1;
-      cycles_q   <= '0;
-      busy_q     <= '0;
-      stall_q    <= '0;
-      macs_q     <= '0;
-      rd_bytes_q <= '0;
-      wr_bytes_q <= '0;
-    end else if (running_q) begin
-      if (done) running_q <= 1'b0;
-      cycles_q <= cycles_q + 64'd1;
-      if (compute_busy) busy_q <= busy_q + 64'd1;
-      // The array had work pending (a job handed out but not startable, or
-      // none handed out yet) and did nothing: it waited on memory.
-      if (!compute_busy && (compute_waiting || (!seq_done && compute_state == 4'd0)))
-        stall_q <= stall_q + 64'd1;
-      macs_q <= macs_q + 64'(step_macs);
-      if (m_rvalid_i && m_rready_o) rd_bytes_q <= rd_bytes_q + 64'd8;
-      if (m_wvalid_o && m_wready_i) wr_bytes_q <= wr_bytes_q + 64'(wstrb_bytes);
-    end
-  end
-
-  always_comb begin
-    state = 32'd0;
-    state[kiln_reg_pkg::KILN_STATE_LOADER_LSB +: 4]         = loader_state;
-    state[kiln_reg_pkg::KILN_STATE_COMPUTE_LSB +: 4]        = compute_state;
-    state[kiln_reg_pkg::KILN_STATE_DRAIN_LSB +: 4]          = drain_state;
-    state[kiln_reg_pkg::KILN_STATE_RD_OUTSTANDING_LSB +: 8] = rd_outstanding;
-    state[kiln_reg_pkg::KILN_STATE_WR_OUTSTANDING_LSB +: 8] = wr_outstanding;
-    state[kiln_reg_pkg::KILN_STATE_BUS_ERROR_LSB]           = rd_error || wr_error;
-  end
+  kiln_run_status u_status (
+    .clk_i (clk_i), .rst_ni (rst_ni), .start_i (start), .done_i (done), .running_o (running),
+    .busy_i (compute_busy), .stall_i (compute_stall), .macs_i (32'(step_macs)),
+    .rd_beat_i (m_rvalid_i && m_rready_o), .wr_beat_i (m_wvalid_o && m_wready_i),
+    .wr_strb_i (m_wstrb_o),
+    .loader_state_i (loader_state), .compute_state_i (compute_state), .drain_state_i (drain_state),
+    .rd_outstanding_i (rd_outstanding), .wr_outstanding_i (wr_outstanding),
+    .bus_error_i (rd_error || wr_error),
+    .cycles_o (cycles), .busy_o (busy_count), .stall_o (stall_count), .macs_o (mac_count),
+    .rd_bytes_o (rd_bytes), .wr_bytes_o (wr_bytes), .state_o (state)
+  );
 
 endmodule

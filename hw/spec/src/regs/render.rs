@@ -496,7 +496,7 @@ mod tests {
         for want in [
             "package kiln_reg_pkg;",
             "localparam logic [31:0] KILN_MAGIC = 32'h4B494C4E;",
-            "localparam logic [31:0] KILN_REG_VERSION = 32'd1;",
+            "localparam logic [31:0] KILN_REG_VERSION = 32'd2;",
             "localparam integer KILN_REG_WINDOW = 256;",
             "localparam logic [7:0] KILN_CTRL_OFFSET = 8'h00;",
             "localparam logic [31:0] KILN_CTRL_RESET = 32'h00000004;",
@@ -516,7 +516,7 @@ mod tests {
     fn rust_module_has_constants_per_register_and_field() {
         let rs = render_rust(&RegisterMap::builtin().unwrap());
         for want in [
-            "pub const REG_VERSION: u32 = 1;",
+            "pub const REG_VERSION: u32 = 2;",
             "pub const MAGIC_VALUE: u32 = 0x4B49_4C4E;",
             "pub const WINDOW_BYTES: u32 = 0x100;",
             "pub const CTRL: Register = Register {",
