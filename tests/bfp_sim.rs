@@ -375,6 +375,31 @@ fn cli_matmul_reports_checks_and_projection() {
     );
     assert!(text.contains("us at 100 MHz"), "{text}");
 
+    let dir = std::env::temp_dir().join(format!("kiln-bfp-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("matmul.fst");
+    let traced = common::kiln_json(
+        &[
+            "matmul",
+            "--design",
+            "bfp-mxint4",
+            "--m",
+            "2",
+            "--k",
+            "40",
+            "--n",
+            "5",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--json",
+        ],
+        0,
+    );
+    assert_eq!(traced["mismatches"], 0);
+    let fst = std::fs::read(&trace).unwrap();
+    assert!(fst.len() > 1000, "the FST trace is {} bytes", fst.len());
+    std::fs::remove_dir_all(&dir).unwrap();
+
     let err = common::kiln_error(["matmul", "--design", "gemm-pot-8x8"]);
     assert!(err.contains("design `gemm-pot-8x8` is a gemm engine; this needs a bfp design (bfp-mxint4, bfp-mxint8)"), "{err}");
     let err = common::kiln_error(["matmul", "--k", "9000"]);

@@ -183,18 +183,10 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
         bail!("--trace needs --backend sim: the golden model has no waveform");
     }
     let k_depth = design.k_depth as usize;
-    let mut backend: Box<dyn Backend> = match args.backend {
-        BackendKind::Golden => Box::new(GoldenBackend::new(&design)?),
-        BackendKind::Sim => Box::new(
-            SimBackend::open(&design, &board, args.trace.as_deref())
-                .with_context(|| format!("opening the simulation of {}", design.name))?,
-        ),
-    };
     let data = match args.data {
         DataArg::Gaussian => DataSet::Gaussian,
         DataArg::Outliers => DataSet::Outliers,
     };
-    let backend_name = backend.name();
     if let Some(name) = &args.workload {
         let workload = Workload::by_name(name)?;
         let longest = workload.matmuls.iter().map(|m| m.k).max().unwrap_or(0);
@@ -205,6 +197,10 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
                 design.name
             );
         }
+        let mut backend: Box<dyn Backend> = match args.backend {
+            BackendKind::Golden => Box::new(GoldenBackend::new(&design)?),
+            BackendKind::Sim => Box::new(open_sim(&design, &board, None)?),
+        };
         let report = run_workload(&mut *backend, &design, &board, &workload, &args, data)?;
         let passed = report.shapes.iter().all(|s| s.run.passed());
         if args.json {
@@ -227,8 +223,23 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
     }
     let shape = (args.m, args.n, args.k);
     let (a, w) = generate(data, args.seed, args.m, args.k, args.n);
-    let checked = run_checked_matmul(&mut *backend, &design, shape, &a, &w)?;
-    drop(backend);
+    let (checked, backend_name) = match args.backend {
+        BackendKind::Golden => {
+            let mut golden = GoldenBackend::new(&design)?;
+            (
+                run_checked_matmul(&mut golden, &design, shape, &a, &w)?,
+                golden.name(),
+            )
+        }
+        BackendKind::Sim => {
+            let mut sim = open_sim(&design, &board, args.trace.as_deref())?;
+            let checked = run_checked_matmul(&mut sim, &design, shape, &a, &w)?;
+            let name = sim.name();
+            // Finishes the waveform, reporting a failure to write it.
+            sim.close()?;
+            (checked, name)
+        }
+    };
     let report = SingleReport {
         design: design.name.clone(),
         board: board.name.clone(),
@@ -248,6 +259,15 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Failed
     })
+}
+
+fn open_sim(
+    design: &Design,
+    board: &Board,
+    trace: Option<&std::path::Path>,
+) -> anyhow::Result<SimBackend> {
+    SimBackend::open(design, board, trace)
+        .with_context(|| format!("opening the simulation of {}", design.name))
 }
 
 fn run_workload(
