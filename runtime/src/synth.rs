@@ -521,11 +521,12 @@ pub fn synth_design(design: &Design, options: &SynthOptions) -> Result<DesignRep
     )?;
     let seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
     let usage = Usage::from_cells(&cells);
+    let (compute, array) = design.compute_summary();
     Ok(DesignReport {
         design: design.name.clone(),
         engine: design.engine().name(),
-        compute: design.compute_summary().0,
-        array: design.compute_summary().1,
+        compute,
+        array,
         board: board.name.clone(),
         part: board.part.clone(),
         family: board.family.yosys_name(),

@@ -61,19 +61,73 @@ pub fn half_ulp(result: f32) -> f64 {
     pow2(floor_log2(result) - 24)
 }
 
-/// `u(x)` for every element of a one-row quantised matrix: half its step,
-/// or the whole step when it saturated.
-fn uncertainties(row: &[f32], q: &BfpMatrix) -> Vec<f64> {
-    let kind = q.format().element;
-    let max = f64::from(kind.max_code());
-    row.iter()
-        .enumerate()
-        .map(|(k, &x)| {
-            let step_exp = step_exponent(kind, q.exps()[k / q.format().block]);
-            let saturated = unsaturated_code(x, step_exp).abs() > max;
-            pow2(step_exp) * if saturated { 1.0 } else { 0.5 }
-        })
-        .collect()
+/// What the bound needs of one quantised row, computed once per row so that
+/// bounding every output of an M x N product does not re-quantise rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowErrors {
+    kind: ElementKind,
+    /// `|x|` of each real element.
+    abs: Vec<f64>,
+    /// `u(x)`: half the element's step, or the whole step when it saturated.
+    u: Vec<f64>,
+    /// The row's block exponents.
+    exps: Vec<u8>,
+}
+
+impl RowErrors {
+    /// Row `row` of `data` (the f32 values `q` was quantised from, `q.k()`
+    /// per row).
+    pub fn of_row(data: &[f32], q: &BfpMatrix, row: usize) -> Self {
+        let kind = q.format().element;
+        let block = q.format().block;
+        let max = f64::from(kind.max_code());
+        let exps = q.row_exps(row).to_vec();
+        let values = &data[row * q.k()..(row + 1) * q.k()];
+        let u = values
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| {
+                let step_exp = step_exponent(kind, exps[k / block]);
+                let saturated = unsaturated_code(x, step_exp).abs() > max;
+                pow2(step_exp) * if saturated { 1.0 } else { 0.5 }
+            })
+            .collect();
+        Self {
+            kind,
+            abs: values.iter().map(|&x| f64::from(x.abs())).collect(),
+            u,
+            exps,
+        }
+    }
+
+    /// All rows of `q`.
+    pub fn of_matrix(data: &[f32], q: &BfpMatrix) -> Vec<Self> {
+        (0..q.rows()).map(|r| Self::of_row(data, q, r)).collect()
+    }
+}
+
+/// The terms of the bound for the output of activation row `a` and weight
+/// row `w` (both from [`RowErrors`]), given the golden `result`.
+pub fn row_error_terms(a: &RowErrors, w: &RowErrors, result: f32) -> ErrorTerms {
+    let mut quantisation = 0.0;
+    let mut abs_products = 0.0;
+    for k in 0..a.abs.len() {
+        quantisation += a.abs[k] * w.u[k] + a.u[k] * w.abs[k] + a.u[k] * w.u[k];
+        abs_products += a.abs[k] * w.abs[k];
+    }
+    let s_max = a
+        .exps
+        .iter()
+        .zip(&w.exps)
+        .map(|(&x, &y)| i32::from(x) + i32::from(y))
+        .max()
+        .unwrap_or(0);
+    ErrorTerms {
+        quantisation,
+        alignment: a.exps.len() as f64 * pow2(s_max - e_off(w.kind)),
+        rounding: half_ulp(result),
+        reference: a.abs.len() as f64 * pow2(-52) * abs_products,
+    }
 }
 
 /// The terms of the bound on `|golden - reference|` for the output that
@@ -96,28 +150,11 @@ pub fn error_terms(
     let format_a = BfpFormat::new(ElementKind::Int8, format_w.block)?;
     let qa = BfpMatrix::quantise(format_a, 1, k, a_row)?;
     let qw = BfpMatrix::quantise(format_w, 1, k, w_row)?;
-    let (ua, uw) = (uncertainties(a_row, &qa), uncertainties(w_row, &qw));
-    let mut quantisation = 0.0;
-    let mut abs_products = 0.0;
-    for k in 0..k {
-        let (a, w) = (f64::from(a_row[k].abs()), f64::from(w_row[k].abs()));
-        quantisation += a * uw[k] + ua[k] * w + ua[k] * uw[k];
-        abs_products += a * w;
-    }
-    let s_max = qa
-        .exps()
-        .iter()
-        .zip(qw.exps())
-        .map(|(&x, &y)| i32::from(x) + i32::from(y))
-        .max()
-        .unwrap_or(0);
-    let nb = qa.blocks_per_row() as f64;
-    Ok(ErrorTerms {
-        quantisation,
-        alignment: nb * pow2(s_max - e_off(format_w.element)),
-        rounding: half_ulp(result),
-        reference: k as f64 * pow2(-52) * abs_products,
-    })
+    Ok(row_error_terms(
+        &RowErrors::of_row(a_row, &qa, 0),
+        &RowErrors::of_row(w_row, &qw, 0),
+        result,
+    ))
 }
 
 /// The bound itself ([`ErrorTerms::total`]): `f64::INFINITY` when `result`

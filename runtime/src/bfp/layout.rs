@@ -21,37 +21,25 @@
 //! C is M rows of N little-endian f32, row `m` at byte `m * ldc`, `ldc` a
 //! multiple of 8 and at least `4 N`.
 
-use serde::Serialize;
+pub use crate::gemm::layout::{Strides, ROW_ALIGN};
 
 use super::{BfpError, BfpFormat, BfpMatrix, ElementKind};
 
 /// Blocks per group: one exponent byte each in an 8-byte word.
 pub const GROUP_BLOCKS: usize = 8;
 
-/// Alignment of every stride, in bytes (one 64-bit bus beat).
-pub const ROW_ALIGN: usize = 8;
-
-/// Row strides of A, W and C in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Strides {
-    pub lda: usize,
-    pub ldb: usize,
-    pub ldc: usize,
-}
-
-impl Strides {
-    /// The tightest strides: A's and W's row records (A in mxint8 with W's
-    /// block) and [`packed_c_stride`].
-    pub fn packed(format_w: BfpFormat, k: usize, n: usize) -> Self {
-        let format_a = BfpFormat {
-            element: ElementKind::Int8,
-            block: format_w.block,
-        };
-        Self {
-            lda: row_bytes(format_a, k),
-            ldb: row_bytes(format_w, k),
-            ldc: packed_c_stride(n),
-        }
+/// The tightest strides: A's and W's row records (A in mxint8 with W's
+/// block) and [`packed_c_stride`]. The `Strides` type and the 8-byte row
+/// alignment are the GEMM layout's: both engines read the same registers.
+pub fn packed_strides(format_w: BfpFormat, k: usize, n: usize) -> Strides {
+    let format_a = BfpFormat {
+        element: ElementKind::Int8,
+        block: format_w.block,
+    };
+    Strides {
+        lda: row_bytes(format_a, k),
+        ldb: row_bytes(format_w, k),
+        ldc: packed_c_stride(n),
     }
 }
 
@@ -214,7 +202,7 @@ mod tests {
         assert_eq!(row_bytes(f("mxint8", 32), 4096), 16 * 8 + 4096);
         // 9 blocks: 2 groups, the second with one block.
         assert_eq!(row_bytes(f("mxint4", 64), 9 * 64), 16 + 9 * 32);
-        let s = Strides::packed(f("mxint4", 32), 100, 3);
+        let s = packed_strides(f("mxint4", 32), 100, 3);
         assert_eq!((s.lda, s.ldb, s.ldc), (8 + 128, 8 + 64, 16));
     }
 

@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::output::print_json;
+use super::output::{print_json, print_run_tail};
 use super::Outcome;
 use kiln::backend::{run_checked, GoldenBackend, Mismatch, SimBackend};
 use kiln::formats::Codebook;
@@ -181,16 +181,12 @@ fn print_text(r: &Report, trace: Option<&std::path::Path>) {
         println!("  cycles:       {cycles} (ideal {:.0})", r.ideal_cycles);
         println!("  utilisation:  {:.1}% of the PE array", util * 100.0);
         println!("  stall cycles: {stall} waiting for memory");
-        println!("  projected:    {us:.1} us at {} MHz", r.fabric_clock_mhz);
-        if let Some(rate) = r.simulated_cycles_per_second {
-            println!(
-                "  simulation:   {:.2} s wall, {:.2} M cycles/s",
-                r.wall_seconds,
-                rate / 1e6
-            );
-        }
-    }
-    if let Some(path) = trace {
-        println!("  waveform:     {}", path.display());
+        print_run_tail(
+            us,
+            r.fabric_clock_mhz,
+            r.wall_seconds,
+            r.simulated_cycles_per_second,
+            trace,
+        );
     }
 }

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::gemm::BackendKind;
-use super::output::{print_json, progress};
+use super::output::{print_json, print_run_tail, progress};
 use super::Outcome;
 use kiln::backend::{
     run_checked_matmul, weight_format, Backend, CheckedMatmul, GoldenBackend, MatmulMismatch,
@@ -370,17 +370,13 @@ fn print_single(r: &SingleReport, trace: Option<&std::path::Path>) {
             util * 100.0,
             m.memory_roof_share.unwrap_or(0.0) * 100.0
         );
-        println!("  projected:    {us:.1} us at {} MHz", r.fabric_clock_mhz);
-        if let Some(rate) = m.simulated_cycles_per_second {
-            println!(
-                "  simulation:   {:.2} s wall, {:.2} M cycles/s",
-                m.wall_seconds,
-                rate / 1e6
-            );
-        }
-    }
-    if let Some(path) = trace {
-        println!("  waveform:     {}", path.display());
+        print_run_tail(
+            us,
+            r.fabric_clock_mhz,
+            m.wall_seconds,
+            m.simulated_cycles_per_second,
+            trace,
+        );
     }
 }
 

@@ -40,3 +40,25 @@ pub fn progress(len: u64, json: bool) -> ProgressBar {
     );
     bar
 }
+
+/// The last lines of a simulated run's text report, shared by `kiln gemm`
+/// and `kiln matmul`: projected device time, simulation speed, waveform.
+pub fn print_run_tail(
+    projected_us: f64,
+    clock_mhz: f64,
+    wall_seconds: f64,
+    cycles_per_second: Option<f64>,
+    trace: Option<&Path>,
+) {
+    println!("  projected:    {projected_us:.1} us at {clock_mhz} MHz");
+    if let Some(rate) = cycles_per_second {
+        println!(
+            "  simulation:   {:.2} s wall, {:.2} M cycles/s",
+            wall_seconds,
+            rate / 1e6
+        );
+    }
+    if let Some(path) = trace {
+        println!("  waveform:     {}", path.display());
+    }
+}
