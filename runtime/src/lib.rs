@@ -9,6 +9,7 @@ pub mod bench;
 pub mod bfp;
 pub mod formats;
 pub mod gemm;
+pub mod model;
 pub mod pe_check;
 pub mod pe_docs;
 pub mod rng;

@@ -8,6 +8,7 @@ mod matmul;
 mod output;
 mod pe;
 mod regs;
+mod run;
 mod synth;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +35,9 @@ enum Command {
     /// One BFP MatMul on a BFP design (or an LLM workload's per-token
     /// MatMuls), checked against the golden model and against f64.
     Matmul(matmul::MatmulArgs),
+    /// Run an ONNX model with its GEMMs and convolutions on the accelerator,
+    /// compared layer by layer with tract's f32 result.
+    Run(run::RunArgs),
     /// The accelerator designs (hw/designs): list, show one.
     Designs(designs::DesignsArgs),
     /// The boards kiln targets (boards/): part, clock, memory, resources.
@@ -58,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Synth(args) => synth::run(args),
         Command::Gemm(args) => gemm::run(args),
         Command::Matmul(args) => matmul::run(args),
+        Command::Run(args) => run::run_cmd(args),
         Command::Designs(args) => designs::run(args),
         Command::Boards(args) => boards::run(args),
         Command::Bench(cmd) => bench::run(cmd),

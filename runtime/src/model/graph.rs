@@ -1,0 +1,166 @@
+//! The decluttered model's MAC-bearing nodes, and the patch that hands the
+//! offloadable ones to the accelerator.
+
+use std::collections::HashMap;
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::DimLike;
+use tract_onnx::tract_core::ops::cnn::conv::Conv;
+use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::Cost;
+
+use super::op::{ActSource, KilnOp};
+use super::quant::{ActQuant, Arithmetic};
+use super::site::{conv_site, einsum_site, Refusal, Site};
+
+/// A node that multiplies and accumulates.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// Node name, the same in the reference and the patched model.
+    pub name: String,
+    /// What the node is, for the report.
+    pub op: String,
+    /// How it maps onto GEMMs, or why it stays on tract.
+    pub site: Result<Site, Refusal>,
+    pub macs: u64,
+    /// The activation input (calibrated for float models).
+    pub act_outlet: Option<OutletId>,
+    /// Whether the node consumes already-quantised operands.
+    pub quantised: bool,
+}
+
+/// Every MAC-bearing node of `model`, in evaluation order.
+pub fn layers(model: &TypedModel) -> TractResult<Vec<Layer>> {
+    let mut out = Vec::new();
+    for id in model.eval_order()? {
+        let node = model.node(id);
+        let facts: TVec<&TypedFact> = model.node_input_facts(id)?;
+        let output = &node.outputs[0].fact;
+        let (site, op, quantised) = if let Some(e) = node.op_as::<EinSum>() {
+            (
+                einsum_site(e, &facts, output),
+                format!("EinSum {}", e.axes),
+                e.q_params.is_some(),
+            )
+        } else if let Some(c) = node.op_as::<Conv>() {
+            let site = conv_site(c, &facts);
+            let op = site
+                .as_ref()
+                .map(Site::describe)
+                .unwrap_or_else(|_| "Conv".into());
+            (site, op, c.q_params.is_some())
+        } else {
+            let macs = host_macs(node, &facts)?;
+            if macs > 0 {
+                out.push(Layer {
+                    name: node.name.clone(),
+                    op: node.op.name().to_string(),
+                    site: Err(format!("kiln does not offload {}", node.op.name())),
+                    macs,
+                    act_outlet: None,
+                    quantised: false,
+                });
+            }
+            continue;
+        };
+        let macs = match &site {
+            Ok(s) => s.macs(),
+            Err(_) => host_macs(node, &facts)?,
+        };
+        let act_outlet = site.as_ref().ok().map(|s| match s {
+            Site::EinSum(e) => node.inputs[e.act_input],
+            Site::Conv(_) => node.inputs[0],
+        });
+        out.push(Layer {
+            name: node.name.clone(),
+            op,
+            site,
+            macs,
+            act_outlet,
+            quantised,
+        });
+    }
+    Ok(out)
+}
+
+/// Multiply-accumulates tract counts for a node it runs.
+fn host_macs(node: &TypedNode, facts: &[&TypedFact]) -> TractResult<u64> {
+    let mut macs = 0u64;
+    for (cost, count) in node.op.cost(facts)? {
+        if let Cost::FMA(_) = cost {
+            macs += count.to_usize().unwrap_or(0) as u64;
+        }
+    }
+    Ok(macs)
+}
+
+/// `model` with every offloadable layer replaced by a [`KilnOp`]. Float
+/// activations take their quantisation from `calibration` (GEMM designs).
+pub fn patch(
+    model: &TypedModel,
+    layers: &[Layer],
+    arithmetic: &Arithmetic,
+    calibration: &HashMap<OutletId, ActQuant>,
+) -> TractResult<TypedModel> {
+    let mut patched = model.clone();
+    for (index, layer) in layers.iter().enumerate() {
+        let Ok(site) = &layer.site else { continue };
+        let node = patched.node_by_name(&layer.name)?.clone();
+        let act = if layer.quantised {
+            ActSource::Quantised
+        } else {
+            let quant = match arithmetic {
+                Arithmetic::Bfp(_) => None,
+                Arithmetic::Gemm(_) => Some(
+                    layer
+                        .act_outlet
+                        .and_then(|o| calibration.get(&o))
+                        .copied()
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("layer {} was not calibrated", layer.name)
+                        })?,
+                ),
+            };
+            ActSource::Float(quant)
+        };
+        let mut op = KilnOp {
+            name: layer.name.clone(),
+            layer: index,
+            site: site.clone(),
+            arithmetic: arithmetic.clone(),
+            act,
+            weights: None,
+            output_fact: node.outputs[0].fact.clone(),
+        };
+        op.weights = const_weights(&patched, &node, &op)?;
+        let inputs = node.inputs.clone();
+        TypedModelPatch::replace_single_op(&patched, &node, &inputs, op)?.apply(&mut patched)?;
+    }
+    Ok(patched)
+}
+
+/// Weights prepared once, when every input but the activation is constant.
+fn const_weights(
+    model: &TypedModel,
+    node: &TypedNode,
+    op: &KilnOp,
+) -> TractResult<Option<Vec<super::op::PreparedWeights>>> {
+    let act = match &op.site {
+        Site::EinSum(e) => e.act_input,
+        Site::Conv(_) => 0,
+    };
+    let placeholder = Tensor::zero::<f32>(&[])?;
+    let mut consts: Vec<Arc<Tensor>> = Vec::with_capacity(node.inputs.len());
+    for (i, outlet) in node.inputs.iter().enumerate() {
+        if i == act {
+            consts.push(Arc::new(placeholder.clone()));
+            continue;
+        }
+        match &model.outlet_fact(*outlet)?.konst {
+            Some(k) => consts.push(k.clone()),
+            None => return Ok(None),
+        }
+    }
+    let refs: Vec<&Tensor> = consts.iter().map(|t| &**t).collect();
+    Ok(Some(op.prepare_weights(&refs)?))
+}

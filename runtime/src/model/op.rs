@@ -1,0 +1,553 @@
+//! The offload op that replaces an EinSum or Conv node in the decluttered
+//! model. It holds what the node needs from kiln (its GEMM geometry, the
+//! weights already in the design's format, the activation quantisation) and
+//! is evaluated by kiln's executor (see `exec`), which hands it a
+//! [`GemmRunner`]; tract's own evaluation refuses it, so a patched model
+//! cannot silently run without the accelerator.
+
+use tract_onnx::prelude::tract_ndarray::{ArrayViewD, IxDyn};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::*;
+
+use super::quant::{ActQuant, Arithmetic, Weights};
+use super::site::{ConvSite, EinSumSite, Site};
+use crate::backend::MatmulProblem;
+use crate::bfp::{BfpFormat, BfpMatrix, ElementKind};
+use crate::gemm::{ChannelParams, GemmProblem, OutputMode};
+
+/// Runs the GEMMs of an offloaded layer, on whichever backend the run uses.
+pub trait GemmRunner {
+    /// `layer` identifies the op ([`KilnOp::layer`]) for the run's records.
+    fn gemm(&mut self, layer: usize, problem: &GemmProblem) -> anyhow::Result<Vec<i32>>;
+    fn matmul(&mut self, layer: usize, problem: &MatmulProblem) -> anyhow::Result<Vec<f32>>;
+}
+
+/// How the node's activations reach int8.
+#[derive(Debug, Clone)]
+pub enum ActSource {
+    /// f32 activations, quantised with a scale calibrated beforehand (GEMM
+    /// designs) or block by block (BFP designs, `None`).
+    Float(Option<ActQuant>),
+    /// Already-quantised activations: zero point and scale come as inputs.
+    Quantised,
+}
+
+#[derive(Debug, Clone)]
+pub struct KilnOp {
+    /// Name of the replaced node.
+    pub name: String,
+    /// Index of this layer in the run's layer list.
+    pub layer: usize,
+    pub site: Site,
+    pub arithmetic: Arithmetic,
+    pub act: ActSource,
+    /// Weights prepared at patch time when the weight input is a constant
+    /// (one matrix per GEMM call); otherwise prepared on every evaluation.
+    pub weights: Option<Vec<PreparedWeights>>,
+    pub output_fact: TypedFact,
+}
+
+/// One call's weights and the per-channel real bias that goes with them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedWeights {
+    pub weights: Weights,
+    /// Real bias per output channel (zeros without one).
+    pub bias: Vec<f64>,
+}
+
+impl PartialEq for KilnOp {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.layer == other.layer
+    }
+}
+impl Eq for KilnOp {}
+
+impl Op for KilnOp {
+    fn name(&self) -> StaticName {
+        "KilnOffload".into()
+    }
+
+    fn info(&self) -> TractResult<Vec<String>> {
+        let [m, k, n] = self.site.shape();
+        Ok(vec![format!("{} calls of {m}x{k}x{n}", self.site.calls())])
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for KilnOp {
+    not_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext<'_>, _inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        bail!(
+            "node {} is offloaded to the accelerator and runs only through kiln's executor",
+            self.name
+        )
+    }
+}
+
+impl TypedOp for KilnOp {
+    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(self.output_fact.clone()))
+    }
+
+    as_op!();
+}
+
+/// Activation values ready for the arithmetic, in the tensor's own order.
+enum ActValues {
+    Int {
+        q: Vec<i8>,
+        zero_point: i8,
+        scale: f64,
+    },
+    Real(Vec<f32>),
+}
+
+fn scalars_f64(t: &Tensor) -> TractResult<Vec<f64>> {
+    Ok(t.cast_to::<f64>()?
+        .try_as_plain_ram()?
+        .as_slice::<f64>()?
+        .to_vec())
+}
+
+fn scalars_i32(t: &Tensor) -> TractResult<Vec<i32>> {
+    Ok(t.cast_to::<i32>()?
+        .try_as_plain_ram()?
+        .as_slice::<i32>()?
+        .to_vec())
+}
+
+/// Integer tensor values as i32 (u8 and i8 only).
+fn ints(t: &Tensor) -> TractResult<Vec<i32>> {
+    match t.datum_type().unquantized() {
+        DatumType::U8 => Ok(t
+            .try_as_plain_ram()?
+            .as_slice::<u8>()?
+            .iter()
+            .map(|&x| i32::from(x))
+            .collect()),
+        DatumType::I8 => Ok(t
+            .try_as_plain_ram()?
+            .as_slice::<i8>()?
+            .iter()
+            .map(|&x| i32::from(x))
+            .collect()),
+        dt => bail!("expected an int8 or uint8 tensor, found {dt:?}"),
+    }
+}
+
+/// A per-tensor or per-channel parameter, `n` values (one broadcast to all).
+fn per_channel<T: Copy>(values: &[T], n: usize, what: &str) -> TractResult<Vec<T>> {
+    match values.len() {
+        1 => Ok(vec![values[0]; n]),
+        len if len == n => Ok(values.to_vec()),
+        len => bail!("{what} has {len} values; expected 1 or {n}"),
+    }
+}
+
+impl KilnOp {
+    /// The (activation, weight) input positions.
+    fn operands(&self) -> (usize, usize) {
+        match &self.site {
+            Site::EinSum(s) => (s.act_input, 1 - s.act_input),
+            Site::Conv(_) => (0, 1),
+        }
+    }
+
+    /// Positions of the (zero point, scale) inputs of the weight operand.
+    fn weight_params(&self) -> (usize, usize) {
+        if self.operands().1 == 1 {
+            (5, 6)
+        } else {
+            (3, 4)
+        }
+    }
+
+    fn quantised(&self) -> bool {
+        matches!(self.act, ActSource::Quantised)
+    }
+
+    /// Prepares the weights of every call from the node's inputs (all of
+    /// them: the quantisation parameters and bias are inputs too).
+    pub fn prepare_weights(&self, inputs: &[&Tensor]) -> TractResult<Vec<PreparedWeights>> {
+        let w = inputs[self.operands().1];
+        let calls = self.site.calls();
+        let [_, k, n] = self.site.shape();
+        let out_channels = n * if matches!(self.site, Site::Conv(_)) {
+            calls
+        } else {
+            1
+        };
+        let act_scale = if self.quantised() {
+            let p = if self.operands().0 == 0 { 4 } else { 6 };
+            scalars_f64(inputs[p])?[0]
+        } else {
+            1.0
+        };
+        let (zp_in, scale_in) = self.weight_params();
+        let (w_zp, w_scale) = if self.quantised() {
+            (
+                per_channel(
+                    &scalars_i32(inputs[zp_in])?,
+                    out_channels,
+                    "the weight zero point",
+                )?,
+                per_channel(
+                    &scalars_f64(inputs[scale_in])?,
+                    out_channels,
+                    "the weight scale",
+                )?,
+            )
+        } else {
+            (vec![0; out_channels], vec![1.0; out_channels])
+        };
+        // Bias: real for float convolutions; for quantised nodes an int32 in
+        // accumulator units (activation scale x weight scale).
+        let has_bias = self.quantised() || matches!(self.site, Site::Conv(_));
+        let bias: Vec<f64> = if has_bias && inputs.len() > 2 {
+            let raw = per_channel(&scalars_f64(inputs[2])?, out_channels, "the bias")?;
+            if self.quantised() {
+                raw.iter()
+                    .zip(&w_scale)
+                    .map(|(b, s)| b * act_scale * s)
+                    .collect()
+            } else {
+                raw
+            }
+        } else {
+            vec![0.0; out_channels]
+        };
+        let is_float = w.datum_type().unquantized().is_float();
+        let w_f32: Vec<f32>;
+        let w_int: Vec<i32>;
+        let (w_shape, flat_f, flat_i): (&[usize], Option<&[f32]>, Option<&[i32]>) = if is_float {
+            w_f32 = w
+                .cast_to::<f32>()?
+                .try_as_plain_ram()?
+                .as_slice::<f32>()?
+                .to_vec();
+            (w.shape(), Some(&w_f32), None)
+        } else {
+            w_int = ints(w)?;
+            (w.shape(), None, Some(&w_int))
+        };
+        let mut out = Vec::with_capacity(calls);
+        for call in 0..calls {
+            let channels = match self.site {
+                Site::Conv(_) => call * n..(call + 1) * n,
+                Site::EinSum(_) => 0..n,
+            };
+            let weights = match (flat_f, flat_i) {
+                (Some(f), _) => {
+                    let m = self.weight_matrix(f, w_shape, call);
+                    Weights::from_real(&self.arithmetic, &m, n, k)?
+                }
+                (_, Some(i)) => {
+                    let m = self.weight_matrix(i, w_shape, call);
+                    Weights::from_ints(
+                        &self.arithmetic,
+                        &m,
+                        &w_zp[channels.clone()],
+                        &w_scale[channels.clone()],
+                        n,
+                        k,
+                    )?
+                }
+                _ => unreachable!("one of the two is set"),
+            };
+            out.push(PreparedWeights {
+                weights,
+                bias: bias[channels].to_vec(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Call `call`'s weights as N x K row-major.
+    fn weight_matrix<T: Copy>(&self, w: &[T], shape: &[usize], call: usize) -> Vec<T> {
+        match &self.site {
+            Site::Conv(c) => c.weights(w, call),
+            Site::EinSum(s) => {
+                let per = s.n * s.k;
+                let all = permute(w, shape, &s.weight_perm);
+                all[call * per..(call + 1) * per].to_vec()
+            }
+        }
+    }
+
+    fn activations(&self, inputs: &[&Tensor]) -> TractResult<ActValues> {
+        let x = inputs[self.operands().0];
+        let bfp = matches!(self.arithmetic, Arithmetic::Bfp(_));
+        match &self.act {
+            ActSource::Float(quant) => {
+                let x = x.cast_to::<f32>()?;
+                let x = x.try_as_plain_ram()?;
+                let x = x.as_slice::<f32>()?;
+                match (bfp, quant) {
+                    (true, _) => Ok(ActValues::Real(x.to_vec())),
+                    (false, Some(q)) => Ok(ActValues::Int {
+                        q: x.iter().map(|&v| q.quantise(v)).collect(),
+                        zero_point: q.zero_point,
+                        scale: f64::from(q.scale),
+                    }),
+                    (false, None) => bail!("{}: activations were not calibrated", self.name),
+                }
+            }
+            ActSource::Quantised => {
+                let (zp, scale) = if self.operands().0 == 0 {
+                    (3, 4)
+                } else {
+                    (5, 6)
+                };
+                let zero_point = scalars_i32(inputs[zp])?[0];
+                let scale = scalars_f64(inputs[scale])?[0];
+                let values = ints(x)?;
+                if bfp {
+                    return Ok(ActValues::Real(
+                        values
+                            .iter()
+                            .map(|&q| (f64::from(q - zero_point) * scale) as f32)
+                            .collect(),
+                    ));
+                }
+                // uint8 activations move down by 128 into int8, zero point
+                // with them: (q - zp) is unchanged.
+                let shift = if x.datum_type().unquantized() == DatumType::U8 {
+                    128
+                } else {
+                    0
+                };
+                Ok(ActValues::Int {
+                    q: values.iter().map(|&q| (q - shift) as i8).collect(),
+                    zero_point: i8::try_from(zero_point - shift).map_err(|_| {
+                        format_err!(
+                            "{}: activation zero point {zero_point} is out of range",
+                            self.name
+                        )
+                    })?,
+                    scale,
+                })
+            }
+        }
+    }
+
+    /// Call `call`'s A, M x K row-major; `pad` fills convolution padding.
+    fn gather<T: Copy>(&self, x: &[T], shape: &[usize], call: usize, pad: T) -> Vec<T> {
+        match &self.site {
+            Site::Conv(c) => c.gather(x, call, pad),
+            Site::EinSum(s) => {
+                let per = s.m * s.k;
+                let all = permute(x, shape, &s.act_perm);
+                all[call * per..(call + 1) * per].to_vec()
+            }
+        }
+    }
+
+    /// Evaluates the node: every GEMM on `runner`, the rest on the host.
+    pub fn run(
+        &self,
+        inputs: TVec<TValue>,
+        runner: &mut dyn GemmRunner,
+    ) -> TractResult<TVec<TValue>> {
+        let tensors: Vec<&Tensor> = inputs.iter().map(|v| &**v).collect();
+        let prepared;
+        let weights = match &self.weights {
+            Some(w) => w,
+            None => {
+                prepared = self.prepare_weights(&tensors)?;
+                &prepared
+            }
+        };
+        let x_shape = tensors[self.operands().0].shape().to_vec();
+        let act = self.activations(&tensors)?;
+        let [m, k, n] = self.site.shape();
+        let out_len = self
+            .output_fact
+            .shape
+            .as_concrete()
+            .map(|s| s.iter().product())
+            .unwrap_or(0);
+        // Results in the order the site produces them.
+        let mut y = vec![0f64; out_len];
+        let mut class_order = vec![0f64; out_len];
+        for (call, pw) in weights.iter().enumerate() {
+            let rows: Vec<f64> = match (&act, &pw.weights) {
+                (
+                    ActValues::Int {
+                        q,
+                        zero_point,
+                        scale,
+                    },
+                    Weights::Gemm {
+                        codes,
+                        zero_points,
+                        scales,
+                        ..
+                    },
+                ) => {
+                    let a = self.gather(q, &x_shape, call, *zero_point);
+                    gemm_call(
+                        runner,
+                        self.layer,
+                        &a,
+                        *zero_point,
+                        *scale,
+                        codes,
+                        zero_points,
+                        scales,
+                        &pw.bias,
+                        m,
+                        k,
+                        n,
+                    )?
+                }
+                (ActValues::Real(x), Weights::Bfp(w)) => {
+                    let a = self.gather(x, &x_shape, call, 0.0);
+                    let format = BfpFormat::new(ElementKind::Int8, w.format().block)?;
+                    let problem = MatmulProblem {
+                        a: BfpMatrix::quantise(format, m, k, &a)?,
+                        w: w.clone(),
+                    };
+                    let out = runner.matmul(self.layer, &problem)?;
+                    out.chunks_exact(n)
+                        .flat_map(|row| row.iter().zip(&pw.bias).map(|(&v, b)| f64::from(v) + b))
+                        .collect()
+                }
+                _ => bail!(
+                    "{}: operands do not match the design's arithmetic",
+                    self.name
+                ),
+            };
+            match &self.site {
+                Site::Conv(c) => scatter_conv(c, call, &rows, &mut y),
+                Site::EinSum(_) => {
+                    class_order[call * m * n..(call + 1) * m * n].copy_from_slice(&rows)
+                }
+            }
+        }
+        if let Site::EinSum(s) = &self.site {
+            y = unpermute_output(s, &class_order);
+        }
+        let tensor = self.output_tensor(&tensors, &y)?;
+        Ok(tvec!(tensor.into_tvalue()))
+    }
+
+    /// The output tensor in the node's type: f32 as is, quantised types
+    /// through their output zero point and scale.
+    fn output_tensor(&self, inputs: &[&Tensor], y: &[f64]) -> TractResult<Tensor> {
+        let shape: Vec<usize> = self.output_fact.shape.as_concrete().unwrap_or(&[]).to_vec();
+        let dt = self.output_fact.datum_type.unquantized();
+        if dt.is_float() {
+            let v: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+            return Ok(Tensor::from_shape(&shape, &v)?.cast_to_dt(dt)?.into_owned());
+        }
+        let (c0, cs) = if self.quantised() {
+            (scalars_i32(inputs[7])?[0], scalars_f64(inputs[8])?[0])
+        } else {
+            (0, 1.0)
+        };
+        let q = |v: f64, lo: f64, hi: f64| ((v / cs).round() + f64::from(c0)).clamp(lo, hi);
+        Ok(match dt {
+            DatumType::U8 => {
+                let v: Vec<u8> = y.iter().map(|&v| q(v, 0.0, 255.0) as u8).collect();
+                Tensor::from_shape(&shape, &v)?
+            }
+            DatumType::I8 => {
+                let v: Vec<i8> = y.iter().map(|&v| q(v, -128.0, 127.0) as i8).collect();
+                Tensor::from_shape(&shape, &v)?
+            }
+            DatumType::I32 => {
+                let v: Vec<i32> = y
+                    .iter()
+                    .map(|&v| q(v, f64::from(i32::MIN), f64::from(i32::MAX)) as i32)
+                    .collect();
+                Tensor::from_shape(&shape, &v)?
+            }
+            dt => bail!("{}: output type {dt:?} is not supported", self.name),
+        })
+    }
+}
+
+/// One int8 GEMM on the accelerator and its real-valued result, M x N:
+/// `(acc - w_zp[n] * rowsum(a - za)[m]) * sa * sw[n] + residual bias`.
+#[allow(clippy::too_many_arguments)]
+fn gemm_call(
+    runner: &mut dyn GemmRunner,
+    layer: usize,
+    a: &[i8],
+    za: i8,
+    sa: f64,
+    codes: &[u8],
+    w_zp: &[i32],
+    sw: &[f64],
+    bias: &[f64],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> TractResult<Vec<f64>> {
+    // The bias goes to the accelerator in accumulator units; what rounding
+    // leaves over is added on the host.
+    let mut channels = Vec::with_capacity(n);
+    let mut residual = Vec::with_capacity(n);
+    for ch in 0..n {
+        let unit = sa * sw[ch];
+        let q = if unit > 0.0 {
+            (bias[ch] / unit).round()
+        } else {
+            0.0
+        };
+        let q = if q.abs() < f64::from(1 << 30) { q } else { 0.0 };
+        channels.push(ChannelParams {
+            bias: q as i32,
+            multiplier: 0,
+            shift: 0,
+        });
+        residual.push(bias[ch] - q * unit);
+    }
+    let problem = GemmProblem {
+        m,
+        n,
+        k,
+        a: a.to_vec(),
+        b: codes.to_vec(),
+        channels,
+        act_zero_point: za,
+        output: OutputMode::Int32,
+    };
+    let acc = runner.gemm(layer, &problem)?;
+    let needs_rowsum = w_zp.iter().any(|&z| z != 0);
+    let mut out = Vec::with_capacity(m * n);
+    for (row, acc_row) in a.chunks_exact(k).zip(acc.chunks_exact(n)) {
+        let rowsum: i64 = if needs_rowsum {
+            row.iter().map(|&x| i64::from(x) - i64::from(za)).sum()
+        } else {
+            0
+        };
+        for ch in 0..n {
+            let exact = i64::from(acc_row[ch]) - i64::from(w_zp[ch]) * rowsum;
+            out.push(exact as f64 * sa * sw[ch] + residual[ch]);
+        }
+    }
+    Ok(out)
+}
+
+fn scatter_conv(c: &ConvSite, call: usize, rows: &[f64], y: &mut [f64]) {
+    let n = c.n();
+    for (row, values) in rows.chunks_exact(n).enumerate() {
+        for (col, &v) in values.iter().enumerate() {
+            y[c.output_index(call, row, col)] = v;
+        }
+    }
+}
+
+/// `x` (of `shape`) with its axes reordered by `perm`, flattened.
+fn permute<T: Copy>(x: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
+    let view = ArrayViewD::from_shape(IxDyn(shape), x).expect("shape matches the tensor");
+    view.permuted_axes(IxDyn(perm)).iter().copied().collect()
+}
+
+/// The EinSum output in the node's axis order from the site's [batch, M, N] order.
+fn unpermute_output(s: &EinSumSite, class_order: &[f64]) -> Vec<f64> {
+    permute(class_order, &s.out_class_shape, &s.out_perm)
+}

@@ -1,0 +1,149 @@
+//! The differential report of `kiln run`: what a run measured, as plain
+//! data. Computing it is the job of the rest of `model`; showing it (terminal
+//! table, HTML with plots) is in `report_text` and `report_html`; `--json`
+//! serialises these structs as they are.
+
+use serde::Serialize;
+
+/// Everything one `kiln run` found: the model, the data set, the f32
+/// reference, and one [`DesignRun`] per design it ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// The ONNX file, as given.
+    pub model: String,
+    /// Inputs compared (images in the bundled set).
+    pub inputs: usize,
+    /// Whether true labels were given; accuracies are `None` without them.
+    pub labelled: bool,
+    /// Top-1 accuracy of tract's f32 run against the true labels.
+    pub reference_accuracy: Option<f64>,
+    /// How activations were calibrated, in words (method and subset size).
+    pub calibration: String,
+    pub runs: Vec<DesignRun>,
+}
+
+/// The model on one design.
+#[derive(Debug, Clone, Serialize)]
+pub struct DesignRun {
+    pub design: String,
+    /// `gemm` or `bfp`.
+    pub engine: String,
+    /// The design's arithmetic in words, e.g. "8x8 pot PEs, int8 activations".
+    pub arithmetic: String,
+    /// `golden` or `sim`.
+    pub backend: String,
+    /// The tolerance that decides which layer diverged first.
+    pub tolerance: Tolerance,
+    /// Offloaded and host layers in execution order.
+    pub layers: Vec<LayerReport>,
+    /// Name of the first offloaded layer whose output breaks the tolerance.
+    pub first_divergent: Option<String>,
+    pub dataset: DatasetReport,
+    pub macs: MacShare,
+    pub timing: Timing,
+    /// Present when `--verify-sample` replayed calls on the RTL.
+    pub verify: Option<VerifyReport>,
+    /// Wall time of this design's pass over the data set.
+    pub wall_seconds: f64,
+}
+
+/// A layer diverges when its SQNR against tract's f32 output falls below
+/// `min_sqnr_db` (on the whole data set).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Tolerance {
+    pub min_sqnr_db: f64,
+}
+
+/// One node of the model that computes MACs, or one that was offloaded.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerReport {
+    /// Node name in the decluttered model (the ONNX node name where kept).
+    pub name: String,
+    /// What the node is, e.g. "Conv 3x3 (im2col)", "EinSum mk,kn->mn".
+    pub op: String,
+    /// Whether the accelerator ran it; otherwise tract did, on the host.
+    pub offloaded: bool,
+    /// Why a MAC-bearing node stayed on the host.
+    pub reason: Option<String>,
+    /// GEMM shape per accelerator call (M, K, N), for offloaded layers.
+    pub gemm_shape: Option<[usize; 3]>,
+    /// Accelerator calls per inference.
+    pub calls_per_inference: f64,
+    pub macs_per_inference: u64,
+    /// Error of this node's output against the same node in tract's f32 run,
+    /// over every element of every input.
+    pub error: Option<LayerError>,
+    /// Accelerator cycles per inference (offloaded layers).
+    pub cycles_per_inference: Option<f64>,
+    pub divergent: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LayerError {
+    pub max_abs: f64,
+    /// 10 log10(signal power / error power); infinite when exact.
+    pub sqnr_db: f64,
+    pub cosine: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetReport {
+    pub inputs: usize,
+    /// Inputs whose top-1 label equals tract f32's.
+    pub agree: usize,
+    /// `agree / inputs`.
+    pub top1_agreement: f64,
+    /// Inputs whose top-1 label differs from tract f32's (`inputs - agree`).
+    pub label_changes: usize,
+    /// Top-1 accuracy against the true labels, when given.
+    pub accuracy: Option<f64>,
+}
+
+/// MACs per inference, on the accelerator and on the host.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct MacShare {
+    pub offloaded: u64,
+    pub host: u64,
+    /// `offloaded / (offloaded + host)`.
+    pub offloaded_share: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Timing {
+    /// Where the cycles come from: `simulated` (every call on the RTL) or
+    /// `calibrated model` (golden run, cycles from replays).
+    pub source: String,
+    /// Projected accelerator time per board (compute on the device only;
+    /// host work such as im2col and non-offloaded ops is not included).
+    pub boards: Vec<BoardLatency>,
+    pub calibration: Option<Calibration>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BoardLatency {
+    pub board: String,
+    pub clock_mhz: f64,
+    pub cycles_per_inference: f64,
+    pub latency_us: f64,
+}
+
+/// How well the performance model reproduces the replayed calls' cycles.
+#[derive(Debug, Clone, Serialize)]
+pub struct Calibration {
+    /// Replayed calls the model was fitted on.
+    pub replays: usize,
+    /// Mean and worst |predicted - simulated| / simulated over the replays,
+    /// each predicted by a model fitted without it (leave-one-out).
+    pub mean_abs_error: f64,
+    pub max_abs_error: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// Calls sampled and replayed on the RTL.
+    pub sampled: usize,
+    /// Of those, how many returned bit-identical outputs.
+    pub bit_identical: usize,
+    /// Every GEMM call of the run (the population sampled from).
+    pub total_calls: usize,
+}
