@@ -8,7 +8,12 @@ KILN := target/release/kiln
 APT_PACKAGES := verilator yosys zlib1g-dev g++ make
 RTL := $(wildcard hw/ip/*/rtl/*.sv hw/ip/*/dv/*.sv)
 
-.PHONY: setup demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench build
+.PHONY: setup demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench build onnx-testdata
+
+# ONNX's own backend test models (small models with inputs and reference
+# outputs), shipped in the onnx wheel on PyPI; the model tests read them.
+ONNX_VERSION := 1.17.0
+ONNX_TESTDATA := target/onnx-testdata
 
 ## setup: install missing tools (apt: verilator, yosys, zlib headers; rustfmt and clippy)
 setup:
@@ -35,7 +40,8 @@ setup:
 build: setup
 	$(CARGO) build --release --locked
 
-## demo: verify every PE against its golden model, the resource table, a GEMM and a BFP MatMul
+## demo: verify every PE against its golden model, the resource table, a GEMM,
+## a BFP MatMul, and the bundled digits CNN on the shift-PE and multiplier designs
 demo: build
 	$(KILN) pe verify --all
 	@echo
@@ -44,9 +50,28 @@ demo: build
 	$(KILN) gemm --design gemm-pot-8x8 --m 256 --n 256 --k 256 --board pynq-z1
 	@echo
 	$(KILN) matmul --design bfp-mxint8 --m 1 --k 2048 --n 2048 --board pynq-z1
+	@echo
+	$(KILN) run --backend sim --design gemm-pot-8x8 --design gemm-mac-dsp-8x8 --board pynq-z1 --board kv260 --html target/digits-report.html
 
 ## test: format, lints, RTL lint, every cargo test
-test: setup fmt-check clippy lint-rtl cargo-test
+test: setup fmt-check clippy lint-rtl onnx-testdata cargo-test
+
+## onnx-testdata: fetch the onnx wheel from PyPI (needs python3 and pip) and
+## unpack the backend test models the model tests use
+onnx-testdata: $(ONNX_TESTDATA)/.stamp
+$(ONNX_TESTDATA)/.stamp:
+	@command -v python3 >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-pip; \
+	  else echo "onnx-testdata: python3 is missing; install with: sudo apt-get install python3 python3-pip" >&2; exit 1; fi; }
+	@python3 -m pip --version >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-pip; \
+	  else echo "onnx-testdata: pip is missing; install with: sudo apt-get install python3-pip" >&2; exit 1; fi; }
+	rm -rf $(ONNX_TESTDATA) && mkdir -p $(ONNX_TESTDATA)/wheel
+	python3 -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+	  --python-version 3.11 --implementation cp onnx==$(ONNX_VERSION) -d $(ONNX_TESTDATA)/wheel
+	python3 -c 'import sys, zipfile, glob; z = zipfile.ZipFile(glob.glob(sys.argv[1] + "/wheel/*.whl")[0]); \
+	  [z.extract(n, sys.argv[1]) for n in z.namelist() if "/backend/test/data/node/" in n]' $(ONNX_TESTDATA)
+	rm -rf $(ONNX_TESTDATA)/wheel && touch $@
 
 fmt-check:
 	$(CARGO) fmt --all --check
@@ -67,7 +92,7 @@ lint-rtl:
 	done
 
 cargo-test:
-	$(CARGO) test --release --locked --workspace
+	KILN_ONNX_TESTDATA=$(CURDIR)/$(ONNX_TESTDATA)/onnx/backend/test/data/node $(CARGO) test --release --locked --workspace
 
 ## synth: rewrite docs/resources.md from yosys: every PE in its wrapper, then
 ## every listed design whole with its fit on the board (several minutes)

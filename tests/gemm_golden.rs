@@ -493,7 +493,7 @@ fn packed_operands_read_back_from_their_definitions() {
                         );
                     }
                     // Everything past the last code is zero.
-                    if used_bits % 8 != 0 {
+                    if !used_bits.is_multiple_of(8) {
                         assert_eq!(bytes[used_bits / 8] >> (used_bits % 8), 0);
                     }
                     assert!(bytes[used_bits.div_ceil(8)..].iter().all(|&x| x == 0));

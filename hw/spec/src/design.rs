@@ -543,7 +543,7 @@ impl Design {
         in_range(file, "m_tiles", array.m_tiles, 1, 64)?;
         in_range(file, "n_tiles", array.n_tiles, 1, 64)?;
         in_range(file, "k_depth", self.k_depth, 16, 16384)?;
-        if (self.k_depth * pe.weight_bits) % 64 != 0 {
+        if !(self.k_depth * pe.weight_bits).is_multiple_of(64) {
             return Err(invalid(
                 file,
                 format!(
@@ -552,7 +552,7 @@ impl Design {
                 ),
             ));
         }
-        if self.k_depth % 16 != 0 {
+        if !self.k_depth.is_multiple_of(16) {
             return Err(invalid(
                 file,
                 format!("k_depth is {}; it must be a multiple of 16", self.k_depth),
@@ -576,7 +576,7 @@ impl Design {
         }
         in_range(file, "lanes", engine.lanes, 1, 32)?;
         in_range(file, "n_tile", engine.n_tile, 2, 256)?;
-        if engine.n_tile % 2 != 0 {
+        if !engine.n_tile.is_multiple_of(2) {
             return Err(invalid(
                 file,
                 format!(
@@ -586,7 +586,7 @@ impl Design {
             ));
         }
         in_range(file, "k_depth", self.k_depth, 8 * engine.block, 16384)?;
-        if self.k_depth % (8 * engine.block) != 0 {
+        if !self.k_depth.is_multiple_of(8 * engine.block) {
             return Err(invalid(
                 file,
                 format!(

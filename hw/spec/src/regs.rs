@@ -444,7 +444,7 @@ fn register(entry: RegisterEntry, window_bytes: u32) -> Result<Register, SpecErr
         ));
     }
     check_desc(&format!("register `{name}`"), &entry.desc)?;
-    if entry.offset % 4 != 0 {
+    if !entry.offset.is_multiple_of(4) {
         return Err(err(format!(
             "offset {:#04x} is not 4-byte aligned",
             entry.offset

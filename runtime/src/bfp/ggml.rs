@@ -90,7 +90,7 @@ fn scale(format: &'static str, block: usize, bytes: &[u8]) -> Result<f32, BfpErr
 }
 
 fn check_blocks(format: &'static str, len: usize, block_bytes: usize) -> Result<(), BfpError> {
-    if len % block_bytes != 0 {
+    if !len.is_multiple_of(block_bytes) {
         return Err(BfpError::GgmlBlocks {
             format,
             len,
@@ -133,7 +133,7 @@ fn check_rows(
     k: usize,
     block_bytes: usize,
 ) -> Result<(), BfpError> {
-    if k % QK != 0 {
+    if !k.is_multiple_of(QK) {
         return Err(BfpError::GgmlK { format, k });
     }
     let blocks_per_row = k / QK;
@@ -172,7 +172,7 @@ pub fn q4_0_to_mxint4(blocks: &[u8], rows: usize, k: usize) -> Result<BfpMatrix,
 }
 
 fn check_quantise_len(format: &'static str, len: usize) -> Result<(), BfpError> {
-    if len % QK != 0 {
+    if !len.is_multiple_of(QK) {
         return Err(BfpError::GgmlK { format, k: len });
     }
     Ok(())

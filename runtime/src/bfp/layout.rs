@@ -66,7 +66,7 @@ pub fn c_bytes(m: usize, ldc: usize) -> usize {
 }
 
 fn check_stride(operand: &'static str, stride: usize, min: usize) -> Result<(), BfpError> {
-    if stride < min || stride % ROW_ALIGN != 0 {
+    if stride < min || !stride.is_multiple_of(ROW_ALIGN) {
         return Err(BfpError::Stride {
             operand,
             stride,

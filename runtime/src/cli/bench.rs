@@ -2,6 +2,8 @@
 
 #[path = "bench_bfp.rs"]
 mod bench_bfp;
+#[path = "bench_model.rs"]
+mod bench_model;
 
 use clap::{Args, Subcommand};
 use kiln::bench::bench_pe;
@@ -20,6 +22,9 @@ pub enum BenchCommand {
     /// Error of the BFP golden MatMul against f64 (mxint8 / mxint4 weights at
     /// blocks 16, 32, 64, and per-tensor int8), and of the llama.cpp converters.
     BfpError(bench_bfp::BfpErrorArgs),
+    /// Inferences per second of `kiln run`'s golden backend beside tract's
+    /// own f32 execution, on the bundled digits CNN (or a given model).
+    Model(bench_model::ModelBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +188,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
         BenchCommand::Sim(args) => args,
         BenchCommand::Gemm(args) => return run_gemm(args),
         BenchCommand::BfpError(args) => return bench_bfp::run(args),
+        BenchCommand::Model(args) => return bench_model::run(args),
     };
     let library = PeLibrary::builtin()?;
     let pes: Vec<_> = if args.pes.is_empty() {

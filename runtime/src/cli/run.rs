@@ -17,8 +17,12 @@ use kiln::model::run::{run, BackendChoice, RunConfig};
 use kiln_spec::{repo_root, Board, Design};
 
 /// The bundled default: a small CNN on the UCI handwritten digits.
-fn bundled(file: &str) -> PathBuf {
-    repo_root().join("runtime/models/digits").join(file)
+pub(super) fn bundled(file: &str) -> PathBuf {
+    let root = repo_root();
+    std::fs::canonicalize(&root)
+        .unwrap_or(root)
+        .join("runtime/models/digits")
+        .join(file)
 }
 
 /// Run an ONNX model with its GEMMs offloaded to one or more designs, and

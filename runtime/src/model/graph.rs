@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::DimLike;
+use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cnn::conv::Conv;
 use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::Cost;
 
 use super::op::{ActSource, KilnOp};
@@ -49,6 +51,9 @@ pub fn layers(model: &TypedModel) -> TractResult<Vec<Layer>> {
                 .map(Site::describe)
                 .unwrap_or_else(|_| "Conv".into());
             (site, op, c.q_params.is_some())
+        } else if node.op_is::<TypedBinOp>() || node.op_is::<ElementWiseOp>() {
+            // Element-wise products (scaling, masks) are not matrix MACs.
+            continue;
         } else {
             let macs = host_macs(node, &facts)?;
             if macs > 0 {

@@ -12,10 +12,10 @@ use tract_onnx::tract_hir::internal::{Factoid, InferenceOp};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModelError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is not a valid ONNX model (the protobuf does not decode: {reason}); check that the file is complete and really ONNX")]
     Corrupt { path: PathBuf, reason: String },
@@ -47,9 +47,9 @@ pub fn load_onnx(
     path: &Path,
     input_shapes: Option<&[Vec<usize>]>,
 ) -> Result<TypedModel, ModelError> {
-    let bytes = std::fs::read(path).map_err(|source| ModelError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| ModelError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     let onnx = tract_onnx::onnx();
     let proto = onnx

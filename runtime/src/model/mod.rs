@@ -15,3 +15,4 @@ pub mod report_html;
 pub mod report_text;
 pub mod run;
 pub mod site;
+pub mod throughput;

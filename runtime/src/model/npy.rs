@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NpyError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is not a .npy file: {reason}")]
     Format { path: PathBuf, reason: String },
@@ -76,9 +76,9 @@ fn format_error(path: &Path, reason: impl Into<String>) -> NpyError {
 
 /// Reads the header and the raw data.
 fn read_raw(path: &Path) -> Result<(Dtype, Vec<usize>, Vec<u8>), NpyError> {
-    let bytes = std::fs::read(path).map_err(|source| NpyError::Read {
+    let bytes = std::fs::read(path).map_err(|cause| NpyError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(format_error(path, "no \\x93NUMPY magic"));

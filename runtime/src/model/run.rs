@@ -33,11 +33,11 @@ use crate::rng::SplitMix64;
 #[non_exhaustive]
 pub enum RunError {
     #[error(transparent)]
-    Model(#[from] ModelError),
+    Model(Box<ModelError>),
     #[error(transparent)]
     Npy(#[from] NpyError),
     #[error(transparent)]
-    Backend(#[from] BackendError),
+    Backend(Box<BackendError>),
     #[error(transparent)]
     Spec(#[from] kiln_spec::SpecError),
     #[error("{0}")]
@@ -51,6 +51,19 @@ pub enum RunError {
         wrong: usize,
         outputs: usize,
     },
+}
+
+// Boxed: both are large, and every fallible call here returns RunError.
+impl From<ModelError> for RunError {
+    fn from(e: ModelError) -> Self {
+        RunError::Model(Box::new(e))
+    }
+}
+
+impl From<BackendError> for RunError {
+    fn from(e: BackendError) -> Self {
+        RunError::Backend(Box::new(e))
+    }
 }
 
 impl From<TractError> for RunError {
@@ -230,7 +243,7 @@ fn roofline(design: &Design, board: &Board, m: usize, k: usize, n: usize) -> f64
 }
 
 /// Input tensors for sample `i` of `data`, shaped as the model wants.
-fn sample_tensor(data: &NpyArray<f32>, i: usize, fact: &TypedFact) -> Result<Tensor, RunError> {
+pub fn sample_tensor(data: &NpyArray<f32>, i: usize, fact: &TypedFact) -> Result<Tensor, RunError> {
     let want: Vec<usize> = fact.shape.as_concrete().unwrap_or(&[]).to_vec();
     let per: usize = data.shape[1..].iter().product();
     let rest = &data.shape[1..];
@@ -245,17 +258,19 @@ fn sample_tensor(data: &NpyArray<f32>, i: usize, fact: &TypedFact) -> Result<Ten
     Ok(t.cast_to_dt(fact.datum_type)?.into_owned())
 }
 
-fn as_f32(v: &TValue) -> Result<Vec<f32>, RunError> {
+/// Any numeric value as f32, flattened.
+pub fn as_f32(v: &TValue) -> Result<Vec<f32>, RunError> {
     let t = v.cast_to::<f32>()?;
     Ok(t.try_as_plain_ram()?.as_slice::<f32>()?.to_vec())
 }
 
 /// Per-tensor ranges of every offloaded layer's float activation over the
-/// calibration set, as int8 quantisers.
-fn calibrate(
+/// calibration input sets (one `TVec` of model inputs each), as int8
+/// quantisers.
+pub fn calibrate(
     model: &TypedModel,
     layers: &[Layer],
-    data: &NpyArray<f32>,
+    sets: impl IntoIterator<Item = TVec<TValue>>,
 ) -> Result<HashMap<OutletId, ActQuant>, RunError> {
     let outlets: Vec<OutletId> = layers
         .iter()
@@ -266,18 +281,20 @@ fn calibrate(
         .iter()
         .map(|o| model.node(o.node).name.clone())
         .collect();
-    let input_fact = model.outlet_fact(model.input_outlets()?[0])?.clone();
+    let model_inputs = model.input_outlets()?.to_vec();
     let mut runner = Runner::new(model.clone(), names.clone())?;
     let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); outlets.len()];
-    let samples = data.shape.first().copied().unwrap_or(0);
-    for i in 0..samples {
-        let input = sample_tensor(data, i, &input_fact)?;
-        let run = runner.run(tvec!(input.into_tvalue()), None)?;
+    for inputs in sets {
+        let run = runner.run(inputs.clone(), None)?;
         for (j, outlet) in outlets.iter().enumerate() {
-            // Model inputs are not node outputs of the run; read them here.
-            let value = match run.nodes.get(&names[j]) {
-                Some(v) if outlet.slot == 0 => as_f32(v)?,
-                _ => as_f32(&sample_tensor(data, i, &input_fact)?.into_tvalue())?,
+            // A model input is no node's output in the run: read it directly.
+            let value = match model_inputs.iter().position(|i| i == outlet) {
+                Some(i) => as_f32(&inputs[i])?,
+                None if outlet.slot == 0 => match run.nodes.get(&names[j]) {
+                    Some(v) => as_f32(v)?,
+                    None => continue,
+                },
+                None => continue,
             };
             for v in value {
                 ranges[j].0 = ranges[j].0.min(v);
@@ -290,6 +307,20 @@ fn calibrate(
         .zip(ranges)
         .map(|(o, (lo, hi))| (o, ActQuant::from_range(lo, hi)))
         .collect())
+}
+
+/// A [`GemmRunner`] that sends every call straight to a backend.
+#[derive(Debug)]
+pub struct BackendRunner<B: Backend>(pub B);
+
+impl<B: Backend> GemmRunner for BackendRunner<B> {
+    fn gemm(&mut self, _layer: usize, problem: &GemmProblem) -> anyhow::Result<Vec<i32>> {
+        Ok(self.0.gemm(problem)?.output)
+    }
+
+    fn matmul(&mut self, _layer: usize, problem: &MatmulProblem) -> anyhow::Result<Vec<f32>> {
+        Ok(self.0.matmul(problem)?.output)
+    }
 }
 
 /// One design's pass over the data set, in progress.
@@ -327,7 +358,11 @@ pub fn run(config: &RunConfig, tick: &mut dyn FnMut()) -> Result<RunSummary, Run
             )));
         }
     }
-    let calibration = calibrate(&model, &layers, &config.calibration)?;
+    let calib_count = config.calibration.shape.first().copied().unwrap_or(0);
+    let calib_sets = (0..calib_count)
+        .map(|i| sample_tensor(&config.calibration, i, &input_fact).map(|t| tvec!(t.into_tvalue())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let calibration = calibrate(&model, &layers, calib_sets)?;
     let mut reference = Runner::new(model.clone(), names.clone())?;
     let mut passes = Vec::new();
     for design in &config.designs {

@@ -224,6 +224,20 @@ fn supported_type(dt: DatumType) -> bool {
     )
 }
 
+/// The role of an EinSum axis in the GEMMs.
+#[derive(PartialEq, Clone, Copy)]
+enum Class {
+    Batch,
+    M,
+    N,
+    K,
+    Unit,
+}
+
+/// An axis: its class, its positions in the activation, the weight and the
+/// output, and its size.
+type AxisRole = (Class, Option<usize>, Option<usize>, Option<usize>, usize);
+
 /// Describes an EinSum as GEMMs, or says why it cannot be.
 pub fn einsum_site(
     op: &EinSum,
@@ -263,15 +277,7 @@ pub fn einsum_site(
     let w_shape = concrete(inputs[w_input], "the weight")?;
     let out_shape = concrete(output, "the output")?;
 
-    #[derive(PartialEq, Clone, Copy)]
-    enum Class {
-        Batch,
-        M,
-        N,
-        K,
-        Unit,
-    }
-    let mut classes = Vec::new();
+    let mut classes: Vec<AxisRole> = Vec::new();
     for axis in op.axes.iter_all_axes() {
         let pos = |slot: usize| -> Result<Option<usize>, Refusal> {
             match axis.inputs[slot].len() {
@@ -309,24 +315,20 @@ pub fn einsum_site(
         classes.push((class, pa, pw, po, da.or(dw).or(dout).unwrap_or(1)));
     }
     let order = [Class::Batch, Class::M, Class::N, Class::K, Class::Unit];
-    let perm_of = |pick: &dyn Fn(
-        &(Class, Option<usize>, Option<usize>, Option<usize>, usize),
-    ) -> Option<usize>,
-                   rank: usize,
-                   wanted: &[Class]|
-     -> Vec<usize> {
-        let mut perm = Vec::with_capacity(rank);
-        for c in wanted {
-            perm.extend(classes.iter().filter(|e| e.0 == *c).filter_map(pick));
-        }
-        // Axes of the operand no class claimed (units present only here).
-        for p in 0..rank {
-            if !perm.contains(&p) {
-                perm.push(p);
+    let perm_of =
+        |pick: &dyn Fn(&AxisRole) -> Option<usize>, rank: usize, wanted: &[Class]| -> Vec<usize> {
+            let mut perm = Vec::with_capacity(rank);
+            for c in wanted {
+                perm.extend(classes.iter().filter(|e| e.0 == *c).filter_map(pick));
             }
-        }
-        perm
-    };
+            // Axes of the operand no class claimed (units present only here).
+            for p in 0..rank {
+                if !perm.contains(&p) {
+                    perm.push(p);
+                }
+            }
+            perm
+        };
     let act_perm = perm_of(&|e| e.1, act_shape.len(), &order);
     let weight_perm = perm_of(&|e| e.2, w_shape.len(), &order);
     let out_order = [Class::Batch, Class::M, Class::N];
@@ -376,7 +378,7 @@ pub fn conv_site(op: &Conv, inputs: &[&TypedFact]) -> Result<Site, Refusal> {
     let strides = spec.strides().to_vec();
     let dilations = spec.dilations().to_vec();
     let padded = spec.computed_padding(&in_spatial);
-    if op.group == 0 || channels % op.group != 0 || spec.output_channels % op.group != 0 {
+    if op.group == 0 || channels % op.group != 0 || !spec.output_channels.is_multiple_of(op.group) {
         return Err(format!("group {} does not divide the channels", op.group));
     }
     if channels != spec.input_channels {
