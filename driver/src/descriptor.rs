@@ -131,7 +131,7 @@ impl GemmDescriptor {
             ("C", &self.c, m, round8(n * e), n * e),
         ];
         check_operands(&checks)?;
-        if self.params.address() % 8 != 0 {
+        if !self.params.address().is_multiple_of(8) {
             return Err(DescriptorError::Unaligned {
                 operand: "params",
                 address: self.params.address(),

@@ -187,7 +187,7 @@ impl AxiMemory {
             self.fault(cycle, format!("{kind} burst at {addr:#x} has size {size} and type {burst}; only 8-byte INCR bursts are served"));
             ok = false;
         }
-        if addr % BEAT != 0 {
+        if !addr.is_multiple_of(BEAT) {
             self.fault(
                 cycle,
                 format!("{kind} burst at {addr:#x} is not 8-byte aligned"),

@@ -277,7 +277,7 @@ impl Sim {
         values: &[u64],
         outputs: &[Port],
     ) -> Result<Vec<u64>, SimError> {
-        if inputs.is_empty() || values.len() % inputs.len() != 0 {
+        if inputs.is_empty() || !values.len().is_multiple_of(inputs.len()) {
             return Err(SimError::VectorShape {
                 values: values.len(),
                 ports: inputs.len(),

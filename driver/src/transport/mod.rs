@@ -95,7 +95,7 @@ pub trait Transport {
 
 /// Checks a register offset against a window, for transports to share.
 pub fn check_register_offset(offset: u32, window: u32) -> Result<(), TransportError> {
-    if offset % 4 != 0 {
+    if !offset.is_multiple_of(4) {
         return Err(TransportError::Unaligned { offset });
     }
     if offset.checked_add(4).is_none_or(|end| end > window) {
