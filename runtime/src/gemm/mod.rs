@@ -229,18 +229,27 @@ pub enum GemmError {
 
 /// Rows of B decoded to their integer values as `T`, or `None` when some
 /// value of the codebook does not fit `T`.
-fn decode<T: TryFrom<i32> + Copy>(values: &[i32], codes: &[u8]) -> Option<Vec<T>> {
-    let table: Vec<T> = values
-        .iter()
-        .map(|&v| T::try_from(v).ok())
-        .collect::<Option<_>>()?;
+fn decode<T: TryFrom<i32> + Copy + Default>(values: &[i32], codes: &[u8]) -> Option<Vec<T>> {
+    // A table of all 256 byte values: indexing it with a u8 needs no bounds
+    // check. Codes past the codebook were refused by validation.
+    let mut table = [T::default(); 256];
+    for (slot, &v) in table.iter_mut().zip(values) {
+        *slot = T::try_from(v).ok()?;
+    }
     Some(codes.iter().map(|&c| table[usize::from(c)]).collect())
+}
+
+/// Wrapping sum of each `k`-long row of `w`.
+fn row_sums<T: Copy + Into<i32>>(w: &[T], k: usize) -> Vec<i32> {
+    w.chunks_exact(k)
+        .map(|row| row.iter().fold(0i32, |s, &v| s.wrapping_add(v.into())))
+        .collect()
 }
 
 /// `sum_k a[k] * w[k]` in wrapping i32. Wrapping addition is associative and
 /// commutative (it is arithmetic mod 2^32), so the compiler may reorder and
 /// vectorise the sum without changing the result.
-#[inline]
+#[inline(always)]
 fn dot<T: Copy + Into<i32>>(a: &[T], w: &[T]) -> i32 {
     a.iter().zip(w).fold(0i32, |sum, (&x, &y)| {
         sum.wrapping_add(x.into().wrapping_mul(y.into()))
@@ -251,6 +260,39 @@ fn dot<T: Copy + Into<i32>>(a: &[T], w: &[T]) -> i32 {
 /// Rows of W are taken in blocks that stay in cache while every row of A
 /// passes over them.
 fn raw_products<T: Copy + Into<i32>>(m: usize, n: usize, k: usize, a: &[T], w: &[T]) -> Vec<i32> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { raw_products_avx2(m, n, k, a, w) };
+    }
+    raw_products_portable(m, n, k, a, w)
+}
+
+/// [`raw_products_portable`] compiled for AVX2: the default x86-64 target
+/// has only SSE2, and the same loops vectorise twice as wide here.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn raw_products_avx2<T: Copy + Into<i32>>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    w: &[T],
+) -> Vec<i32> {
+    raw_products_portable(m, n, k, a, w)
+}
+
+#[inline(always)]
+fn raw_products_portable<T: Copy + Into<i32>>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    w: &[T],
+) -> Vec<i32> {
+    if n >= 8 && k < 16 {
+        return raw_products_by_rows(m, n, k, a, w);
+    }
     const BLOCK_BYTES: usize = 128 * 1024;
     let block_rows = (BLOCK_BYTES / (k * std::mem::size_of::<T>())).clamp(1, n);
     let mut raw = vec![0i32; m * n];
@@ -262,6 +304,35 @@ fn raw_products<T: Copy + Into<i32>>(m: usize, n: usize, k: usize, a: &[T], w: &
                 .zip(w[n0 * k..n1 * k].chunks_exact(k))
             {
                 *out = dot(a_row, w_row);
+            }
+        }
+    }
+    raw
+}
+
+/// [`raw_products`] for short K (convolutions lowered by im2col): dot
+/// products of a few terms do not vectorise, so each activation instead
+/// scales a whole row of W^T (K x N) into the output row, N lanes at a time.
+#[inline(always)]
+fn raw_products_by_rows<T: Copy + Into<i32>>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    w: &[T],
+) -> Vec<i32> {
+    let mut wt = vec![0i32; k * n];
+    for (col, row) in w.chunks_exact(k).enumerate() {
+        for (kk, &v) in row.iter().enumerate() {
+            wt[kk * n + col] = v.into();
+        }
+    }
+    let mut raw = vec![0i32; m * n];
+    for (a_row, out) in a.chunks_exact(k).zip(raw.chunks_exact_mut(n)) {
+        for (&x, w_row) in a_row.iter().zip(wt.chunks_exact(n)) {
+            let x: i32 = x.into();
+            for (o, &v) in out.iter_mut().zip(w_row) {
+                *o = o.wrapping_add(x.wrapping_mul(v));
             }
         }
     }
@@ -297,26 +368,20 @@ pub fn golden_gemm(codebook: &Codebook, p: &GemmProblem) -> Result<Vec<i32>, Gem
     let values = codebook.values();
     // Every product of an int8 and an i16 fits i32 with room to spare; i16
     // operands let the compiler use 16-bit multiply-adds.
-    let raw = match decode::<i16>(values, &p.b) {
+    let (raw, w_sums) = match decode::<i16>(values, &p.b) {
         Some(w) => {
             let a: Vec<i16> = p.a.iter().map(|&x| i16::from(x)).collect();
-            raw_products(p.m, p.n, p.k, &a, &w)
+            (raw_products(p.m, p.n, p.k, &a, &w), row_sums(&w, p.k))
         }
         None => {
             let w: Vec<i32> = p.b.iter().map(|&c| values[usize::from(c)]).collect();
             let a: Vec<i32> = p.a.iter().map(|&x| i32::from(x)).collect();
-            raw_products(p.m, p.n, p.k, &a, &w)
+            (raw_products(p.m, p.n, p.k, &a, &w), row_sums(&w, p.k))
         }
     };
+    // sum_k za * w[n][k] = za * sum_k w[n][k], both sides mod 2^32.
     let za = i32::from(p.act_zero_point);
-    let zp_corr: Vec<i32> =
-        p.b.chunks_exact(p.k)
-            .map(|row| {
-                row.iter().fold(0i32, |sum, &c| {
-                    sum.wrapping_add(za.wrapping_mul(values[usize::from(c)]))
-                })
-            })
-            .collect();
+    let zp_corr: Vec<i32> = w_sums.iter().map(|&s| za.wrapping_mul(s)).collect();
     let mut out = raw;
     for row in out.chunks_exact_mut(p.n) {
         for ((y, ch), &corr) in row.iter_mut().zip(&p.channels).zip(&zp_corr) {

@@ -5,7 +5,6 @@
 //! [`GemmRunner`]; tract's own evaluation refuses it, so a patched model
 //! cannot silently run without the accelerator.
 
-use tract_onnx::prelude::tract_ndarray::{ArrayViewD, IxDyn};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
@@ -287,7 +286,7 @@ impl KilnOp {
                 match (bfp, quant) {
                     (true, _) => Ok(ActValues::Real(x.to_vec())),
                     (false, Some(q)) => Ok(ActValues::Int {
-                        q: x.iter().map(|&v| q.quantise(v)).collect(),
+                        q: q.quantise_all(x),
                         zero_point: q.zero_point,
                         scale: f64::from(q.scale),
                     }),
@@ -369,8 +368,11 @@ impl KilnOp {
             .map(|s| s.iter().product())
             .unwrap_or(0);
         // Results in the order the site produces them.
-        let mut y = vec![0f64; out_len];
-        let mut class_order = vec![0f64; out_len];
+        // Convolutions scatter into `y`; EinSums fill `class_order`, which is
+        // permuted into `y` at the end.
+        let conv = matches!(self.site, Site::Conv(_));
+        let mut y = vec![0f64; if conv { out_len } else { 0 }];
+        let mut class_order = vec![0f64; if conv { 0 } else { out_len }];
         for (call, pw) in weights.iter().enumerate() {
             let rows: Vec<f64> = match (&act, &pw.weights) {
                 (
@@ -390,7 +392,7 @@ impl KilnOp {
                     gemm_call(
                         runner,
                         self.layer,
-                        &a,
+                        a,
                         *zero_point,
                         *scale,
                         codes,
@@ -440,7 +442,12 @@ impl KilnOp {
         let dt = self.output_fact.datum_type.unquantized();
         if dt.is_float() {
             let v: Vec<f32> = y.iter().map(|&v| v as f32).collect();
-            return Ok(Tensor::from_shape(&shape, &v)?.cast_to_dt(dt)?.into_owned());
+            let t = Tensor::from_shape(&shape, &v)?;
+            return Ok(if dt == DatumType::F32 {
+                t
+            } else {
+                t.cast_to_dt(dt)?.into_owned()
+            });
         }
         let (c0, cs) = if self.quantised() {
             (scalars_i32(inputs[7])?[0], scalars_f64(inputs[8])?[0])
@@ -475,7 +482,7 @@ impl KilnOp {
 fn gemm_call(
     runner: &mut dyn GemmRunner,
     layer: usize,
-    a: &[i8],
+    a: Vec<i8>,
     za: i8,
     sa: f64,
     codes: &[u8],
@@ -509,7 +516,7 @@ fn gemm_call(
         m,
         n,
         k,
-        a: a.to_vec(),
+        a,
         b: codes.to_vec(),
         channels,
         act_zero_point: za,
@@ -518,7 +525,7 @@ fn gemm_call(
     let acc = runner.gemm(layer, &problem)?;
     let needs_rowsum = w_zp.iter().any(|&z| z != 0);
     let mut out = Vec::with_capacity(m * n);
-    for (row, acc_row) in a.chunks_exact(k).zip(acc.chunks_exact(n)) {
+    for (row, acc_row) in problem.a.chunks_exact(k).zip(acc.chunks_exact(n)) {
         let rowsum: i64 = if needs_rowsum {
             row.iter().map(|&x| i64::from(x) - i64::from(za)).sum()
         } else {
@@ -534,17 +541,56 @@ fn gemm_call(
 
 fn scatter_conv(c: &ConvSite, call: usize, rows: &[f64], y: &mut [f64]) {
     let n = c.n();
-    for (row, values) in rows.chunks_exact(n).enumerate() {
-        for (col, &v) in values.iter().enumerate() {
-            y[c.output_index(call, row, col)] = v;
+    let outs: usize = c.out_spatial.iter().product();
+    for (img, block) in rows.chunks(outs * n).enumerate() {
+        for (o, values) in block.chunks_exact(n).enumerate() {
+            let first = c.output_index_at(img, o, call * n);
+            let step = if c.nhwc { 1 } else { outs };
+            for (col, &v) in values.iter().enumerate() {
+                y[first + col * step] = v;
+            }
         }
     }
 }
 
-/// `x` (of `shape`) with its axes reordered by `perm`, flattened.
+/// `x` (of `shape`) with its axes reordered by `perm`, flattened: element
+/// `[i_0, .., i_r]` of the result is `x` at index `i_j` on axis `perm[j]`.
 fn permute<T: Copy>(x: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
-    let view = ArrayViewD::from_shape(IxDyn(shape), x).expect("shape matches the tensor");
-    view.permuted_axes(IxDyn(perm)).iter().copied().collect()
+    if perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return x.to_vec();
+    }
+    let rank = shape.len();
+    let mut strides = vec![1usize; rank];
+    for d in (0..rank.saturating_sub(1)).rev() {
+        strides[d] = strides[d + 1] * shape[d + 1];
+    }
+    let dims: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let steps: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
+    let mut out = Vec::with_capacity(x.len());
+    if x.is_empty() {
+        return out;
+    }
+    let (inner_dim, inner_step) = (dims[rank - 1], steps[rank - 1]);
+    let mut index = vec![0usize; rank];
+    let mut base = 0usize;
+    loop {
+        out.extend((0..inner_dim).map(|i| x[base + i * inner_step]));
+        // Advance the odometer over every axis but the innermost.
+        let mut d = rank - 1;
+        loop {
+            if d == 0 {
+                return out;
+            }
+            d -= 1;
+            index[d] += 1;
+            base += steps[d];
+            if index[d] < dims[d] {
+                break;
+            }
+            base -= steps[d] * dims[d];
+            index[d] = 0;
+        }
+    }
 }
 
 /// The EinSum output in the node's axis order from the site's [batch, M, N] order.

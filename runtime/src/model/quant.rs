@@ -54,6 +54,11 @@ impl ActQuant {
         let q = (x / self.scale).round() + f32::from(self.zero_point);
         q.clamp(-128.0, 127.0) as i8
     }
+
+    /// [`ActQuant::quantise`] of every element.
+    pub fn quantise_all(&self, x: &[f32]) -> Vec<i8> {
+        x.iter().map(|&v| self.quantise(v)).collect()
+    }
 }
 
 /// Weights ready for the accelerator: one matrix, N output channels by K.

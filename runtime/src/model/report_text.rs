@@ -510,6 +510,8 @@ pub(super) fn fmt_seconds(seconds: f64) -> String {
     if seconds.is_finite() && seconds >= 120.0 {
         let whole = seconds.round() as u64;
         format!("{}m {:02}s", whole / 60, whole % 60)
+    } else if seconds.is_finite() && seconds < 1.0 {
+        format!("{:.0} ms", seconds * 1e3)
     } else {
         format!("{seconds:.1} s")
     }

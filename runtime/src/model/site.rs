@@ -56,6 +56,9 @@ pub struct ConvSite {
     pub dilations: Vec<usize>,
     pub pad_before: Vec<usize>,
     pub kernel_fmt: KernelFmt,
+    /// For each (output position, kernel tap), the input position read, or
+    /// `None` in the padding: computed once, read on every call.
+    pub reads: Vec<Option<usize>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,35 +123,43 @@ impl ConvSite {
         let spatial: usize = self.in_spatial.iter().product();
         let cg = self.channels / self.groups;
         let taps = self.kernel.iter().product::<usize>();
-        let outs: usize = self.out_spatial.iter().product();
+        let reads = &self.reads;
         let mut a = Vec::with_capacity(self.m() * self.k());
-        let rank = self.in_spatial.len();
-        let mut pos = vec![0usize; rank];
-        let mut tap = vec![0usize; rank];
         for img in 0..self.images {
-            for o in 0..outs {
-                unravel(o, &self.out_spatial, &mut pos);
+            for o_reads in reads.chunks_exact(taps) {
                 for c in 0..cg {
                     let ch = g * cg + c;
-                    for t in 0..taps {
-                        unravel(t, &self.kernel, &mut tap);
-                        let at = self.input_offset(&pos, &tap);
-                        a.push(match at {
-                            Some(s) => {
-                                let idx = if self.nhwc {
-                                    (img * spatial + s) * self.channels + ch
-                                } else {
-                                    (img * self.channels + ch) * spatial + s
-                                };
-                                x[idx]
-                            }
-                            None => pad,
-                        });
-                    }
+                    let (base, step) = if self.nhwc {
+                        (img * spatial * self.channels + ch, self.channels)
+                    } else {
+                        ((img * self.channels + ch) * spatial, 1)
+                    };
+                    a.extend(o_reads.iter().map(|r| match r {
+                        Some(s) => x[base + s * step],
+                        None => pad,
+                    }));
                 }
             }
         }
         a
+    }
+
+    /// The [`ConvSite::reads`] table of this geometry.
+    fn read_table(&self) -> Vec<Option<usize>> {
+        let taps = self.kernel.iter().product::<usize>();
+        let outs: usize = self.out_spatial.iter().product();
+        let rank = self.in_spatial.len();
+        let mut pos = vec![0usize; rank];
+        let mut tap = vec![0usize; rank];
+        let mut reads = Vec::with_capacity(outs * taps);
+        for o in 0..outs {
+            unravel(o, &self.out_spatial, &mut pos);
+            for t in 0..taps {
+                unravel(t, &self.kernel, &mut tap);
+                reads.push(self.input_offset(&pos, &tap));
+            }
+        }
+        reads
     }
 
     /// Flat spatial offset of the input under output position `pos` and
@@ -186,11 +197,10 @@ impl ConvSite {
         out
     }
 
-    /// Flat index in the output tensor of GEMM row `row`, column `col` of group `g`.
-    pub fn output_index(&self, g: usize, row: usize, col: usize) -> usize {
+    /// Flat index in the output tensor of image `img`, output position `o`,
+    /// output channel `ch`.
+    pub fn output_index_at(&self, img: usize, o: usize, ch: usize) -> usize {
         let outs: usize = self.out_spatial.iter().product();
-        let (img, o) = (row / outs, row % outs);
-        let ch = g * self.n() + col;
         if self.nhwc {
             (img * outs + o) * self.out_channels + ch
         } else {
@@ -384,7 +394,7 @@ pub fn conv_site(op: &Conv, inputs: &[&TypedFact]) -> Result<Site, Refusal> {
     if channels != spec.input_channels {
         return Err("input channels disagree with the kernel".into());
     }
-    Ok(Site::Conv(ConvSite {
+    let mut site = ConvSite {
         nhwc,
         images,
         channels,
@@ -409,5 +419,8 @@ pub fn conv_site(op: &Conv, inputs: &[&TypedFact]) -> Result<Site, Refusal> {
             KernelFormat::HWIO => KernelFmt::Hwio,
             KernelFormat::OHWI => KernelFmt::Ohwi,
         },
-    }))
+        reads: Vec::new(),
+    };
+    site.reads = site.read_table();
+    Ok(Site::Conv(site))
 }
