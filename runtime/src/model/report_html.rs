@@ -20,7 +20,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::report_text::{
     board_latency, board_names, elide, fmt_calls, fmt_cosine, fmt_cycles, fmt_mhz, fmt_pct,
-    fmt_seconds, fmt_shape, fmt_si, fmt_sig, fmt_sqnr, fmt_us,
+    fmt_seconds, fmt_shape, fmt_si, fmt_sig, fmt_sqnr, fmt_us, replay_summary,
 };
 
 const PAGE_STYLE: &str = "\
@@ -178,10 +178,7 @@ fn design_facts(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<(&'stat
         ));
     }
     if let Some(v) = &run.verify {
-        let mut line = format!(
-            "{}/{} sampled calls bit-identical (of {} calls)",
-            v.bit_identical, v.sampled, v.total_calls
-        );
+        let mut line = replay_summary(v);
         if v.bit_identical < v.sampled {
             let bad = v.sampled - v.bit_identical;
             line.push_str(&format!(" <span class=\"bad\">{bad} mismatched</span>"));

@@ -215,11 +215,16 @@ fn calibration(cal: &Calibration) -> String {
     )
 }
 
-fn verification(verify: &VerifyReport) -> String {
-    let mut line = format!(
+/// "N/M sampled calls bit-identical (of T calls)", shared with the HTML page.
+pub(super) fn replay_summary(verify: &VerifyReport) -> String {
+    format!(
         "{}/{} sampled calls bit-identical (of {} calls)",
         verify.bit_identical, verify.sampled, verify.total_calls
-    );
+    )
+}
+
+fn verification(verify: &VerifyReport) -> String {
+    let mut line = replay_summary(verify);
     if verify.bit_identical < verify.sampled {
         let bad = verify.sampled - verify.bit_identical;
         line.push_str(&format!(" -- {bad} MISMATCHED"));
