@@ -12,12 +12,12 @@
 
 use std::path::PathBuf;
 
-use kiln::backend::GoldenBackend;
+use kiln::backend::{Arithmetic, GoldenBackend};
 use kiln::model::exec::Runner;
 use kiln::model::graph::{layers, patch};
 use kiln::model::load::load_onnx;
 use kiln::model::op::KilnOp;
-use kiln::model::run::{arithmetic, as_f32, calibrate, BackendRunner};
+use kiln::model::run::{as_f32, calibrate, BackendRunner};
 use kiln_spec::Design;
 use prost::Message;
 use tract_onnx::data_resolver::FopenDataResolver;
@@ -76,7 +76,13 @@ fn run_case(case: &str, design: &str) -> Outcome {
     }
     let design = Design::by_name(design).unwrap();
     let calibration = calibrate(&model, &found, [inputs.clone()]).unwrap();
-    let patched = patch(&model, &found, &arithmetic(&design).unwrap(), &calibration).unwrap();
+    let patched = patch(
+        &model,
+        &found,
+        &Arithmetic::of(&design).unwrap(),
+        &calibration,
+    )
+    .unwrap();
     let replaced = patched
         .nodes()
         .iter()

@@ -78,16 +78,17 @@ pub trait Backend {
     fn matmul(&mut self, problem: &MatmulProblem) -> Result<MatmulRun, BackendError>;
 }
 
-/// What a design computes with: a GEMM design's PE codebook or a BFP
-/// design's weight format.
+/// What a design computes with: a GEMM design's PE codebook (int8
+/// activations, weights as the PE's codes) or a BFP design's weight format
+/// (mxint8 activations).
 #[derive(Debug, Clone)]
-enum Arithmetic {
+pub enum Arithmetic {
     Gemm(Codebook),
     Bfp(BfpFormat),
 }
 
 impl Arithmetic {
-    fn of(design: &Design) -> Result<Self, BackendError> {
+    pub fn of(design: &Design) -> Result<Self, BackendError> {
         Ok(match &design.config {
             EngineConfig::Gemm(array) => Arithmetic::Gemm(Codebook::named(&array.pe)?),
             EngineConfig::Bfp(_) => Arithmetic::Bfp(weight_format(design)?),

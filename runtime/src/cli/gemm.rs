@@ -87,17 +87,28 @@ struct Report {
     simulated_cycles_per_second: Option<f64>,
 }
 
-pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
-    let design = Design::by_name(&args.design)?;
-    let board = Board::by_name(&args.board)?;
-    for (name, value) in [("--m", args.m), ("--n", args.n), ("--k", args.k)] {
+/// The checks `kiln gemm` and `kiln matmul` share: M, N and K fit the
+/// 32-bit registers, and a waveform needs the simulator.
+pub fn check_run_args(
+    [m, n, k]: [usize; 3],
+    trace: bool,
+    backend: BackendKind,
+) -> anyhow::Result<()> {
+    for (name, value) in [("--m", m), ("--n", n), ("--k", k)] {
         if value == 0 || value > u32::MAX as usize {
             bail!("{name} is {value}; it must be between 1 and {}", u32::MAX);
         }
     }
-    if args.trace.is_some() && args.backend != BackendKind::Sim {
+    if trace && backend != BackendKind::Sim {
         bail!("--trace needs --backend sim: the golden model has no waveform");
     }
+    Ok(())
+}
+
+pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
+    let design = Design::by_name(&args.design)?;
+    let board = Board::by_name(&args.board)?;
+    check_run_args([args.m, args.n, args.k], args.trace.is_some(), args.backend)?;
     let codebook = Codebook::named(&design.gemm()?.pe)?;
     let output = match args.output {
         OutputArg::Int8 => OutputMode::Int8 { zero_point: 0 },

@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::gemm::BackendKind;
+use super::gemm::{check_run_args, BackendKind};
 use super::output::{print_json, print_run_tail, progress};
 use super::Outcome;
 use kiln::backend::{
@@ -174,14 +174,7 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
     let design = Design::by_name(&args.design)?;
     design.bfp()?;
     let board = Board::by_name(&args.board)?;
-    for (name, value) in [("--m", args.m), ("--n", args.n), ("--k", args.k)] {
-        if value == 0 || value > u32::MAX as usize {
-            bail!("{name} is {value}; it must be between 1 and {}", u32::MAX);
-        }
-    }
-    if args.trace.is_some() && args.backend != BackendKind::Sim {
-        bail!("--trace needs --backend sim: the golden model has no waveform");
-    }
+    check_run_args([args.m, args.n, args.k], args.trace.is_some(), args.backend)?;
     let k_depth = design.k_depth as usize;
     let data = match args.data {
         DataArg::Gaussian => DataSet::Gaussian,

@@ -102,26 +102,15 @@ pub fn run_cmd(args: RunArgs) -> anyhow::Result<Outcome> {
         if limit == 0 {
             bail!("--limit must be at least 1");
         }
-        let total = inputs.shape.first().copied().unwrap_or(0);
-        let keep = limit.min(total);
-        let per: usize = inputs.shape[1..].iter().product();
-        inputs.data.truncate(keep * per);
-        inputs.shape[0] = keep;
+        inputs = inputs.first(limit);
         if let Some(l) = labels.as_mut() {
-            l.truncate(keep);
+            l.truncate(limit);
         }
     }
     let calibration = match (&args.calibration, default_model) {
         (Some(p), _) => read_f32(p)?,
         (None, true) => read_f32(&bundled("calib-images.npy"))?,
-        (None, false) => {
-            let mut c = inputs.clone();
-            let keep = c.shape[0].min(32);
-            let per: usize = c.shape[1..].iter().product();
-            c.data.truncate(keep * per);
-            c.shape[0] = keep;
-            c
-        }
+        (None, false) => inputs.first(32),
     };
     let input_shapes = if args.input_shapes.is_empty() {
         None

@@ -12,8 +12,9 @@ use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::Cost;
 
 use super::op::{ActSource, KilnOp};
-use super::quant::{ActQuant, Arithmetic};
+use super::quant::ActQuant;
 use super::site::{conv_site, einsum_site, Refusal, Site};
+use crate::backend::Arithmetic;
 
 /// A node that multiplies and accumulates.
 #[derive(Debug, Clone)]
@@ -150,22 +151,18 @@ fn const_weights(
     node: &TypedNode,
     op: &KilnOp,
 ) -> TractResult<Option<Vec<super::op::PreparedWeights>>> {
-    let act = match &op.site {
-        Site::EinSum(e) => e.act_input,
-        Site::Conv(_) => 0,
-    };
-    let placeholder = Tensor::zero::<f32>(&[])?;
-    let mut consts: Vec<Arc<Tensor>> = Vec::with_capacity(node.inputs.len());
+    let act = op.operands().0;
+    let mut consts: Vec<Option<Arc<Tensor>>> = Vec::with_capacity(node.inputs.len());
     for (i, outlet) in node.inputs.iter().enumerate() {
         if i == act {
-            consts.push(Arc::new(placeholder.clone()));
+            consts.push(None);
             continue;
         }
         match &model.outlet_fact(*outlet)?.konst {
-            Some(k) => consts.push(k.clone()),
+            Some(k) => consts.push(Some(k.clone())),
             None => return Ok(None),
         }
     }
-    let refs: Vec<&Tensor> = consts.iter().map(|t| &**t).collect();
+    let refs: Vec<Option<&Tensor>> = consts.iter().map(|t| t.as_deref()).collect();
     Ok(Some(op.prepare_weights(&refs)?))
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::DimLike;
-use tract_onnx::tract_hir::internal::{Factoid, InferenceOp};
+use tract_onnx::tract_hir::internal::Factoid;
 
 /// Why a model cannot be run.
 #[derive(Debug, thiserror::Error)]
@@ -108,29 +108,22 @@ pub fn load_onnx(
 }
 
 /// Refuses a model with a node tract could not translate, naming it.
+/// tract-onnx keeps such a node as an op named `Unimplemented(<ONNX op>)`.
 fn check_supported(model: &InferenceModel) -> Result<(), ModelError> {
     for node in model.nodes() {
-        let op: &dyn InferenceOp = node.op.as_ref();
-        if op.name() == "Unimplemented" || format!("{op:?}").starts_with("UnimplementedOp") {
-            let debug = format!("{op:?}");
+        let name = node.op.name();
+        if let Some(op) = name
+            .strip_prefix("Unimplemented(")
+            .and_then(|s| s.strip_suffix(')'))
+        {
             return Err(ModelError::Unsupported {
                 node: node.name.clone(),
-                op: unimplemented_op_name(&debug),
+                op: op.to_string(),
                 reason: "no implementation in tract-onnx".into(),
             });
         }
     }
     Ok(())
-}
-
-/// The ONNX op type inside tract's debug form of an unimplemented op.
-fn unimplemented_op_name(debug: &str) -> String {
-    debug
-        .split("name: \"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or(debug)
-        .to_string()
 }
 
 /// Parses a shape such as `1x1x8x8` or `1,1,8,8`.

@@ -21,6 +21,22 @@ pub struct NpyArray<T> {
     pub data: Vec<T>,
 }
 
+impl<T: Clone> NpyArray<T> {
+    /// Only the first `n` entries along axis 0 (all of them if fewer).
+    pub fn first(&self, n: usize) -> Self {
+        let mut shape = self.shape.clone();
+        let Some(rows) = shape.first_mut() else {
+            return self.clone();
+        };
+        let per: usize = self.shape[1..].iter().product();
+        *rows = n.min(*rows);
+        Self {
+            data: self.data[..*rows * per].to_vec(),
+            shape,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dtype {
     F32,
@@ -203,6 +219,9 @@ mod tests {
         write_f32(&p, &[2, 3], &[1.0, -2.5, 3.0, 4.0, 5.0, 6.5]).unwrap();
         let a = read_f32(&p).unwrap();
         assert_eq!(a.shape, vec![2, 3]);
+        let head = a.first(1);
+        assert_eq!((head.shape, head.data), (vec![1, 3], vec![1.0, -2.5, 3.0]));
+        assert_eq!(a.first(9), a);
         assert_eq!(a.data[1], -2.5);
         assert!(read_i64(&p).is_err(), "floats are not labels");
         let bad = dir.join("bad.npy");

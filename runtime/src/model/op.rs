@@ -8,8 +8,9 @@
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
-use super::quant::{ActQuant, Arithmetic, Weights};
+use super::quant::{ActQuant, Weights};
 use super::site::{ConvSite, EinSumSite, Site};
+use crate::backend::Arithmetic;
 use crate::backend::MatmulProblem;
 use crate::bfp::{BfpFormat, BfpMatrix, ElementKind};
 use crate::gemm::{ChannelParams, GemmProblem, OutputMode};
@@ -147,7 +148,7 @@ fn per_channel<T: Copy>(values: &[T], n: usize, what: &str) -> TractResult<Vec<T
 
 impl KilnOp {
     /// The (activation, weight) input positions.
-    fn operands(&self) -> (usize, usize) {
+    pub fn operands(&self) -> (usize, usize) {
         match &self.site {
             Site::EinSum(s) => (s.act_input, 1 - s.act_input),
             Site::Conv(_) => (0, 1),
@@ -167,33 +168,34 @@ impl KilnOp {
         matches!(self.act, ActSource::Quantised)
     }
 
-    /// Prepares the weights of every call from the node's inputs (all of
-    /// them: the quantisation parameters and bias are inputs too).
-    pub fn prepare_weights(&self, inputs: &[&Tensor]) -> TractResult<Vec<PreparedWeights>> {
-        let w = inputs[self.operands().1];
-        let calls = self.site.calls();
+    /// Prepares the weights of every call from the node's inputs: all of
+    /// them but the activation, which is `None` when the weights are
+    /// prepared at patch time (the quantisation parameters and the bias are
+    /// inputs too).
+    pub fn prepare_weights(&self, inputs: &[Option<&Tensor>]) -> TractResult<Vec<PreparedWeights>> {
+        let input =
+            |i: usize| -> TractResult<&Tensor> {
+                inputs.get(i).copied().flatten().ok_or_else(|| {
+                    format_err!("{}: input {i} is needed for the weights", self.name)
+                })
+            };
+        let w = input(self.operands().1)?;
         let [_, k, n] = self.site.shape();
         let out_channels = n * if matches!(self.site, Site::Conv(_)) {
-            calls
+            self.site.calls()
         } else {
             1
         };
-        let act_scale = if self.quantised() {
-            let p = if self.operands().0 == 0 { 4 } else { 6 };
-            scalars_f64(inputs[p])?[0]
-        } else {
-            1.0
-        };
-        let (zp_in, scale_in) = self.weight_params();
         let (w_zp, w_scale) = if self.quantised() {
+            let (zp_in, scale_in) = self.weight_params();
             (
                 per_channel(
-                    &scalars_i32(inputs[zp_in])?,
+                    &scalars_i32(input(zp_in)?)?,
                     out_channels,
                     "the weight zero point",
                 )?,
                 per_channel(
-                    &scalars_f64(inputs[scale_in])?,
+                    &scalars_f64(input(scale_in)?)?,
                     out_channels,
                     "the weight scale",
                 )?,
@@ -204,74 +206,76 @@ impl KilnOp {
         // Bias: real for float convolutions; for quantised nodes an int32 in
         // accumulator units (activation scale x weight scale).
         let has_bias = self.quantised() || matches!(self.site, Site::Conv(_));
-        let bias: Vec<f64> = if has_bias && inputs.len() > 2 {
-            let raw = per_channel(&scalars_f64(inputs[2])?, out_channels, "the bias")?;
+        let mut bias = vec![0.0; out_channels];
+        if has_bias && inputs.len() > 2 {
+            bias = per_channel(&scalars_f64(input(2)?)?, out_channels, "the bias")?;
             if self.quantised() {
-                raw.iter()
-                    .zip(&w_scale)
-                    .map(|(b, s)| b * act_scale * s)
-                    .collect()
-            } else {
-                raw
+                let act_scale = scalars_f64(input(if self.operands().0 == 0 { 4 } else { 6 })?)?[0];
+                for (b, s) in bias.iter_mut().zip(&w_scale) {
+                    *b *= act_scale * s;
+                }
             }
-        } else {
-            vec![0.0; out_channels]
-        };
-        let is_float = w.datum_type().unquantized().is_float();
-        let w_f32: Vec<f32>;
-        let w_int: Vec<i32>;
-        let (w_shape, flat_f, flat_i): (&[usize], Option<&[f32]>, Option<&[i32]>) = if is_float {
-            w_f32 = w
-                .cast_to::<f32>()?
-                .try_as_plain_ram()?
-                .as_slice::<f32>()?
-                .to_vec();
-            (w.shape(), Some(&w_f32), None)
-        } else {
-            w_int = ints(w)?;
-            (w.shape(), None, Some(&w_int))
-        };
-        let mut out = Vec::with_capacity(calls);
-        for call in 0..calls {
-            let channels = match self.site {
-                Site::Conv(_) => call * n..(call + 1) * n,
-                Site::EinSum(_) => 0..n,
-            };
-            let weights = match (flat_f, flat_i) {
-                (Some(f), _) => {
-                    let m = self.weight_matrix(f, w_shape, call);
-                    Weights::from_real(&self.arithmetic, &m, n, k)?
-                }
-                (_, Some(i)) => {
-                    let m = self.weight_matrix(i, w_shape, call);
-                    Weights::from_ints(
-                        &self.arithmetic,
-                        &m,
-                        &w_zp[channels.clone()],
-                        &w_scale[channels.clone()],
-                        n,
-                        k,
-                    )?
-                }
-                _ => unreachable!("one of the two is set"),
-            };
-            out.push(PreparedWeights {
-                weights,
-                bias: bias[channels].to_vec(),
-            });
         }
-        Ok(out)
+        // Output channels of call `call` (a convolution group's slice).
+        let channels = |call: usize| match self.site {
+            Site::Conv(_) => call * n..(call + 1) * n,
+            Site::EinSum(_) => 0..n,
+        };
+        let weights = if w.datum_type().unquantized().is_float() {
+            let real = w.cast_to::<f32>()?;
+            let real = real.try_as_plain_ram()?;
+            let real = real.as_slice::<f32>()?;
+            self.per_call(
+                real,
+                w.shape(),
+                |s| &s.weight_perm,
+                |c, g| c.weights(real, g),
+            )
+            .iter()
+            .map(|m| Weights::from_real(&self.arithmetic, m, n, k))
+            .collect::<Result<Vec<_>, _>>()?
+        } else {
+            let values = ints(w)?;
+            self.per_call(
+                &values,
+                w.shape(),
+                |s| &s.weight_perm,
+                |c, g| c.weights(&values, g),
+            )
+            .iter()
+            .enumerate()
+            .map(|(call, m)| {
+                let ch = channels(call);
+                Weights::from_ints(&self.arithmetic, m, &w_zp[ch.clone()], &w_scale[ch], n, k)
+            })
+            .collect::<Result<Vec<_>, _>>()?
+        };
+        Ok(weights
+            .into_iter()
+            .enumerate()
+            .map(|(call, weights)| PreparedWeights {
+                weights,
+                bias: bias[channels(call)].to_vec(),
+            })
+            .collect())
     }
 
-    /// Call `call`'s weights as N x K row-major.
-    fn weight_matrix<T: Copy>(&self, w: &[T], shape: &[usize], call: usize) -> Vec<T> {
+    /// The operand `x` (of `shape`) split into one row-major matrix per
+    /// call: an EinSum permutes it once by `perm` and cuts it into its batch
+    /// matrices; a convolution builds each group's matrix with `conv`.
+    fn per_call<T: Copy>(
+        &self,
+        x: &[T],
+        shape: &[usize],
+        perm: impl Fn(&EinSumSite) -> &Vec<usize>,
+        conv: impl Fn(&ConvSite, usize) -> Vec<T>,
+    ) -> Vec<Vec<T>> {
         match &self.site {
-            Site::Conv(c) => c.weights(w, call),
-            Site::EinSum(s) => {
-                let per = s.n * s.k;
-                let all = permute(w, shape, &s.weight_perm);
-                all[call * per..(call + 1) * per].to_vec()
-            }
+            Site::Conv(c) => (0..c.groups).map(|g| conv(c, g)).collect(),
+            Site::EinSum(s) => permute(x, shape, perm(s))
+                .chunks(x.len().max(1) / s.batch.max(1))
+                .map(<[T]>::to_vec)
+                .collect(),
         }
     }
 
@@ -331,18 +335,6 @@ impl KilnOp {
         }
     }
 
-    /// Call `call`'s A, M x K row-major; `pad` fills convolution padding.
-    fn gather<T: Copy>(&self, x: &[T], shape: &[usize], call: usize, pad: T) -> Vec<T> {
-        match &self.site {
-            Site::Conv(c) => c.gather(x, call, pad),
-            Site::EinSum(s) => {
-                let per = s.m * s.k;
-                let all = permute(x, shape, &s.act_perm);
-                all[call * per..(call + 1) * per].to_vec()
-            }
-        }
-    }
-
     /// Evaluates the node: every GEMM on `runner`, the rest on the host.
     pub fn run(
         &self,
@@ -354,7 +346,8 @@ impl KilnOp {
         let weights = match &self.weights {
             Some(w) => w,
             None => {
-                prepared = self.prepare_weights(&tensors)?;
+                let all: Vec<Option<&Tensor>> = tensors.iter().map(|&t| Some(t)).collect();
+                prepared = self.prepare_weights(&all)?;
                 &prepared
             }
         };
@@ -373,13 +366,29 @@ impl KilnOp {
         let conv = matches!(self.site, Site::Conv(_));
         let mut y = vec![0f64; if conv { out_len } else { 0 }];
         let mut class_order = vec![0f64; if conv { 0 } else { out_len }];
+        // Every call's A, gathered once: an EinSum's activation is permuted
+        // once for all its batch matrices.
+        let (mut a_int, mut a_real) = match &act {
+            ActValues::Int { q, zero_point, .. } => (
+                self.per_call(
+                    q,
+                    &x_shape,
+                    |s| &s.act_perm,
+                    |c, g| c.gather(q, g, *zero_point),
+                ),
+                Vec::new(),
+            ),
+            ActValues::Real(x) => (
+                Vec::new(),
+                self.per_call(x, &x_shape, |s| &s.act_perm, |c, g| c.gather(x, g, 0.0)),
+            ),
+        };
+        let (mut a_int, mut a_real) = (a_int.drain(..), a_real.drain(..));
         for (call, pw) in weights.iter().enumerate() {
             let rows: Vec<f64> = match (&act, &pw.weights) {
                 (
                     ActValues::Int {
-                        q,
-                        zero_point,
-                        scale,
+                        zero_point, scale, ..
                     },
                     Weights::Gemm {
                         codes,
@@ -388,7 +397,7 @@ impl KilnOp {
                         ..
                     },
                 ) => {
-                    let a = self.gather(q, &x_shape, call, *zero_point);
+                    let a = a_int.next().unwrap_or_default();
                     gemm_call(
                         runner,
                         self.layer,
@@ -404,8 +413,8 @@ impl KilnOp {
                         n,
                     )?
                 }
-                (ActValues::Real(x), Weights::Bfp(w)) => {
-                    let a = self.gather(x, &x_shape, call, 0.0);
+                (ActValues::Real(_), Weights::Bfp(w)) => {
+                    let a = a_real.next().unwrap_or_default();
                     let format = BfpFormat::new(ElementKind::Int8, w.format().block)?;
                     let problem = MatmulProblem {
                         a: BfpMatrix::quantise(format, m, k, &a)?,

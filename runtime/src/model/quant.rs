@@ -11,19 +11,10 @@
 
 use std::collections::HashMap;
 
-use crate::backend::BackendError;
-use crate::bfp::{BfpFormat, BfpMatrix};
+use crate::backend::{Arithmetic, BackendError};
+use crate::bfp::BfpMatrix;
 use crate::formats::quantise_per_channel;
 use crate::formats::Codebook;
-
-/// What a design computes with.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Arithmetic {
-    /// A GEMM design: int8 activations, weights as its PE's codes.
-    Gemm(Codebook),
-    /// A BFP design: mxint8 activations, weights in this format.
-    Bfp(BfpFormat),
-}
 
 /// Affine int8 quantisation of activations: `q = clamp(round(x / scale) +
 /// zero_point)`.

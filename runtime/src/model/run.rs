@@ -15,16 +15,15 @@ use super::load::{load_onnx, ModelError};
 use super::npy::{NpyArray, NpyError};
 use super::op::GemmRunner;
 use super::perf::{PerfModel, Replay};
-use super::quant::{ActQuant, Arithmetic};
+use super::quant::ActQuant;
 use super::report::{
     BoardLatency, DatasetReport, DesignRun, LayerReport, MacShare, RunSummary, Timing, Tolerance,
     VerifyReport,
 };
 use crate::backend::{
-    matmul_ideal_cycles, weight_format, Backend, BackendError, GoldenBackend, MatmulProblem,
+    matmul_ideal_cycles, Arithmetic, Backend, BackendError, GoldenBackend, MatmulProblem,
     SimBackend,
 };
-use crate::formats::Codebook;
 use crate::gemm::{layout, GemmProblem};
 use crate::rng::SplitMix64;
 
@@ -99,14 +98,6 @@ pub struct RunConfig {
     pub seed: u64,
 }
 
-/// The design's arithmetic, for quantisation.
-pub fn arithmetic(design: &Design) -> Result<Arithmetic, BackendError> {
-    Ok(match &design.config {
-        EngineConfig::Gemm(array) => Arithmetic::Gemm(Codebook::named(&array.pe)?),
-        EngineConfig::Bfp(_) => Arithmetic::Bfp(weight_format(design)?),
-    })
-}
-
 fn describe_arithmetic(design: &Design) -> String {
     match &design.config {
         EngineConfig::Gemm(a) => format!(
@@ -130,6 +121,66 @@ enum Sample {
     Matmul(MatmulProblem, Vec<f32>),
 }
 
+/// Equality of outputs bit for bit (f32 by its bits, so -0.0 and 0.0 differ).
+trait SameBits: Copy {
+    fn same_bits(self, other: Self) -> bool;
+}
+
+impl SameBits for i32 {
+    fn same_bits(self, other: Self) -> bool {
+        self == other
+    }
+}
+
+impl SameBits for f32 {
+    fn same_bits(self, other: Self) -> bool {
+        self.to_bits() == other.to_bits()
+    }
+}
+
+/// How many outputs of `got` differ from `want`.
+fn differing<T: SameBits>(got: &[T], want: &[T]) -> usize {
+    got.iter()
+        .zip(want)
+        .filter(|(a, b)| !a.same_bits(**b))
+        .count()
+}
+
+/// A call on a backend: its outputs and its cycles, when counted.
+type Ran<T> = Result<(Vec<T>, Option<u64>), BackendError>;
+
+fn run_gemm(backend: &mut dyn Backend, p: &GemmProblem) -> Ran<i32> {
+    backend
+        .gemm(p)
+        .map(|r| (r.output, r.counters.map(|c| c.cycles)))
+}
+
+fn run_matmul(backend: &mut dyn Backend, p: &MatmulProblem) -> Ran<f32> {
+    backend
+        .matmul(p)
+        .map(|r| (r.output, r.counters.map(|c| c.cycles)))
+}
+
+impl Sample {
+    /// Runs the call again on `backend`: (cycles, outputs, outputs that
+    /// differ from the golden ones).
+    fn replay(
+        &self,
+        backend: &mut dyn Backend,
+    ) -> Result<(Option<u64>, usize, usize), BackendError> {
+        Ok(match self {
+            Sample::Gemm(p, golden) => {
+                let (out, cycles) = run_gemm(backend, p)?;
+                (cycles, golden.len(), differing(&out, golden))
+            }
+            Sample::Matmul(p, golden) => {
+                let (out, cycles) = run_matmul(backend, p)?;
+                (cycles, golden.len(), differing(&out, golden))
+            }
+        })
+    }
+}
+
 /// The [`GemmRunner`] of one design's pass: every call on the chosen
 /// backend, sampled per layer for replays, cycles kept from the simulator.
 struct Offload {
@@ -148,61 +199,56 @@ struct Offload {
 }
 
 impl Offload {
-    fn keep(&mut self, layer: usize, sample: Sample) {
+    /// Reservoir sampling per layer; `make` runs only when the call is kept,
+    /// so calls past a full reservoir cost no copy.
+    fn keep(&mut self, layer: usize, make: impl FnOnce() -> Sample) {
         self.seen[layer] += 1;
         let kept = &mut self.samples[layer];
         if kept.len() < self.capacity {
-            kept.push(sample);
+            kept.push(make());
         } else {
             let slot = self.rng.below(self.seen[layer]) as usize;
             if slot < self.capacity {
-                kept[slot] = sample;
+                kept[slot] = make();
             }
         }
     }
 
-    fn count_cycles(&mut self, layer: usize, cycles: Option<u64>) {
-        if let Some(c) = cycles {
-            self.cycles[layer].0 += c as f64;
-            self.cycles[layer].1 += 1;
-        }
+    /// One call: golden always; on the simulator too when simulating, checked
+    /// against golden and timed.
+    fn call<P: Clone, T: SameBits>(
+        &mut self,
+        layer: usize,
+        problem: &P,
+        run: fn(&mut dyn Backend, &P) -> Ran<T>,
+        sample: fn(P, Vec<T>) -> Sample,
+    ) -> anyhow::Result<Vec<T>> {
+        self.calls += 1;
+        let (golden, _) = run(&mut self.golden, problem)?;
+        let output = if self.simulating {
+            let (out, cycles) = run(self.backend.as_mut(), problem)?;
+            self.checked += 1;
+            self.identical += usize::from(differing(&out, &golden) == 0);
+            if let Some(c) = cycles {
+                self.cycles[layer].0 += c as f64;
+                self.cycles[layer].1 += 1;
+            }
+            Some(out)
+        } else {
+            None
+        };
+        self.keep(layer, || sample(problem.clone(), golden.clone()));
+        Ok(output.unwrap_or(golden))
     }
 }
 
 impl GemmRunner for Offload {
     fn gemm(&mut self, layer: usize, problem: &GemmProblem) -> anyhow::Result<Vec<i32>> {
-        self.calls += 1;
-        let golden = self.golden.gemm(problem)?.output;
-        if self.simulating {
-            let run = self.backend.gemm(problem)?;
-            self.checked += 1;
-            self.identical += usize::from(run.output == golden);
-            self.count_cycles(layer, run.counters.map(|c| c.cycles));
-            self.keep(layer, Sample::Gemm(problem.clone(), golden));
-            return Ok(run.output);
-        }
-        self.keep(layer, Sample::Gemm(problem.clone(), golden.clone()));
-        Ok(golden)
+        self.call(layer, problem, run_gemm, Sample::Gemm)
     }
 
     fn matmul(&mut self, layer: usize, problem: &MatmulProblem) -> anyhow::Result<Vec<f32>> {
-        self.calls += 1;
-        let golden = self.golden.matmul(problem)?.output;
-        if self.simulating {
-            let run = self.backend.matmul(problem)?;
-            self.checked += 1;
-            let same = run
-                .output
-                .iter()
-                .zip(&golden)
-                .all(|(a, b)| a.to_bits() == b.to_bits());
-            self.identical += usize::from(same);
-            self.count_cycles(layer, run.counters.map(|c| c.cycles));
-            self.keep(layer, Sample::Matmul(problem.clone(), golden));
-            return Ok(run.output);
-        }
-        self.keep(layer, Sample::Matmul(problem.clone(), golden.clone()));
-        Ok(golden)
+        self.call(layer, problem, run_matmul, Sample::Matmul)
     }
 }
 
@@ -226,7 +272,7 @@ fn pick_samples(samples: &[Vec<Sample>], count: usize) -> Vec<(usize, Sample)> {
 
 /// The call's roofline bound in cycles on `board`: compute or memory,
 /// whichever is larger.
-fn roofline(design: &Design, board: &Board, m: usize, k: usize, n: usize) -> f64 {
+fn roofline(design: &Design, board: &Board, [m, k, n]: [usize; 3]) -> f64 {
     let bytes_per_cycle = board.memory.bytes_per_cycle.max(1e-9);
     match &design.config {
         EngineConfig::Gemm(a) => {
@@ -243,7 +289,7 @@ fn roofline(design: &Design, board: &Board, m: usize, k: usize, n: usize) -> f64
 }
 
 /// Input tensors for sample `i` of `data`, shaped as the model wants.
-pub fn sample_tensor(data: &NpyArray<f32>, i: usize, fact: &TypedFact) -> Result<Tensor, RunError> {
+fn sample_tensor(data: &NpyArray<f32>, i: usize, fact: &TypedFact) -> Result<Tensor, RunError> {
     let want: Vec<usize> = fact.shape.as_concrete().unwrap_or(&[]).to_vec();
     let per: usize = data.shape[1..].iter().product();
     let rest = &data.shape[1..];
@@ -256,6 +302,14 @@ pub fn sample_tensor(data: &NpyArray<f32>, i: usize, fact: &TypedFact) -> Result
     }
     let t = Tensor::from_shape(&want, &data.data[i * per..(i + 1) * per])?;
     Ok(t.cast_to_dt(fact.datum_type)?.into_owned())
+}
+
+/// Every sample of `data` as a model input of `fact`'s shape and type.
+pub fn model_inputs(data: &NpyArray<f32>, fact: &TypedFact) -> Result<Vec<TValue>, RunError> {
+    let count = data.shape.first().copied().unwrap_or(0);
+    (0..count)
+        .map(|i| sample_tensor(data, i, fact).map(Tensor::into_tvalue))
+        .collect()
 }
 
 /// Any numeric value as f32, flattened.
@@ -358,15 +412,12 @@ pub fn run(config: &RunConfig, tick: &mut dyn FnMut()) -> Result<RunSummary, Run
             )));
         }
     }
-    let calib_count = config.calibration.shape.first().copied().unwrap_or(0);
-    let calib_sets = (0..calib_count)
-        .map(|i| sample_tensor(&config.calibration, i, &input_fact).map(|t| tvec!(t.into_tvalue())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let calibration = calibrate(&model, &layers, calib_sets)?;
+    let calib_sets = model_inputs(&config.calibration, &input_fact)?;
+    let calibration = calibrate(&model, &layers, calib_sets.into_iter().map(|x| tvec!(x)))?;
     let mut reference = Runner::new(model.clone(), names.clone())?;
     let mut passes = Vec::new();
     for design in &config.designs {
-        let arith = arithmetic(design)?;
+        let arith = Arithmetic::of(design)?;
         let patched = patch(&model, &layers, &arith, &calibration)?;
         let backend: Box<dyn Backend> = match config.backend {
             BackendChoice::Golden => Box::new(GoldenBackend::new(design)?),
@@ -395,8 +446,10 @@ pub fn run(config: &RunConfig, tick: &mut dyn FnMut()) -> Result<RunSummary, Run
         });
     }
     let mut reference_correct = 0;
-    for i in 0..samples {
-        let input = sample_tensor(&config.inputs, i, &input_fact)?.into_tvalue();
+    for (i, input) in model_inputs(&config.inputs, &input_fact)?
+        .into_iter()
+        .enumerate()
+    {
         let want = reference.run(tvec!(input.clone()), None)?;
         let want_label = argmax(&as_f32(&want.outputs[0])?);
         let label = config.labels.as_ref().map(|l| l[i]);
@@ -458,32 +511,20 @@ fn finish_pass(
     let mut replay_identical = 0;
     for (b, board) in config.boards.iter().enumerate() {
         let measured_here = config.backend == BackendChoice::Sim && b == 0;
+        // Each offloaded layer's roofline bound per call on this board.
+        let bounds: Vec<f64> = layers
+            .iter()
+            .map(|l| {
+                l.site
+                    .as_ref()
+                    .map_or(0.0, |s| roofline(design, board, s.shape()))
+            })
+            .collect();
         let mut replays = Vec::new();
         if !measured_here && !picked.is_empty() {
             let mut sim = SimBackend::open(design, board, None)?;
             for (layer, sample) in &picked {
-                let (cycles, outputs, wrong) = match sample {
-                    Sample::Gemm(p, golden) => {
-                        let run = sim.gemm(p)?;
-                        let wrong = run
-                            .output
-                            .iter()
-                            .zip(golden)
-                            .filter(|(a, b)| a != b)
-                            .count();
-                        (run.counters.map(|c| c.cycles), golden.len(), wrong)
-                    }
-                    Sample::Matmul(p, golden) => {
-                        let run = sim.matmul(p)?;
-                        let wrong = run
-                            .output
-                            .iter()
-                            .zip(golden)
-                            .filter(|(a, b)| a.to_bits() != b.to_bits())
-                            .count();
-                        (run.counters.map(|c| c.cycles), golden.len(), wrong)
-                    }
-                };
+                let (cycles, outputs, wrong) = sample.replay(&mut sim)?;
                 replayed += 1;
                 if wrong > 0 {
                     return Err(RunError::ReplayMismatch {
@@ -494,14 +535,9 @@ fn finish_pass(
                     });
                 }
                 replay_identical += 1;
-                let [m, k, n] = layers[*layer]
-                    .site
-                    .as_ref()
-                    .map(|s| s.shape())
-                    .unwrap_or([0; 3]);
                 replays.push(Replay {
                     layer: *layer,
-                    bound: roofline(design, board, m, k, n),
+                    bound: bounds[*layer],
                     cycles: cycles.unwrap_or(0) as f64,
                 });
             }
@@ -510,14 +546,9 @@ fn finish_pass(
         if measured_here {
             for (layer, &(sum, count)) in pass.offload.cycles.iter().enumerate() {
                 if count > 0 {
-                    let [m, k, n] = layers[layer]
-                        .site
-                        .as_ref()
-                        .map(|s| s.shape())
-                        .unwrap_or([0; 3]);
                     replays.push(Replay {
                         layer,
-                        bound: roofline(design, board, m, k, n),
+                        bound: bounds[layer],
                         cycles: sum / count as f64,
                     });
                 }
@@ -530,12 +561,11 @@ fn finish_pass(
         let mut total = 0.0;
         let mut per_layer = Vec::with_capacity(layers.len());
         for (l, layer) in layers.iter().enumerate() {
-            let cycles = layer.site.as_ref().ok().and_then(|s| {
-                let [m, k, n] = s.shape();
-                model
-                    .cycles(l, roofline(design, board, m, k, n))
-                    .map(|c| c * s.calls() as f64)
-            });
+            let cycles = layer
+                .site
+                .as_ref()
+                .ok()
+                .and_then(|s| model.cycles(l, bounds[l]).map(|c| c * s.calls() as f64));
             total += cycles.unwrap_or(0.0);
             per_layer.push(cycles);
         }

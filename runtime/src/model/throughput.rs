@@ -11,8 +11,8 @@ use super::exec::Runner;
 use super::graph::{layers, patch};
 use super::load::load_onnx;
 use super::npy::NpyArray;
-use super::run::{arithmetic, calibrate, sample_tensor, BackendRunner, RunError};
-use crate::backend::GoldenBackend;
+use super::run::{calibrate, model_inputs, BackendRunner, RunError};
+use crate::backend::{Arithmetic, GoldenBackend};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Throughput {
@@ -61,10 +61,7 @@ pub fn measure(
 ) -> Result<Throughput, RunError> {
     let model = load_onnx(model_path, None)?;
     let fact = model.outlet_fact(model.input_outlets()?[0])?.clone();
-    let count = data.shape.first().copied().unwrap_or(0);
-    let inputs = (0..count)
-        .map(|i| sample_tensor(data, i, &fact).map(|t| t.into_tvalue()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = model_inputs(data, &fact)?;
     let optimised = model.clone().into_optimized()?.into_runnable()?;
     let tract_optimised = best_rate(&inputs, rounds, |x| {
         optimised.run(tvec!(x))?;
@@ -76,16 +73,13 @@ pub fn measure(
         Ok(())
     })?;
     let found = layers(&model)?;
-    let calib_count = calibration.shape.first().copied().unwrap_or(0);
-    let sets = (0..calib_count)
-        .map(|i| sample_tensor(calibration, i, &fact).map(|t| tvec!(t.into_tvalue())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let calib = calibrate(&model, &found, sets)?;
+    let sets = model_inputs(calibration, &fact)?;
+    let calib = calibrate(&model, &found, sets.into_iter().map(|x| tvec!(x)))?;
     let mut golden = Vec::new();
     for design in designs {
         // tract optimises the ops it keeps around the offloaded ones, as it
         // does for its own run.
-        let patched = patch(&model, &found, &arithmetic(design)?, &calib)?.into_optimized()?;
+        let patched = patch(&model, &found, &Arithmetic::of(design)?, &calib)?.into_optimized()?;
         let mut runner = Runner::new(patched, [])?;
         let mut gemms = BackendRunner(GoldenBackend::new(design)?);
         let rate = best_rate(&inputs, rounds, |x| {
@@ -99,7 +93,7 @@ pub fn measure(
         });
     }
     Ok(Throughput {
-        inputs: count,
+        inputs: inputs.len(),
         rounds,
         tract_optimised_per_second: tract_optimised,
         tract_decluttered_per_second: tract_decluttered,
