@@ -76,6 +76,30 @@ pub struct Register {
     pub fields: &'static [Field],
 }
 
+/// A kernel argument under XRT: one 32-bit register, or a pointer held in
+/// two (low word at `offset`, high word at `offset + 4`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelArg {
+    /// lower_snake name, as in kernel.xml.
+    pub name: &'static str,
+    /// Byte offset of the (low) register.
+    pub offset: u32,
+    /// A 64-bit device pointer rather than a 32-bit scalar.
+    pub pointer: bool,
+}
+
+impl KernelArg {
+    /// Size of the argument in bytes.
+    #[must_use]
+    pub const fn size(self) -> u32 {
+        if self.pointer {
+            8
+        } else {
+            4
+        }
+    }
+}
+
 impl Register {
     /// The field called `name`, if the register has one.
     #[must_use]
@@ -1323,6 +1347,66 @@ pub mod blocks_drained {
         sw: SwAccess::ReadOnly,
     };
 }
+
+/// The registers as XRT kernel arguments (kernel.xml), by argument index:
+/// `_ADDR_LO`/`_ADDR_HI` pairs are 64-bit device pointers.
+pub const KERNEL_ARGS: &[KernelArg] = &[
+    KernelArg {
+        name: "a",
+        offset: 0x10,
+        pointer: true,
+    },
+    KernelArg {
+        name: "b",
+        offset: 0x18,
+        pointer: true,
+    },
+    KernelArg {
+        name: "c",
+        offset: 0x20,
+        pointer: true,
+    },
+    KernelArg {
+        name: "p",
+        offset: 0x28,
+        pointer: true,
+    },
+    KernelArg {
+        name: "m",
+        offset: 0x30,
+        pointer: false,
+    },
+    KernelArg {
+        name: "n",
+        offset: 0x34,
+        pointer: false,
+    },
+    KernelArg {
+        name: "k",
+        offset: 0x38,
+        pointer: false,
+    },
+    KernelArg {
+        name: "lda",
+        offset: 0x3C,
+        pointer: false,
+    },
+    KernelArg {
+        name: "ldb",
+        offset: 0x40,
+        pointer: false,
+    },
+    KernelArg {
+        name: "ldc",
+        offset: 0x44,
+        pointer: false,
+    },
+    KernelArg {
+        name: "mode",
+        offset: 0x48,
+        pointer: false,
+    },
+];
 
 /// Every register, by ascending offset.
 pub const ALL: &[Register] = &[

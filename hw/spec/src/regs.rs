@@ -6,8 +6,12 @@
 //! reference. `kiln regs generate` writes them and a test fails when a
 //! committed copy is stale.
 
+mod kernel;
 mod render;
 
+pub use kernel::{
+    render_kernel_xml, KernelArg, CONTROL_PORT, FIRST_ARG_OFFSET, MEMORY_PORT, MEMORY_PORT_BITS,
+};
 pub use render::{generated_files, render_markdown, render_rust, render_sv, GeneratedFile};
 
 use serde::{Deserialize, Serialize};

@@ -253,6 +253,21 @@ pub fn render_rust(map: &RegisterMap) -> String {
         let _ = writeln!(s, "}}");
     }
     let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "/// The registers as XRT kernel arguments (kernel.xml), by argument index:\n\
+         /// `_ADDR_LO`/`_ADDR_HI` pairs are 64-bit device pointers."
+    );
+    let _ = writeln!(s, "pub const KERNEL_ARGS: &[KernelArg] = &[");
+    for a in map.kernel_args() {
+        let _ = writeln!(s, "    KernelArg {{");
+        let _ = writeln!(s, "        name: \"{}\",", a.name);
+        let _ = writeln!(s, "        offset: 0x{:0digits$X},", a.offset);
+        let _ = writeln!(s, "        pointer: {},", a.pointer);
+        let _ = writeln!(s, "    }},");
+    }
+    let _ = writeln!(s, "];");
+    let _ = writeln!(s);
     let _ = writeln!(s, "/// Every register, by ascending offset.");
     let names: Vec<String> = map.registers.iter().map(|r| r.name.clone()).collect();
     rust_array(&mut s, "pub const ALL: &[Register] = &[", &names, 0, "];");
@@ -357,6 +372,30 @@ pub struct Register {
     pub reset: u32,
     /// Bit fields, as declared.
     pub fields: &'static [Field],
+}
+
+/// A kernel argument under XRT: one 32-bit register, or a pointer held in
+/// two (low word at `offset`, high word at `offset + 4`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelArg {
+    /// lower_snake name, as in kernel.xml.
+    pub name: &'static str,
+    /// Byte offset of the (low) register.
+    pub offset: u32,
+    /// A 64-bit device pointer rather than a 32-bit scalar.
+    pub pointer: bool,
+}
+
+impl KernelArg {
+    /// Size of the argument in bytes.
+    #[must_use]
+    pub const fn size(self) -> u32 {
+        if self.pointer {
+            8
+        } else {
+            4
+        }
+    }
 }
 
 impl Register {
