@@ -1,0 +1,1 @@
+//! XRT emulation (work in progress).

@@ -1,0 +1,1 @@
+//! Raw XRT bindings (work in progress).
