@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod bench;
 pub mod bfp;
+pub mod bitstream;
 pub mod formats;
 pub mod gemm;
 pub mod model;

@@ -1,0 +1,1 @@
+//! Bitstream manifests (being written).

@@ -1,0 +1,1 @@
+//! Vivado project generation (being written).
