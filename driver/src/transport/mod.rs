@@ -7,6 +7,9 @@ mod sim;
 #[cfg(feature = "sim")]
 pub use sim::{SimBoard, SimTransport};
 
+mod mmio;
+pub use mmio::{check_window, check_word, MappedFile, Mmio};
+
 /// Why a transport operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -17,6 +20,17 @@ pub enum TransportError {
     /// A register offset that is not 32-bit aligned.
     #[error("register offset {offset:#x} is not 4-byte aligned")]
     Unaligned { offset: u32 },
+    /// An access outside a memory-mapped window.
+    #[error("{len} bytes at offset {offset:#x} do not fit {what} ({size:#x} bytes mapped)")]
+    OutOfMapping {
+        what: String,
+        offset: u64,
+        len: u64,
+        size: u64,
+    },
+    /// A word access off a 4-byte boundary of a memory-mapped window.
+    #[error("word access at offset {offset:#x} of {what} is not 4-byte aligned")]
+    UnalignedMapping { what: String, offset: u64 },
     /// The accelerator did not signal completion within the allowed time.
     #[error("timed out after {waited_us} us (device time) waiting for the accelerator")]
     Timeout { waited_us: u64 },
