@@ -7,7 +7,17 @@ mod sim;
 #[cfg(feature = "sim")]
 pub use sim::{SimBoard, SimTransport};
 
+mod devmem;
+mod devmem_board;
+#[cfg(feature = "sim")]
+mod devmem_sim;
 mod mmio;
+pub use devmem::{
+    CacheSync, Clock, Completion, DevmemTransport, DmaRegion, PollIsr, UioInterrupt, WallClock,
+};
+pub use devmem_board::{DevmemConfig, RegisterSource, UdmabufSync};
+#[cfg(feature = "sim")]
+pub use devmem_sim::{SimCacheSync, SimClock, SimDevice, SimDmaMemory, SimRegisters};
 pub use mmio::{check_window, check_word, MappedFile, Mmio};
 
 /// Why a transport operation failed.
@@ -48,6 +58,13 @@ pub enum TransportError {
     /// The accelerator broke the bus protocol or touched memory outside its buffers.
     #[error("the accelerator faulted on its memory port: {0}")]
     BusFault(String),
+    /// The machine is not the board the board file describes (device
+    /// tree, UIO address or DMA buffer outside its DDR).
+    #[error("wrong board: {0}")]
+    WrongBoard(String),
+    /// No DMA buffer driver (u-dma-buf) on the board.
+    #[error("{0}")]
+    NoDmaBuffer(String),
     /// The transport's own failure (a device file, a library call, the simulator).
     #[error("{0}")]
     Io(String),
