@@ -147,6 +147,11 @@ pub enum DriverError {
         expected: DesignIdentity,
         found: DesignIdentity,
     },
+    #[error(
+        "the accelerator is busy with an earlier run (a run that timed out, or another process \
+         using it): {state}; wait for it, or reload the bitstream to reset it"
+    )]
+    Busy { state: EngineState },
     #[error("bad descriptor: {0}")]
     Descriptor(#[from] DescriptorError),
     #[error("the accelerator did not finish within {timeout:?}: {state}")]
@@ -192,10 +197,16 @@ impl<T: Transport> Accelerator<T> {
                 found: identity.design,
             });
         }
-        Ok(Self {
+        let mut accel = Self {
             transport,
             identity,
-        })
+        };
+        // Arguments written now would change a run in flight under its feet.
+        let state = accel.state()?;
+        if regs::ctrl::AP_IDLE.get(state.ctrl) == 0 {
+            return Err(DriverError::Busy { state });
+        }
+        Ok(accel)
     }
 
     pub fn identity(&self) -> &Identity {

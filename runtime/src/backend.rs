@@ -3,15 +3,16 @@
 //! on host arrays and gets the outputs (and, from hardware backends,
 //! counters); it never sees registers.
 
+#[cfg(feature = "sim")]
 use std::path::Path;
 use std::time::Duration;
 
+#[cfg(feature = "sim")]
 use kiln_driver::transport::{SimBoard, SimTransport};
 use kiln_driver::{
     Accelerator, Counters, DesignIdentity, DeviceBuffer, DriverError, ExpectedDesign,
-    GemmDescriptor, MatmulDescriptor, Operand, OutputKind,
+    GemmDescriptor, MatmulDescriptor, Operand, OutputKind, Transport,
 };
-use kiln_sim::MemTiming;
 use kiln_spec::{Board, Design, Engine, EngineConfig};
 
 use crate::bfp::bound::{row_error_terms, RowErrors};
@@ -172,14 +173,19 @@ impl Backend for GoldenBackend {
     }
 }
 
-/// The design's RTL in Verilator, on the board's simulated memory, driven by
-/// the same [`Accelerator`] code a board uses.
+/// The design on real or simulated hardware behind a driver transport: the
+/// same [`Accelerator`] register sequence whether the transport is the
+/// Verilated model, /dev/mem on a PYNQ or XRT on a KV260.
 #[derive(Debug)]
-pub struct SimBackend {
-    accel: Accelerator<SimTransport>,
+pub struct DeviceBackend<T: Transport> {
+    accel: Accelerator<T>,
     arithmetic: Arithmetic,
     design: Design,
     board: Board,
+    name: &'static str,
+    /// No run is given less than this (wall-clock transports need slack for
+    /// the operating system; the simulator's device time does not).
+    min_timeout: Duration,
     /// Reused device buffers: A, B, C, channel parameters.
     buffers: [Option<DeviceBuffer>; 4],
 }
@@ -205,10 +211,11 @@ pub fn expected_design(design: &Design) -> Result<ExpectedDesign, kiln_spec::Spe
 }
 
 /// The simulated board's memory port and clock, from its board file.
+#[cfg(feature = "sim")]
 pub fn sim_board(board: &Board) -> SimBoard {
     SimBoard {
         clock_mhz: board.fabric_clock_mhz,
-        timing: MemTiming {
+        timing: kiln_sim::MemTiming {
             bytes_per_cycle: board.memory.bytes_per_cycle,
             read_latency: board.memory.read_latency_cycles,
             write_latency: board.memory.write_latency_cycles,
@@ -218,31 +225,42 @@ pub fn sim_board(board: &Board) -> SimBoard {
     }
 }
 
-impl SimBackend {
-    /// Opens `design`'s model on `board`, optionally tracing to `trace` (.fst).
-    pub fn open(
+impl<T: Transport> DeviceBackend<T> {
+    /// Opens the accelerator behind `transport`, checking that it is
+    /// `design` (identity registers) before anything else; `name` is the
+    /// backend's name in reports (`sim`, `devmem`, `xrt`).
+    pub fn new(
+        transport: T,
+        name: &'static str,
         design: &Design,
         board: &Board,
-        trace: Option<&Path>,
     ) -> Result<Self, BackendError> {
-        let transport =
-            SimTransport::open(&design.name, sim_board(board), trace).map_err(DriverError::from)?;
         let accel = Accelerator::open(transport, &expected_design(design)?)?;
         Ok(Self {
             accel,
             arithmetic: Arithmetic::of(design)?,
             design: design.clone(),
             board: board.clone(),
+            name,
+            min_timeout: Duration::ZERO,
             buffers: [None; 4],
         })
     }
 
-    /// Finishes the waveform, if one is being written.
-    pub fn close(self) -> Result<(), BackendError> {
-        self.accel
-            .into_transport()
-            .close()
-            .map_err(|e| BackendError::Driver(e.into()))
+    /// Gives every run at least `timeout`.
+    pub fn with_min_timeout(mut self, timeout: Duration) -> Self {
+        self.min_timeout = timeout;
+        self
+    }
+
+    /// The driver's handle.
+    pub fn accelerator(&self) -> &Accelerator<T> {
+        &self.accel
+    }
+
+    /// Gives the transport back.
+    pub fn into_transport(self) -> T {
+        self.accel.into_transport()
     }
 
     fn buffer(&mut self, slot: usize, bytes: usize) -> Result<DeviceBuffer, BackendError> {
@@ -260,19 +278,45 @@ impl SimBackend {
     /// cycles plus ten cycles per byte moved, plus a fixed margin.
     fn timeout(&self, ideal_cycles: f64, bytes: usize) -> Duration {
         let cycles = 10.0 * ideal_cycles + 10.0 * bytes as f64 + 100_000.0;
-        Duration::from_secs_f64(cycles / (self.board.fabric_clock_mhz * 1e6))
+        Duration::from_secs_f64(cycles / (self.board.fabric_clock_mhz * 1e6)).max(self.min_timeout)
     }
 }
 
-/// Device-buffer slots of [`SimBackend`].
+/// The design's RTL in Verilator, on the board's simulated memory, driven by
+/// the same [`Accelerator`] code a board uses.
+#[cfg(feature = "sim")]
+pub type SimBackend = DeviceBackend<SimTransport>;
+
+#[cfg(feature = "sim")]
+impl DeviceBackend<SimTransport> {
+    /// Opens `design`'s model on `board`, optionally tracing to `trace` (.fst).
+    pub fn open(
+        design: &Design,
+        board: &Board,
+        trace: Option<&Path>,
+    ) -> Result<Self, BackendError> {
+        let transport =
+            SimTransport::open(&design.name, sim_board(board), trace).map_err(DriverError::from)?;
+        Self::new(transport, "sim", design, board)
+    }
+
+    /// Finishes the waveform, if one is being written.
+    pub fn close(self) -> Result<(), BackendError> {
+        self.into_transport()
+            .close()
+            .map_err(|e| BackendError::Driver(e.into()))
+    }
+}
+
+/// Device-buffer slots of [`DeviceBackend`].
 const SLOT_A: usize = 0;
 const SLOT_B: usize = 1;
 const SLOT_C: usize = 2;
 const SLOT_P: usize = 3;
 
-impl Backend for SimBackend {
+impl<T: Transport> Backend for DeviceBackend<T> {
     fn name(&self) -> &'static str {
-        "sim"
+        self.name
     }
 
     fn gemm(&mut self, p: &GemmProblem) -> Result<GemmRun, BackendError> {
@@ -579,4 +623,43 @@ pub fn run_checked_matmul(
         peak_compute_cycles: (m * n) as f64 * padded / macs_per_cycle,
         wall_seconds,
     })
+}
+
+/// Size of the DMA region [`devmem_on_sim`] gives the devmem transport, as
+/// a board's u-dma-buf would (64 MiB, PYNQ's usual CMA reservation).
+#[cfg(feature = "sim")]
+pub const SIM_UDMABUF_BYTES: u64 = 64 << 20;
+
+/// The devmem transport with `design`'s Verilated model behind its seams
+/// (registers, DMA region, device-time clock) on `board`'s simulated
+/// memory: the board transport's own code, exercised without the board.
+#[cfg(feature = "sim")]
+pub fn devmem_on_sim(
+    design: &Design,
+    board: &Board,
+    trace: Option<&Path>,
+) -> Result<kiln_driver::transport::DevmemTransport, BackendError> {
+    let device = kiln_driver::transport::SimDevice::open(&design.name, sim_board(board), trace)
+        .map_err(DriverError::from)?;
+    devmem_on_device(&device, board)
+}
+
+/// [`devmem_on_sim`] on an already open simulated device (several
+/// transports may share one accelerator, as processes share a board).
+#[cfg(feature = "sim")]
+pub fn devmem_on_device(
+    device: &kiln_driver::transport::SimDevice,
+    board: &Board,
+) -> Result<kiln_driver::transport::DevmemTransport, BackendError> {
+    use kiln_driver::transport::{DevmemTransport, PollIsr};
+    // The region sits in the upper half of DDR, where a CMA pool would.
+    let phys = board.addresses.ddr_base + board.addresses.ddr_bytes / 2;
+    let dma = device
+        .dma_region(phys, SIM_UDMABUF_BYTES)
+        .map_err(DriverError::from)?;
+    let regs = device.registers(u64::from(kiln_driver::regs::WINDOW_BYTES));
+    let transport =
+        DevmemTransport::new(Box::new(regs), dma, Box::new(PollIsr::new(device.clock())))
+            .map_err(DriverError::from)?;
+    Ok(transport)
 }
