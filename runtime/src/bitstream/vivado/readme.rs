@@ -1,0 +1,85 @@
+//! The output folder's README.md: what is there and the commands, in order.
+
+use std::fmt::Write as _;
+
+use super::{Project, Ps, KERNEL};
+
+pub(super) fn render(project: &Project<'_>) -> String {
+    let design = &project.design.name;
+    let board = &project.board.name;
+    let bit = project.bit_name();
+    let ps = Ps::of(project.board.family);
+    let mut s = String::new();
+    let _ = writeln!(s, "<!-- {} -->", project.note);
+    let _ = writeln!(s, "# Vivado build of `{design}` for `{board}`\n");
+    let _ = writeln!(
+        s,
+        "Part `{part}`, PL clock {clock} MHz, registers at {base:#010x} on `{gp}`, DDR through \
+         `{hp}`, interrupt on `{irq}`. The Tcl reads the RTL from the kiln tree at \
+         `{root}`; if the tree has moved, set `KILN_ROOT` first. See docs/bitstreams.md in \
+         the kiln tree for what these steps have and have not been tried on.\n",
+        part = project.board.part,
+        clock = super::mhz(project.board.fabric_clock_mhz),
+        base = project.board.addresses.registers,
+        gp = ps.gp,
+        hp = ps.hp,
+        irq = ps.irq,
+        root = project.root,
+    );
+    s.push_str("| file | what |\n|---|---|\n");
+    let _ = writeln!(
+        s,
+        "| `{KERNEL}.v` | the kernel: `{top}` with Vivado/Vitis port names |",
+        top = project.design.top_module()
+    );
+    if project.design.pe_binding_sv().ok().flatten().is_some() {
+        s.push_str("| `rtl/gemm_pe.sv` | the PE binding of this design |\n");
+    }
+    s.push_str("| `build_bitstream.tcl` | project, block design, bitstream |\n");
+    if project.xrt() {
+        s.push_str(
+            "| `kernel.xml` | the register map as XRT kernel arguments |\n\
+             | `package_kernel.tcl` | packages the kernel as a Vitis `.xo` |\n",
+        );
+    }
+    s.push('\n');
+    if project.xrt() {
+        let _ = write!(
+            s,
+            "## The xclbin that `kiln --backend xrt` loads\n\n\
+             In this folder, with Vivado and Vitis on the PATH, and `PLATFORM` the\n\
+             `.xpfm` of a {board} Vitis platform:\n\n\
+             ```sh\n\
+             vivado -mode batch -source package_kernel.tcl\n\
+             v++ -l -t hw --platform \"$PLATFORM\" -o kiln.xclbin {KERNEL}.xo\n\
+             kiln bitstream manifest --design {design} --board {board} --file kiln.xclbin --tool vivado=<version>\n\
+             ```\n\n\
+             `<version>` is what `vivado -version` reports (for example `2024.2`).\n\n\
+             ## A plain bitstream of the same kernel\n\n\
+             ```sh\n\
+             vivado -mode batch -source build_bitstream.tcl\n\
+             ```\n\n\
+             It writes `{bit}` here and prints the `kiln bitstream manifest` command\n\
+             for it.\n"
+        );
+    } else {
+        let _ = write!(
+            s,
+            "## Steps\n\n\
+             In this folder, with Vivado on the PATH:\n\n\
+             ```sh\n\
+             vivado -mode batch -source build_bitstream.tcl\n\
+             ```\n\n\
+             It writes `{bit}` and `{hwh}` here and, last, prints the\n\
+             command that records them (the Vivado version filled in):\n\n\
+             ```sh\n\
+             kiln bitstream manifest --design {design} --board {board} --file <this folder>/{bit} --tool vivado=<version>\n\
+             ```\n\n\
+             Then, from the kiln tree, `make deploy BOARD={board}` packs `kiln`, the board\n\
+             file and the manifest; copy `{bit}` and `{hwh}` to the board\n\
+             beside them.\n",
+            hwh = bit.replace(".bit", ".hwh"),
+        );
+    }
+    s
+}
