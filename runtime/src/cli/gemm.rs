@@ -2,25 +2,18 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
+pub use super::hardware::BackendKind;
+use super::hardware::{self, resolve, HardwareArgs};
 use super::output::{print_json, print_run_tail};
 use super::Outcome;
-use kiln::backend::{run_checked, GoldenBackend, Mismatch, SimBackend};
+use kiln::backend::{run_checked, Mismatch};
 use kiln::formats::Codebook;
 use kiln::gemm::{random_problem, OutputMode};
 use kiln::rng::SplitMix64;
-use kiln_spec::{Board, Design};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendKind {
-    /// The bit-exact Rust model.
-    Golden,
-    /// The design's RTL in Verilator, through the driver, on the board's simulated memory.
-    Sim,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputArg {
@@ -33,20 +26,23 @@ pub enum OutputArg {
 /// Run one random GEMM on a design and check every output against the golden model.
 #[derive(Debug, Args)]
 pub struct GemmArgs {
-    /// Design (see `kiln designs`).
-    #[arg(long, default_value = "gemm-pot-8x8")]
-    design: String,
+    /// Design (see `kiln designs`); default gemm-pot-8x8, or the manifest's.
+    #[arg(long)]
+    design: Option<String>,
     #[arg(long, default_value_t = 256)]
     m: usize,
     #[arg(long, default_value_t = 256)]
     n: usize,
     #[arg(long, default_value_t = 256)]
     k: usize,
-    /// Board whose memory port and clock the simulation models (see `kiln boards`).
-    #[arg(long, default_value = "pynq-z1")]
-    board: String,
+    /// Board whose memory port and clock the simulation models (see `kiln
+    /// boards`); default pynq-z1, or the manifest's.
+    #[arg(long)]
+    board: Option<String>,
     #[arg(long, value_enum, default_value_t = BackendKind::Sim)]
     backend: BackendKind,
+    #[command(flatten)]
+    hardware: HardwareArgs,
     /// Output mode.
     #[arg(long, value_enum, default_value_t = OutputArg::Int8)]
     output: OutputArg,
@@ -87,28 +83,27 @@ struct Report {
     simulated_cycles_per_second: Option<f64>,
 }
 
-/// The checks `kiln gemm` and `kiln matmul` share: M, N and K fit the
-/// 32-bit registers, and a waveform needs the simulator.
-pub fn check_run_args(
-    [m, n, k]: [usize; 3],
-    trace: bool,
-    backend: BackendKind,
-) -> anyhow::Result<()> {
+/// The check `kiln gemm` and `kiln matmul` share: M, N and K fit the
+/// 32-bit registers.
+pub fn check_run_args([m, n, k]: [usize; 3]) -> anyhow::Result<()> {
     for (name, value) in [("--m", m), ("--n", n), ("--k", k)] {
         if value == 0 || value > u32::MAX as usize {
             bail!("{name} is {value}; it must be between 1 and {}", u32::MAX);
         }
     }
-    if trace && backend != BackendKind::Sim {
-        bail!("--trace needs --backend sim: the golden model has no waveform");
-    }
     Ok(())
 }
 
 pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
-    let design = Design::by_name(&args.design)?;
-    let board = Board::by_name(&args.board)?;
-    check_run_args([args.m, args.n, args.k], args.trace.is_some(), args.backend)?;
+    let target = resolve(
+        args.backend,
+        &args.hardware,
+        args.design.as_deref(),
+        args.board.as_deref(),
+        "gemm-pot-8x8",
+    )?;
+    let (design, board) = (&target.design, &target.board);
+    check_run_args([args.m, args.n, args.k])?;
     let codebook = Codebook::named(&design.gemm()?.pe)?;
     let output = match args.output {
         OutputArg::Int8 => OutputMode::Int8 { zero_point: 0 },
@@ -121,24 +116,15 @@ pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
             zero_point: rng.below(256) as u8 as i8,
         };
     }
-    let checked = match args.backend {
-        BackendKind::Golden => run_checked(&mut GoldenBackend::new(&design)?, &design, &problem)?,
-        BackendKind::Sim => {
-            let mut sim = SimBackend::open(&design, &board, args.trace.as_deref())
-                .with_context(|| format!("opening the simulation of {}", design.name))?;
-            let checked = run_checked(&mut sim, &design, &problem)?;
-            sim.close()?;
-            checked
-        }
-    };
+    let mut backend = hardware::open(args.backend, &args.hardware, &target, args.trace.as_deref())?;
+    let backend_name = backend.backend().name();
+    let checked = run_checked(backend.backend(), design, &problem)?;
+    backend.finish()?;
     let c = checked.counters;
     let report = Report {
         design: design.name.clone(),
         board: board.name.clone(),
-        backend: match args.backend {
-            BackendKind::Golden => "golden",
-            BackendKind::Sim => "sim",
-        },
+        backend: backend_name,
         m: args.m,
         n: args.n,
         k: args.k,

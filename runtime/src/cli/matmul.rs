@@ -8,13 +8,11 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::gemm::{check_run_args, BackendKind};
+use super::gemm::check_run_args;
+use super::hardware::{self, resolve, BackendKind, HardwareArgs};
 use super::output::{print_json, print_run_tail, progress};
 use super::Outcome;
-use kiln::backend::{
-    run_checked_matmul, weight_format, Backend, CheckedMatmul, GoldenBackend, MatmulMismatch,
-    SimBackend,
-};
+use kiln::backend::{run_checked_matmul, weight_format, Backend, CheckedMatmul, MatmulMismatch};
 use kiln::bfp::layout::row_bytes;
 use kiln::bfp::study::{generate, DataSet};
 use kiln::workload::{Reference, Workload};
@@ -32,9 +30,9 @@ pub enum DataArg {
 /// project an LLM workload's MatMul time per token.
 #[derive(Debug, Args)]
 pub struct MatmulArgs {
-    /// BFP design (see `kiln designs`).
-    #[arg(long, default_value = "bfp-mxint8")]
-    design: String,
+    /// BFP design (see `kiln designs`); default bfp-mxint8, or the manifest's.
+    #[arg(long)]
+    design: Option<String>,
     /// Rows of A and C (tokens).
     #[arg(long, default_value_t = 1)]
     m: usize,
@@ -47,11 +45,14 @@ pub struct MatmulArgs {
     /// Project a model's MatMul time per generated token instead: `tinyllama`.
     #[arg(long)]
     workload: Option<String>,
-    /// Board whose memory port and clock the simulation models (see `kiln boards`).
-    #[arg(long, default_value = "pynq-z1")]
-    board: String,
+    /// Board whose memory port and clock the simulation models (see `kiln
+    /// boards`); default pynq-z1, or the manifest's.
+    #[arg(long)]
+    board: Option<String>,
     #[arg(long, value_enum, default_value_t = BackendKind::Sim)]
     backend: BackendKind,
+    #[command(flatten)]
+    hardware: HardwareArgs,
     /// The random f32 data quantised to BFP.
     #[arg(long, value_enum, default_value_t = DataArg::Outliers)]
     data: DataArg,
@@ -171,10 +172,16 @@ struct WorkloadReport {
 }
 
 pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
-    let design = Design::by_name(&args.design)?;
+    let target = resolve(
+        args.backend,
+        &args.hardware,
+        args.design.as_deref(),
+        args.board.as_deref(),
+        "bfp-mxint8",
+    )?;
+    let (design, board) = (&target.design, &target.board);
     design.bfp()?;
-    let board = Board::by_name(&args.board)?;
-    check_run_args([args.m, args.n, args.k], args.trace.is_some(), args.backend)?;
+    check_run_args([args.m, args.n, args.k])?;
     let k_depth = design.k_depth as usize;
     let data = match args.data {
         DataArg::Gaussian => DataSet::Gaussian,
@@ -183,18 +190,19 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
     if let Some(name) = &args.workload {
         let workload = Workload::by_name(name)?;
         let longest = workload.matmuls.iter().map(|m| m.k).max().unwrap_or(0);
-        if weight_format(&design)?.padded_k(longest) > k_depth {
+        if weight_format(design)?.padded_k(longest) > k_depth {
             bail!(
                 "{} needs K up to {longest}; design `{}` holds K up to {k_depth}",
                 workload.name,
                 design.name
             );
         }
-        let mut backend: Box<dyn Backend> = match args.backend {
-            BackendKind::Golden => Box::new(GoldenBackend::new(&design)?),
-            BackendKind::Sim => Box::new(open_sim(&design, &board, None)?),
-        };
-        let report = run_workload(&mut *backend, &design, &board, &workload, &args, data)?;
+        if args.trace.is_some() {
+            bail!("--trace records one MatMul; it does not combine with --workload");
+        }
+        let mut backend = hardware::open(args.backend, &args.hardware, &target, None)?;
+        let report = run_workload(backend.backend(), design, board, &workload, &args, data)?;
+        backend.finish()?;
         let passed = report.shapes.iter().all(|s| s.run.passed());
         if args.json {
             print_json(&report)?;
@@ -207,7 +215,7 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
             Outcome::Failed
         });
     }
-    if weight_format(&design)?.padded_k(args.k) > k_depth {
+    if weight_format(design)?.padded_k(args.k) > k_depth {
         bail!(
             "--k {} is longer than design `{}` holds (K up to {k_depth})",
             args.k,
@@ -216,23 +224,11 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
     }
     let shape = (args.m, args.n, args.k);
     let (a, w) = generate(data, args.seed, args.m, args.k, args.n);
-    let (checked, backend_name) = match args.backend {
-        BackendKind::Golden => {
-            let mut golden = GoldenBackend::new(&design)?;
-            (
-                run_checked_matmul(&mut golden, &design, shape, &a, &w)?,
-                golden.name(),
-            )
-        }
-        BackendKind::Sim => {
-            let mut sim = open_sim(&design, &board, args.trace.as_deref())?;
-            let checked = run_checked_matmul(&mut sim, &design, shape, &a, &w)?;
-            let name = sim.name();
-            // Finishes the waveform, reporting a failure to write it.
-            sim.close()?;
-            (checked, name)
-        }
-    };
+    let mut backend = hardware::open(args.backend, &args.hardware, &target, args.trace.as_deref())?;
+    let backend_name = backend.backend().name();
+    let checked = run_checked_matmul(backend.backend(), design, shape, &a, &w)?;
+    // Finishes the waveform, reporting a failure to write it.
+    backend.finish()?;
     let report = SingleReport {
         design: design.name.clone(),
         board: board.name.clone(),
@@ -240,7 +236,7 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
         data: data.name(),
         seed: args.seed,
         fabric_clock_mhz: board.fabric_clock_mhz,
-        run: MatmulReport::new(shape, &checked, &board),
+        run: MatmulReport::new(shape, &checked, board),
     };
     if args.json {
         print_json(&report)?;
@@ -252,15 +248,6 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Failed
     })
-}
-
-fn open_sim(
-    design: &Design,
-    board: &Board,
-    trace: Option<&std::path::Path>,
-) -> anyhow::Result<SimBackend> {
-    SimBackend::open(design, board, trace)
-        .with_context(|| format!("opening the simulation of {}", design.name))
 }
 
 fn run_workload(

@@ -1,9 +1,11 @@
 //! Argument parsing and dispatch.
 
 mod bench;
+mod bitstream;
 mod boards;
 mod designs;
 mod gemm;
+mod hardware;
 mod matmul;
 mod output;
 mod pe;
@@ -38,6 +40,9 @@ enum Command {
     /// Run an ONNX model with its GEMMs and convolutions on the accelerator,
     /// compared layer by layer with tract's f32 result.
     Run(run::RunArgs),
+    /// Bitstreams: manifests, their checks, Vivado projects, emulation xclbins.
+    #[command(subcommand)]
+    Bitstream(bitstream::BitstreamCommand),
     /// The accelerator designs (hw/designs): list, show one.
     Designs(designs::DesignsArgs),
     /// The boards kiln targets (boards/): part, clock, memory, resources.
@@ -63,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Gemm(args) => gemm::run(args),
         Command::Matmul(args) => matmul::run(args),
         Command::Run(args) => run::run_cmd(args),
+        Command::Bitstream(cmd) => bitstream::run(cmd),
         Command::Designs(args) => designs::run(args),
         Command::Boards(args) => boards::run(args),
         Command::Bench(cmd) => bench::run(cmd),

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use super::gemm::BackendKind;
 use super::output::{print_json, progress, write_atomically};
 use super::Outcome;
 use kiln::model::load::parse_shape;
@@ -27,6 +26,15 @@ pub(super) fn bundled(file: &str) -> PathBuf {
 
 /// Run an ONNX model with its GEMMs offloaded to one or more designs, and
 /// compare every layer with tract's own result.
+/// Where `kiln run` executes the offloaded GEMMs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunBackend {
+    /// The bit-exact Rust model (fast), with a sample replayed on the RTL.
+    Golden,
+    /// Every GEMM on the design's RTL in Verilator.
+    Sim,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The ONNX model (default: the bundled digits CNN and its test set).
@@ -44,8 +52,8 @@ pub struct RunArgs {
     /// Design to run on; repeat to compare designs side by side.
     #[arg(long = "design", default_values_t = ["gemm-pot-8x8".to_string(), "gemm-mac-dsp-8x8".to_string()])]
     designs: Vec<String>,
-    #[arg(long, value_enum, default_value_t = BackendKind::Golden)]
-    backend: BackendKind,
+    #[arg(long, value_enum, default_value_t = RunBackend::Golden)]
+    backend: RunBackend,
     /// Calls replayed on the RTL per board, checked bit for bit; their
     /// cycles calibrate the timing (0: no replays, no timing).
     #[arg(long, default_value_t = 16)]
@@ -137,8 +145,8 @@ pub fn run_cmd(args: RunArgs) -> anyhow::Result<Outcome> {
             .map(|d| Design::by_name(d))
             .collect::<Result<_, _>>()?,
         backend: match args.backend {
-            BackendKind::Golden => BackendChoice::Golden,
-            BackendKind::Sim => BackendChoice::Sim,
+            RunBackend::Golden => BackendChoice::Golden,
+            RunBackend::Sim => BackendChoice::Sim,
         },
         verify_sample: args.verify_sample,
         boards: args
