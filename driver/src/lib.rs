@@ -11,6 +11,7 @@ mod accel;
 mod descriptor;
 pub mod regs;
 pub mod transport;
+pub mod xclbin;
 
 pub use accel::{
     Accelerator, Counters, DesignIdentity, DriverError, EngineState, ExpectedDesign, Identity,
