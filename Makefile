@@ -111,3 +111,13 @@ regs: setup
 ## bench: simulator throughput (figures go to docs/benchmarks.md by hand)
 bench: build
 	$(KILN) bench sim --cycles 2000000
+
+## xrt-emu: kiln's XRT emulation library (driver/xrt-emu) with its headers, in
+## the layout of an XRT install: build the xrt feature with XILINX_XRT=$(XRT_EMU)
+XRT_EMU := $(CURDIR)/target/xrt-emu
+.PHONY: xrt-emu
+xrt-emu: setup
+	$(CARGO) build --release --locked -p kiln-xrt-emu --features dv-designs
+	rm -rf $(XRT_EMU) && mkdir -p $(XRT_EMU)/lib
+	cp -r driver/xrt-emu/include $(XRT_EMU)/include
+	cp target/release/libxrt_coreutil.so $(XRT_EMU)/lib/
