@@ -6,6 +6,10 @@ use std::time::Duration;
 mod sim;
 #[cfg(feature = "sim")]
 pub use sim::{SimBoard, SimTransport};
+#[cfg(feature = "xrt")]
+mod xrt;
+#[cfg(feature = "xrt")]
+pub use xrt::{XrtTransport, DEFAULT_TIMEOUT_FLOOR as XRT_TIMEOUT_FLOOR};
 
 mod devmem;
 mod devmem_board;
@@ -68,6 +72,25 @@ pub enum TransportError {
     /// The transport's own failure (a device file, a library call, the simulator).
     #[error("{0}")]
     Io(String),
+    /// An XRT call failed (XRT also prints its reason on stderr).
+    #[error("XRT call {call} failed: {message} (errno {errno})")]
+    Xrt {
+        call: &'static str,
+        errno: i32,
+        message: String,
+    },
+    /// An XRT run ended in a state other than completed.
+    #[error("the XRT run ended in state {state} ({code}); XRT's log on stderr says why")]
+    RunFailed { state: &'static str, code: u32 },
+    /// An address in no buffer this transport allocated.
+    #[error("{what} at {address:#x} lies in no buffer allocated through this transport")]
+    UnknownBuffer { what: String, address: u64 },
+    /// The xclbin could not be read.
+    #[error(transparent)]
+    Xclbin(#[from] crate::xclbin::XclbinError),
+    /// Something this transport cannot do.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// A block of device memory the accelerator can reach.
