@@ -8,20 +8,23 @@ KILN := target/release/kiln
 APT_PACKAGES := verilator yosys zlib1g-dev g++ make
 RTL := $(wildcard hw/ip/*/rtl/*.sv hw/ip/*/dv/*.sv)
 
-.PHONY: setup demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench build onnx-testdata
+.PHONY: setup setup-cross demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench build onnx-testdata cross cross-test deploy
 
 # ONNX's own backend test models (small models with inputs and reference
 # outputs), shipped in the onnx wheel on PyPI; the model tests read them.
 ONNX_VERSION := 1.17.0
 ONNX_TESTDATA := target/onnx-testdata
 
-## setup: install missing tools (apt: verilator, yosys, zlib headers; rustfmt and clippy)
+## setup: install missing tools (apt: verilator, yosys, zlib headers, g++,
+## libclang for bindgen, tclsh for the Vivado Tcl tests; rustfmt and clippy)
 setup:
 	@missing=""; \
 	command -v verilator >/dev/null || missing="$$missing verilator"; \
 	command -v yosys >/dev/null || missing="$$missing yosys"; \
 	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	command -v g++ >/dev/null || missing="$$missing g++"; \
+	ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
+	command -v tclsh >/dev/null || missing="$$missing tcl"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "setup: installing$$missing"; \
@@ -36,6 +39,29 @@ setup:
 	  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy; \
 	fi
 	@verilator --version; yosys -V
+
+## setup-cross: the board toolchains (apt: ARM cross linkers and qemu-user;
+## rustup: the armv7 and aarch64 standard libraries)
+CROSS_TARGETS := armv7-unknown-linux-gnueabihf aarch64-unknown-linux-gnu
+setup-cross: setup
+	@missing=""; \
+	command -v arm-linux-gnueabihf-gcc >/dev/null || missing="$$missing gcc-arm-linux-gnueabihf"; \
+	command -v aarch64-linux-gnu-gcc >/dev/null || missing="$$missing gcc-aarch64-linux-gnu"; \
+	command -v qemu-arm >/dev/null && command -v qemu-aarch64 >/dev/null || missing="$$missing qemu-user"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "setup-cross: installing$$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else \
+	    echo "setup-cross: missing$$missing; install with: sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+	@for t in $(CROSS_TARGETS); do \
+	  if rustc --print target-libdir --target $$t >/dev/null 2>&1 && [ -d "$$(rustc --print target-libdir --target $$t)" ] \
+	     && ls "$$(rustc --print target-libdir --target $$t)"/libstd-* >/dev/null 2>&1; then continue; fi; \
+	  command -v rustup >/dev/null || { echo "setup-cross: the Rust standard library for $$t is missing; install it with rustup target add $$t" >&2; exit 1; }; \
+	  rustup target add $$t; \
+	done
 
 build: setup
 	$(CARGO) build --release --locked
@@ -53,8 +79,10 @@ demo: build
 	@echo
 	$(KILN) run --backend sim --design gemm-pot-8x8 --design gemm-mac-dsp-8x8 --board pynq-z1 --board kv260 --html target/digits-report.html
 
-## test: format, lints, RTL lint, every cargo test
-test: setup fmt-check clippy lint-rtl onnx-testdata cargo-test
+## test: format, lints, RTL lint, every cargo test (the xrt transport
+## against kiln's XRT emulation included), then the board binaries under
+## qemu-user against the native golden results
+test: setup fmt-check clippy lint-rtl onnx-testdata cargo-test cross-test
 
 ## onnx-testdata: fetch the onnx wheel from PyPI (needs python3 and pip) and
 ## unpack the backend test models the model tests use
@@ -76,8 +104,11 @@ $(ONNX_TESTDATA)/.stamp:
 fmt-check:
 	$(CARGO) fmt --all --check
 
-clippy:
-	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
+# The xrt feature builds against kiln's XRT emulation library here.
+XRT_EMU := $(CURDIR)/target/xrt-emu
+clippy: xrt-emu
+	XILINX_XRT=$(XRT_EMU) $(CARGO) clippy --release --locked --workspace --all-targets --features kiln/xrt -- -D warnings
+	$(CARGO) clippy --release --locked -p kiln --no-default-features -- -D warnings
 
 # Every module is linted as its own top, with the whole library of RTL
 # available for the modules it instantiates (the register package first).
@@ -91,8 +122,9 @@ lint-rtl:
 	  verilator --lint-only -Wall hw/lint/waivers.vlt $$files --top-module $$top || exit 1; \
 	done
 
-cargo-test:
-	KILN_ONNX_TESTDATA=$(CURDIR)/$(ONNX_TESTDATA)/onnx/backend/test/data/node $(CARGO) test --release --locked --workspace
+cargo-test: xrt-emu
+	KILN_ONNX_TESTDATA=$(CURDIR)/$(ONNX_TESTDATA)/onnx/backend/test/data/node XILINX_XRT=$(XRT_EMU) \
+	  $(CARGO) test --release --locked --workspace --features kiln/xrt
 
 ## synth: rewrite docs/resources.md from yosys: every PE in its wrapper, then
 ## every listed design whole with its fit on the board (several minutes)
@@ -114,10 +146,35 @@ bench: build
 
 ## xrt-emu: kiln's XRT emulation library (driver/xrt-emu) with its headers, in
 ## the layout of an XRT install: build the xrt feature with XILINX_XRT=$(XRT_EMU)
-XRT_EMU := $(CURDIR)/target/xrt-emu
 .PHONY: xrt-emu
 xrt-emu: setup
 	$(CARGO) build --release --locked -p kiln-xrt-emu --features dv-designs
 	rm -rf $(XRT_EMU) && mkdir -p $(XRT_EMU)/lib
 	cp -r driver/xrt-emu/include $(XRT_EMU)/include
 	cp target/release/libxrt_coreutil.so $(XRT_EMU)/lib/
+
+## cross: kiln for both board targets, statically linked, without the
+## simulator (target/<triple>/board/kiln)
+cross: setup-cross
+	for t in $(CROSS_TARGETS); do \
+	  $(CARGO) build --locked -p kiln --no-default-features --profile board --target $$t || exit 1; \
+	done
+
+## deploy: dist/kiln-$(BOARD).tar.gz: the static kiln for the board, its
+## board file, the board's bitstream manifests (and bitstreams, where
+## present) from bitstreams/, and the Vivado project for $(DESIGN)
+BOARD ?= pynq-z1
+DESIGN ?= gemm-pot-8x8
+deploy: setup-cross build
+	@[ -f boards/$(BOARD).toml ] || { echo "deploy: no board file boards/$(BOARD).toml; boards: $$(cd boards && ls *.toml | sed 's/.toml//' | tr '\n' ' ')" >&2; exit 1; }
+	$(eval TRIPLE := $(shell sed -n 's/^rust_target = "\(.*\)"/\1/p' boards/$(BOARD).toml))
+	$(CARGO) build --locked -p kiln --no-default-features --profile board --target $(TRIPLE)
+	bash tests/cross/stage.sh $(BOARD) $(DESIGN) target/$(TRIPLE)/board/kiln $(KILN)
+
+## cross-test: deploy both board kinds and run their kiln under qemu-user:
+## --version, and golden GEMMs and BFP MatMuls whose JSON must equal the
+## native run's
+cross-test: setup-cross build
+	$(MAKE) --no-print-directory deploy BOARD=pynq-z1
+	$(MAKE) --no-print-directory deploy BOARD=kv260
+	bash tests/cross/check.sh dist/kiln-pynq-z1.tar.gz:qemu-arm dist/kiln-kv260.tar.gz:qemu-aarch64

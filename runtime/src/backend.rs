@@ -42,6 +42,12 @@ pub enum BackendError {
     Format(#[from] crate::formats::FormatError),
     #[error(transparent)]
     Bfp(#[from] BfpError),
+    /// A backend this build of kiln leaves out.
+    #[error("this kiln was built without the {backend} backend: {how}")]
+    NotCompiled {
+        backend: &'static str,
+        how: &'static str,
+    },
     #[error("{operand} is {found}; design `{design}` takes {wanted}")]
     OperandFormat {
         operand: &'static str,
@@ -308,6 +314,47 @@ impl DeviceBackend<SimTransport> {
     }
 }
 
+/// The simulation backend in a build without the simulator (a board
+/// build): the type exists so callers keep one shape, and opening it says
+/// what is missing.
+#[cfg(not(feature = "sim"))]
+#[derive(Debug)]
+pub struct SimBackend(std::convert::Infallible);
+
+#[cfg(not(feature = "sim"))]
+impl SimBackend {
+    pub fn open(
+        _design: &Design,
+        _board: &Board,
+        _trace: Option<&std::path::Path>,
+    ) -> Result<Self, BackendError> {
+        Err(BackendError::NotCompiled {
+            backend: "sim",
+            how: "build kiln with the `sim` feature where Verilator is installed \
+                  (a board build leaves it out); for `kiln run`, pass --verify-sample 0",
+        })
+    }
+
+    pub fn close(self) -> Result<(), BackendError> {
+        match self.0 {}
+    }
+}
+
+#[cfg(not(feature = "sim"))]
+impl Backend for SimBackend {
+    fn name(&self) -> &'static str {
+        match self.0 {}
+    }
+
+    fn gemm(&mut self, _: &GemmProblem) -> Result<GemmRun, BackendError> {
+        match self.0 {}
+    }
+
+    fn matmul(&mut self, _: &MatmulProblem) -> Result<MatmulRun, BackendError> {
+        match self.0 {}
+    }
+}
+
 /// Device-buffer slots of [`DeviceBackend`].
 const SLOT_A: usize = 0;
 const SLOT_B: usize = 1;
@@ -447,6 +494,9 @@ pub struct CheckedGemm {
     pub ideal_cycles: f64,
     /// Wall time of the backend's run alone (the golden reference excluded).
     pub wall_seconds: f64,
+    /// sha256 of the backend's outputs (i32, little-endian, row-major): the
+    /// same on every machine and backend that computes the same bits.
+    pub output_sha256: String,
 }
 
 impl CheckedGemm {
@@ -492,6 +542,7 @@ pub fn run_checked(
         counters: run.counters,
         ideal_cycles: (problem.m * problem.n * problem.k) as f64 / f64::from(design.gemm()?.pes()),
         wall_seconds,
+        output_sha256: output_digest(run.output.iter().map(|v| v.to_le_bytes())),
     })
 }
 
@@ -522,6 +573,18 @@ pub struct CheckedMatmul {
     pub peak_compute_cycles: f64,
     /// Wall time of the backend's run alone.
     pub wall_seconds: f64,
+    /// sha256 of the backend's outputs (f32 bits, little-endian, row-major).
+    pub output_sha256: String,
+}
+
+/// sha256 of a sequence of little-endian words, as 64 hex digits.
+fn output_digest<const N: usize>(words: impl Iterator<Item = [u8; N]>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for w in words {
+        h.update(w);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An output that differs from the golden model.
@@ -622,6 +685,7 @@ pub fn run_checked_matmul(
         compute_cycles: matmul_ideal_cycles(design, m, n, k)?,
         peak_compute_cycles: (m * n) as f64 * padded / macs_per_cycle,
         wall_seconds,
+        output_sha256: output_digest(run.output.iter().map(|v| v.to_bits().to_le_bytes())),
     })
 }
 

@@ -5,12 +5,14 @@
 //! simulator benchmarks. The CLI in `main.rs` is a thin layer over it.
 
 pub mod backend;
+#[cfg(feature = "sim")]
 pub mod bench;
 pub mod bfp;
 pub mod bitstream;
 pub mod formats;
 pub mod gemm;
 pub mod model;
+#[cfg(feature = "sim")]
 pub mod pe_check;
 pub mod pe_docs;
 pub mod rng;

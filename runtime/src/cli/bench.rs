@@ -6,7 +6,9 @@ mod bench_bfp;
 mod bench_model;
 
 use clap::{Args, Subcommand};
+#[cfg(feature = "sim")]
 use kiln::bench::bench_pe;
+#[cfg(feature = "sim")]
 use kiln_spec::PeLibrary;
 
 use super::output::{print_json, progress};
@@ -190,6 +192,16 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
         BenchCommand::BfpError(args) => return bench_bfp::run(args),
         BenchCommand::Model(args) => return bench_model::run(args),
     };
+    run_sim(args)
+}
+
+#[cfg(not(feature = "sim"))]
+fn run_sim(_: SimArgs) -> anyhow::Result<Outcome> {
+    anyhow::bail!(super::NO_SIMULATOR)
+}
+
+#[cfg(feature = "sim")]
+fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
     let library = PeLibrary::builtin()?;
     let pes: Vec<_> = if args.pes.is_empty() {
         library.library_pes().collect()

@@ -81,6 +81,8 @@ struct Report {
     projected_us: Option<f64>,
     wall_seconds: f64,
     simulated_cycles_per_second: Option<f64>,
+    /// sha256 of the outputs (i32 little-endian, row-major).
+    output_sha256: String,
 }
 
 /// The check `kiln gemm` and `kiln matmul` share: M, N and K fit the
@@ -144,6 +146,7 @@ pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
         projected_us: checked.projected_us(board.fabric_clock_mhz),
         wall_seconds: checked.wall_seconds,
         simulated_cycles_per_second: checked.cycles_per_second(),
+        output_sha256: checked.output_sha256.clone(),
     };
     if args.json {
         print_json(&report)?;

@@ -79,6 +79,8 @@ struct MatmulReport {
     worst_bound_ratio: f64,
     outside_bound: usize,
     infinite: usize,
+    /// sha256 of the outputs (f32 bits little-endian, row-major).
+    output_sha256: String,
     cycles: Option<u64>,
     compute_cycles: f64,
     peak_compute_cycles: f64,
@@ -108,6 +110,7 @@ impl MatmulReport {
             worst_bound_ratio: c.worst_bound_ratio,
             outside_bound: c.outside_bound,
             infinite: c.infinite,
+            output_sha256: c.output_sha256.clone(),
             cycles: counters.map(|c| c.cycles),
             compute_cycles: c.compute_cycles,
             peak_compute_cycles: c.peak_compute_cycles,

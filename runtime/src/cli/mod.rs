@@ -56,6 +56,11 @@ enum Command {
 }
 
 /// How a command that checks something came out.
+/// What commands that need Verilator say in a board build.
+#[cfg(not(feature = "sim"))]
+const NO_SIMULATOR: &str = "this kiln was built without the simulator (a board build): run this \
+     command with a kiln built with the `sim` feature, where Verilator is installed";
+
 pub enum Outcome {
     Passed,
     Failed,

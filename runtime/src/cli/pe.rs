@@ -2,13 +2,19 @@
 
 use std::path::PathBuf;
 
+#[cfg(feature = "sim")]
 use anyhow::Context;
 use clap::{Args, Subcommand};
+#[cfg(feature = "sim")]
 use kiln::pe_check::{check_pe, CheckOptions, PeReport};
-use kiln_spec::{PeLibrary, PeSpec};
+use kiln_spec::PeLibrary;
+#[cfg(feature = "sim")]
+use kiln_spec::PeSpec;
 use serde::Serialize;
 
-use super::output::{print_json, progress, write_atomically};
+#[cfg(feature = "sim")]
+use super::output::progress;
+use super::output::{print_json, write_atomically};
 use super::Outcome;
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +104,7 @@ fn list(library: &PeLibrary, json: bool) -> anyhow::Result<Outcome> {
     Ok(Outcome::Passed)
 }
 
+#[cfg(feature = "sim")]
 #[derive(Serialize)]
 struct VerifyJson<'a> {
     passed: bool,
@@ -105,6 +112,7 @@ struct VerifyJson<'a> {
     pes: &'a [PeReport],
 }
 
+#[cfg(feature = "sim")]
 fn select<'a>(library: &'a PeLibrary, names: &[String]) -> anyhow::Result<Vec<&'a PeSpec>> {
     if names.is_empty() {
         return Ok(library.library_pes().collect());
@@ -115,6 +123,7 @@ fn select<'a>(library: &'a PeLibrary, names: &[String]) -> anyhow::Result<Vec<&'
         .collect()
 }
 
+#[cfg(feature = "sim")]
 fn verify(library: &PeLibrary, args: VerifyArgs) -> anyhow::Result<Outcome> {
     let pes = select(library, &args.pes)?;
     if args.trace.is_some() && pes.len() != 1 {
@@ -159,6 +168,7 @@ fn verify(library: &PeLibrary, args: VerifyArgs) -> anyhow::Result<Outcome> {
     })
 }
 
+#[cfg(feature = "sim")]
 fn print_table(reports: &[PeReport]) {
     println!(
         "{:<17} {:>10} {:>8} {:>11} {:>9}  result",
@@ -190,4 +200,9 @@ fn print_table(reports: &[PeReport]) {
             );
         }
     }
+}
+
+#[cfg(not(feature = "sim"))]
+fn verify(_: &PeLibrary, _: VerifyArgs) -> anyhow::Result<Outcome> {
+    anyhow::bail!(super::NO_SIMULATOR)
 }
