@@ -63,7 +63,8 @@ for spec in "$@"; do
     fi
   done
   # The board build has no simulator and says so.
-  if "$qemu" "$bin" gemm --backend sim 2>&1 | grep -q "built without the simulator"; then
+  refusal=$("$qemu" "$bin" gemm --backend sim 2>&1)
+  if [ $? -eq 2 ] && grep -q "built without the simulator" <<< "$refusal"; then
     ok "$name: sim backend refused clearly"
   else
     bad "$name: sim backend not refused clearly"
