@@ -996,8 +996,14 @@ fn the_readme_gives_the_commands_in_order() {
         .find("vivado -mode batch -source package_kernel.tcl")
         .unwrap();
     let link = readme.find("v++ -l -t hw --platform").unwrap();
-    let manifest = readme.find("--file kiln.xclbin").unwrap();
-    assert!(package < link && link < manifest, "{readme}");
+    let manifest = readme
+        .find("--file bitstreams/gemm-pot-8x8-kv260.xclbin")
+        .unwrap();
+    let deploy = readme.find("make deploy BOARD=kv260").unwrap();
+    assert!(
+        package < link && link < manifest && manifest < deploy,
+        "{readme}"
+    );
 }
 
 // ------------------------------------------------------------ the checks fail

@@ -43,18 +43,25 @@ pub(super) fn render(project: &Project<'_>) -> String {
         );
     }
     s.push('\n');
+    let root = &project.root;
     if project.xrt() {
+        let xclbin = format!("{design}-{board}.xclbin");
         let _ = write!(
             s,
             "## The xclbin that `kiln --backend xrt` loads\n\n\
-             In this folder, with Vivado and Vitis on the PATH, and `PLATFORM` the\n\
-             `.xpfm` of a {board} Vitis platform:\n\n\
+             In this folder, with Vivado and Vitis on the PATH and `PLATFORM` the\n\
+             `.xpfm` of a {board} Vitis platform, package and link the kernel; then,\n\
+             in the kiln tree, record the xclbin beside its manifest in bitstreams/ and\n\
+             pack the board's deployment:\n\n\
              ```sh\n\
              vivado -mode batch -source package_kernel.tcl\n\
              v++ -l -t hw --platform \"$PLATFORM\" -o kiln.xclbin {KERNEL}.xo\n\
-             kiln bitstream manifest --design {design} --board {board} --file kiln.xclbin --tool vivado=<version>\n\
+             cp kiln.xclbin {root}/bitstreams/{xclbin}\n\
+             cd {root}\n\
+             kiln bitstream manifest --design {design} --board {board} --file bitstreams/{xclbin} --tool vivado=<version>\n\
+             make deploy BOARD={board} DESIGN={design}\n\
              ```\n\n\
-             `<version>` is what `vivado -version` reports (for example `2024.2`).\n\n\
+             `<version>` is the version `vivado -version` reports (for example `2024.2`).\n\n\
              ## A plain bitstream of the same kernel\n\n\
              ```sh\n\
              vivado -mode batch -source build_bitstream.tcl\n\
@@ -63,22 +70,24 @@ pub(super) fn render(project: &Project<'_>) -> String {
              for it.\n"
         );
     } else {
+        let hwh = bit.replace(".bit", ".hwh");
         let _ = write!(
             s,
             "## Steps\n\n\
-             In this folder, with Vivado on the PATH:\n\n\
+             In this folder, with Vivado on the PATH, build the bitstream. It writes\n\
+             `{bit}` and `{hwh}` here and, last, prints the\n\
+             `kiln bitstream manifest` command for them with the Vivado version filled\n\
+             in. Then, in the kiln tree, record the bitstream beside its manifest in\n\
+             bitstreams/ and pack the board's deployment:\n\n\
              ```sh\n\
              vivado -mode batch -source build_bitstream.tcl\n\
+             cp {bit} {hwh} {root}/bitstreams/\n\
+             cd {root}\n\
+             kiln bitstream manifest --design {design} --board {board} --file bitstreams/{bit} --tool vivado=<version>\n\
+             make deploy BOARD={board} DESIGN={design}\n\
              ```\n\n\
-             It writes `{bit}` and `{hwh}` here and, last, prints the\n\
-             command that records them (the Vivado version filled in):\n\n\
-             ```sh\n\
-             kiln bitstream manifest --design {design} --board {board} --file <this folder>/{bit} --tool vivado=<version>\n\
-             ```\n\n\
-             Then, from the kiln tree, `make deploy BOARD={board}` packs `kiln`, the board\n\
-             file and the manifest; copy `{bit}` and `{hwh}` to the board\n\
-             beside them.\n",
-            hwh = bit.replace(".bit", ".hwh"),
+             `make deploy` packs the manifest and the `.bit`; copy `{hwh}` to the\n\
+             board beside the `.bit` as well (PYNQ finds it by the bitstream's name).\n"
         );
     }
     s

@@ -289,7 +289,8 @@ pub(super) fn build_bitstream(project: &Project<'_>) -> Result<String, VivadoErr
     s.push_str(
         "puts \"kiln: wrote $kiln_bit\"\n\
          puts \"kiln: record it with\"\n\
-         puts \"  kiln bitstream manifest --design $kiln_design --board $kiln_board --file $kiln_bit --tool vivado=[version -short]\"\n",
+         puts \"  kiln bitstream manifest --design $kiln_design --board $kiln_board --file $kiln_bit --tool vivado=[version -short]\"\n\
+         puts \"kiln: for make deploy, run it on a copy in the kiln tree's bitstreams/ (README.md here)\"\n",
     );
     Ok(s)
 }
