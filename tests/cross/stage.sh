@@ -22,6 +22,8 @@ for m in bitstreams/*.toml; do
   cp "$m" "$dir/bitstreams/"
   file=$(sed -n 's/^file = "\(.*\)"/\1/p' "$m")
   if [ -f "bitstreams/$file" ]; then cp "bitstreams/$file" "$dir/bitstreams/"; fi
+  # PYNQ's Overlay reads the block design's .hwh beside the .bit.
+  if [ -f "bitstreams/${file%.*}.hwh" ]; then cp "bitstreams/${file%.*}.hwh" "$dir/bitstreams/"; fi
   manifests+=("$(basename "$m")")
 done
 "$native_kiln" bitstream vivado --design "$design" --board "$board" --out "$dir/vivado/$design" >/dev/null
