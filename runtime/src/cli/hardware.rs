@@ -204,7 +204,9 @@ pub fn open(
                 .context("opening the accelerator through /dev/mem and u-dma-buf")?;
             let backend = DeviceBackend::new(transport, "devmem", design, board)
                 .map_err(|e| identity_context(e, target))?;
-            Ok(OpenBackend::Devmem(Box::new(backend.with_min_timeout(floor))))
+            Ok(OpenBackend::Devmem(Box::new(
+                backend.with_min_timeout(floor),
+            )))
         }
         BackendKind::Xrt => open_xrt(hw, target, floor),
     }
