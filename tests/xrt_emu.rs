@@ -229,6 +229,12 @@ fn buffers_are_range_checked_and_synced_explicitly() {
         transport.write32(0x11, 0),
         Err(TransportError::Unaligned { .. })
     ));
+    // More than the board's DDR: XRT's refusal, as a typed error.
+    let err = transport.alloc(1 << 40).unwrap_err();
+    let TransportError::Xrt { call, errno, .. } = &err else {
+        panic!("expected an XRT error, got {err:?}");
+    };
+    assert_eq!((*call, *errno), ("xrtBOAlloc", 12), "ENOMEM: {err}");
     let err = transport
         .wait_interrupt(Duration::from_millis(1))
         .unwrap_err();

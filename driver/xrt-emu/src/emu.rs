@@ -300,7 +300,7 @@ impl Registry {
         let what = path.display();
         if x.mode != xclbin::mode::HW_EMU {
             return invalid(format!(
-                "{what} is a hardware xclbin (mode {}); the emulation runs emulation xclbins (Xclbin::emulation)",
+                "{what} is a hardware xclbin (mode {}); the emulation runs the emulation xclbins `kiln bitstream emulate` writes",
                 x.mode
             ));
         }
