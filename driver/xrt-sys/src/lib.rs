@@ -10,6 +10,9 @@
 //! XRT's C API reports a failure by returning NULL (handles), a non-zero
 //! int, or `u64::MAX` (`xrtBOAddress`), setting `errno` and printing the
 //! reason on stderr.
+//!
+//! Only the `link` feature (the driver's `xrt` feature turns it on)
+//! generates the bindings and links XRT; without it the crate is empty.
 
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 #![allow(clippy::all)]
