@@ -157,3 +157,39 @@ fn an_xclbin_other_than_the_manifests_is_refused_before_loading() {
         "{err}"
     );
 }
+
+#[test]
+fn the_digits_cnn_runs_over_xrt_with_every_call_checked_against_golden() {
+    let dir = Scratch::new("run");
+    let (_xclbin, manifest) = emulated(&dir, "gemm-pot-8x8");
+    let summary = kiln_json(
+        &[
+            "run",
+            "--backend",
+            "xrt",
+            "--manifest",
+            s(&manifest),
+            "--limit",
+            "6",
+            "--json",
+        ],
+        0,
+    );
+    let runs = summary["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "one design: the loaded bitstream's");
+    let run = &runs[0];
+    assert_eq!(run["design"], "gemm-pot-8x8");
+    assert_eq!(run["backend"], "xrt");
+    let verify = &run["verify"];
+    assert!(verify["total_calls"].as_u64().unwrap() >= 6, "{verify}");
+    assert_eq!(verify["sampled"], verify["total_calls"], "{verify}");
+    assert_eq!(verify["bit_identical"], verify["sampled"], "{verify}");
+    assert_eq!(run["timing"]["source"], "measured on the board");
+    assert_eq!(run["timing"]["boards"][0]["board"], "kv260");
+    assert!(
+        run["timing"]["boards"][0]["cycles_per_inference"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+}

@@ -147,6 +147,18 @@ impl OpenBackend {
         }
     }
 
+    /// The backend alone, for callers that keep it (no waveform to finish).
+    pub fn into_boxed(self) -> Box<dyn Backend> {
+        match self {
+            OpenBackend::Golden(b) => b,
+            #[cfg(feature = "sim")]
+            OpenBackend::Sim(b) => b,
+            OpenBackend::Devmem(b) => b,
+            #[cfg(feature = "xrt")]
+            OpenBackend::Xrt(b) => b,
+        }
+    }
+
     /// Closes the backend, finishing a waveform if one is being written.
     pub fn finish(self) -> anyhow::Result<()> {
         match self {

@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 
+use super::hardware::{self, resolve, BackendKind, HardwareArgs};
 use super::output::{print_json, progress, write_atomically};
 use super::Outcome;
 use kiln::model::load::parse_shape;
 use kiln::model::npy::{read_f32, read_i64};
 use kiln::model::report_html::render_html;
 use kiln::model::report_text::render_text;
-use kiln::model::run::{run, BackendChoice, RunConfig};
+use kiln::model::run::{run, run_on_device, BackendChoice, RunConfig};
 use kiln_spec::{repo_root, Board, Design};
 
 /// The bundled default: a small CNN on the UCI handwritten digits.
@@ -26,15 +27,6 @@ pub(super) fn bundled(file: &str) -> PathBuf {
 
 /// Run an ONNX model with its GEMMs offloaded to one or more designs, and
 /// compare every layer with tract's own result.
-/// Where `kiln run` executes the offloaded GEMMs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RunBackend {
-    /// The bit-exact Rust model (fast), with a sample replayed on the RTL.
-    Golden,
-    /// Every GEMM on the design's RTL in Verilator.
-    Sim,
-}
-
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The ONNX model (default: the bundled digits CNN and its test set).
@@ -52,8 +44,13 @@ pub struct RunArgs {
     /// Design to run on; repeat to compare designs side by side.
     #[arg(long = "design", default_values_t = ["gemm-pot-8x8".to_string(), "gemm-mac-dsp-8x8".to_string()])]
     designs: Vec<String>,
-    #[arg(long, value_enum, default_value_t = RunBackend::Golden)]
-    backend: RunBackend,
+    /// golden: every call on the Rust model, a sample replayed on the RTL;
+    /// sim: every call on the RTL; devmem, xrt: every call on the board's
+    /// accelerator (the design and board come from --manifest).
+    #[arg(long, value_enum, default_value_t = BackendKind::Golden)]
+    backend: BackendKind,
+    #[command(flatten)]
+    hardware: HardwareArgs,
     /// Calls replayed on the RTL per board, checked bit for bit; their
     /// cycles calibrate the timing (0: no replays, no timing).
     #[arg(long, default_value_t = 16)]
@@ -133,34 +130,55 @@ pub fn run_cmd(args: RunArgs) -> anyhow::Result<Outcome> {
     if args.boards.is_empty() {
         bail!("give at least one --board");
     }
+    // On hardware the loaded bitstream fixes the one design and board.
+    let target = if args.backend.is_hardware() {
+        Some(resolve(args.backend, &args.hardware, None, None, "")?)
+    } else {
+        resolve(args.backend, &args.hardware, None, None, "gemm-pot-8x8")?;
+        None
+    };
+    let (designs, boards) = match &target {
+        Some(t) => (vec![t.design.clone()], vec![t.board.clone()]),
+        None => (
+            args.designs
+                .iter()
+                .map(|d| Design::by_name(d))
+                .collect::<Result<_, _>>()?,
+            args.boards
+                .iter()
+                .map(|b| Board::by_name(b))
+                .collect::<Result<_, _>>()?,
+        ),
+    };
     let config = RunConfig {
         model,
         input_shapes,
         inputs,
         labels,
         calibration,
-        designs: args
-            .designs
-            .iter()
-            .map(|d| Design::by_name(d))
-            .collect::<Result<_, _>>()?,
+        designs,
         backend: match args.backend {
-            RunBackend::Golden => BackendChoice::Golden,
-            RunBackend::Sim => BackendChoice::Sim,
+            BackendKind::Golden => BackendChoice::Golden,
+            BackendKind::Sim => BackendChoice::Sim,
+            BackendKind::Devmem => BackendChoice::Device("devmem"),
+            BackendKind::Xrt => BackendChoice::Device("xrt"),
         },
         verify_sample: args.verify_sample,
-        boards: args
-            .boards
-            .iter()
-            .map(|b| Board::by_name(b))
-            .collect::<Result<_, _>>()?,
+        boards,
         min_sqnr_db: args.min_sqnr,
         seed: args.seed,
     };
     let total = config.inputs.shape[0] * config.designs.len();
     let bar = progress(total as u64, args.json);
     bar.set_message("inputs x designs");
-    let summary = run(&config, &mut || bar.inc(1)).context("kiln run failed")?;
+    let summary = match &target {
+        Some(t) => {
+            let device = hardware::open(args.backend, &args.hardware, t, None)?.into_boxed();
+            run_on_device(&config, device, &mut || bar.inc(1))
+        }
+        None => run(&config, &mut || bar.inc(1)),
+    }
+    .context("kiln run failed")?;
     bar.finish_and_clear();
     if let Some(path) = &args.html {
         write_atomically(path, &render_html(&summary))?;

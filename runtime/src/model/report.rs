@@ -110,7 +110,8 @@ pub struct MacShare {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Timing {
-    /// Where the cycles come from: `simulated` (every call on the RTL) or
+    /// Where the cycles come from: `simulated` (every call on the RTL),
+    /// `measured on the board` (every call on the accelerator) or
     /// `calibrated model` (golden run, cycles from replays).
     pub source: String,
     /// Projected accelerator time per board (compute on the device only;

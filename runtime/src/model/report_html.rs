@@ -169,7 +169,7 @@ fn design_facts(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<(&'stat
         facts.push((
             "perf model",
             format!(
-                "mean {}, worst {} |predicted &minus; simulated| cycles over {} replayed calls \
+                "mean {}, worst {} |predicted &minus; measured| cycles over {} replayed calls \
                  (leave-one-out)",
                 fmt_pct(cal.mean_abs_error),
                 fmt_pct(cal.max_abs_error),
@@ -183,7 +183,12 @@ fn design_facts(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<(&'stat
             let bad = v.sampled - v.bit_identical;
             line.push_str(&format!(" <span class=\"bad\">{bad} mismatched</span>"));
         }
-        facts.push(("RTL replay", line));
+        let label = if super::report_text::on_board(run) {
+            "board check"
+        } else {
+            "RTL replay"
+        };
+        facts.push((label, line));
     }
     facts.push(("wall time", fmt_seconds(run.wall_seconds)));
     facts

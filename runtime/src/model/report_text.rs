@@ -68,7 +68,12 @@ fn design_section(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<Strin
         lines.push(kv("perf model:", calibration(cal)));
     }
     if let Some(verify) = &run.verify {
-        lines.push(kv("RTL replay:", verification(verify)));
+        let label = if on_board(run) {
+            "board check:"
+        } else {
+            "RTL replay:"
+        };
+        lines.push(kv(label, verification(verify)));
     }
     lines.push(kv("wall time:", fmt_seconds(run.wall_seconds)));
     lines
@@ -208,7 +213,7 @@ fn latency_lines(timing: &Timing) -> Vec<String> {
 
 fn calibration(cal: &Calibration) -> String {
     format!(
-        "mean {}, worst {} |predicted - simulated| cycles over {} replayed calls (leave-one-out)",
+        "mean {}, worst {} |predicted - measured| cycles over {} replayed calls (leave-one-out)",
         fmt_pct(cal.mean_abs_error),
         fmt_pct(cal.max_abs_error),
         cal.replays
@@ -216,6 +221,12 @@ fn calibration(cal: &Calibration) -> String {
 }
 
 /// "N/M sampled calls bit-identical (of T calls)", shared with the HTML page.
+/// Whether every call ran on a board's accelerator (devmem or xrt), not
+/// on the RTL in simulation.
+pub(super) fn on_board(run: &DesignRun) -> bool {
+    matches!(run.backend.as_str(), "devmem" | "xrt")
+}
+
 pub(super) fn replay_summary(verify: &VerifyReport) -> String {
     format!(
         "{}/{} sampled calls bit-identical (of {} calls)",

@@ -76,6 +76,17 @@ impl From<TractError> for RunError {
 pub enum BackendChoice {
     Golden,
     Sim,
+    /// The accelerator itself (devmem or xrt on a board), opened by the
+    /// caller and handed to [`run_on_device`]; the name is the backend's.
+    Device(&'static str),
+}
+
+impl BackendChoice {
+    /// Every call runs on this backend too, checked against golden and
+    /// timed by its counters.
+    fn measures(self) -> bool {
+        !matches!(self, BackendChoice::Golden)
+    }
 }
 
 /// What to run.
@@ -390,6 +401,30 @@ struct Pass {
 
 /// Runs the whole comparison. `tick` is called once per input per design.
 pub fn run(config: &RunConfig, tick: &mut dyn FnMut()) -> Result<RunSummary, RunError> {
+    run_with(config, None, tick)
+}
+
+/// [`run`] with every offloaded call on `device`, an open hardware backend
+/// for the one design in `config` on the first board (`config.backend` is
+/// [`BackendChoice::Device`]).
+pub fn run_on_device(
+    config: &RunConfig,
+    device: Box<dyn Backend>,
+    tick: &mut dyn FnMut(),
+) -> Result<RunSummary, RunError> {
+    if config.designs.len() != 1 || !matches!(config.backend, BackendChoice::Device(_)) {
+        return Err(RunError::Data(
+            "a device run takes exactly one design (the loaded bitstream's)".into(),
+        ));
+    }
+    run_with(config, Some(device), tick)
+}
+
+fn run_with(
+    config: &RunConfig,
+    mut device: Option<Box<dyn Backend>>,
+    tick: &mut dyn FnMut(),
+) -> Result<RunSummary, RunError> {
     let model = load_onnx(&config.model, config.input_shapes.as_deref())?;
     if model.input_outlets()?.len() != 1 {
         return Err(RunError::Data(format!(
@@ -422,6 +457,12 @@ pub fn run(config: &RunConfig, tick: &mut dyn FnMut()) -> Result<RunSummary, Run
         let backend: Box<dyn Backend> = match config.backend {
             BackendChoice::Golden => Box::new(GoldenBackend::new(design)?),
             BackendChoice::Sim => Box::new(SimBackend::open(design, &config.boards[0], None)?),
+            BackendChoice::Device(name) => device.take().ok_or_else(|| {
+                RunError::Data(format!(
+                    "no open {name} backend for design `{}`",
+                    design.name
+                ))
+            })?,
         };
         passes.push(Pass {
             design: design.clone(),
@@ -429,7 +470,7 @@ pub fn run(config: &RunConfig, tick: &mut dyn FnMut()) -> Result<RunSummary, Run
             offload: Offload {
                 backend,
                 golden: GoldenBackend::new(design)?,
-                simulating: config.backend == BackendChoice::Sim,
+                simulating: config.backend.measures(),
                 capacity: config.verify_sample.max(1),
                 rng: SplitMix64::new(config.seed),
                 seen: vec![0; layers.len()],
@@ -510,7 +551,7 @@ fn finish_pass(
     let mut replayed = 0;
     let mut replay_identical = 0;
     for (b, board) in config.boards.iter().enumerate() {
-        let measured_here = config.backend == BackendChoice::Sim && b == 0;
+        let measured_here = config.backend.measures() && b == 0;
         // Each offloaded layer's roofline bound per call on this board.
         let bounds: Vec<f64> = layers
             .iter()
@@ -609,7 +650,7 @@ fn finish_pass(
         .filter(|l| l.site.is_err())
         .map(|l| l.macs)
         .sum();
-    let verify = if config.backend == BackendChoice::Sim {
+    let verify = if config.backend.measures() {
         Some(VerifyReport {
             sampled: pass.offload.checked + replayed,
             bit_identical: pass.offload.identical + replay_identical,
@@ -631,6 +672,7 @@ fn finish_pass(
         backend: match config.backend {
             BackendChoice::Golden => "golden".into(),
             BackendChoice::Sim => "sim".into(),
+            BackendChoice::Device(name) => name.into(),
         },
         tolerance: Tolerance {
             min_sqnr_db: config.min_sqnr_db,
@@ -657,7 +699,9 @@ fn finish_pass(
             },
         },
         timing: Timing {
-            source: if config.backend == BackendChoice::Sim {
+            source: if let BackendChoice::Device(_) = config.backend {
+                "measured on the board".into()
+            } else if config.backend == BackendChoice::Sim {
                 "simulated".into()
             } else {
                 "calibrated model".into()
