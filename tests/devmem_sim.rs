@@ -6,16 +6,15 @@
 //! counters as the plain simulation transport; a hung accelerator, a wrong
 //! bitstream and bad buffers must be refused clearly.
 
+#[path = "common/device.rs"]
+mod device;
+
 use std::time::Duration;
 
 use kiln::backend::{
-    devmem_on_device, devmem_on_sim, expected_design, sim_board, Backend, BackendError,
-    DeviceBackend, GoldenBackend, MatmulProblem, SimBackend, SIM_UDMABUF_BYTES,
+    devmem_on_device, devmem_on_sim, expected_design, sim_board, BackendError, DeviceBackend,
+    SIM_UDMABUF_BYTES,
 };
-use kiln::bfp::{BfpFormat, BfpMatrix, ElementKind};
-use kiln::formats::Codebook;
-use kiln::gemm::{random_problem, OutputMode};
-use kiln::rng::SplitMix64;
 use kiln_driver::transport::{DevmemTransport, SimDevice, Transport, TransportError};
 use kiln_driver::{Accelerator, DriverError, GemmDescriptor, Operand, OutputKind};
 use kiln_spec::{Board, Design};
@@ -28,40 +27,8 @@ fn devmem(design: &Design, board: &Board) -> DeviceBackend<DevmemTransport> {
 fn check_gemms(design: &str, board: &str, shapes: &[(usize, usize, usize)], seed: u64) {
     let design = Design::by_name(design).unwrap();
     let board = Board::by_name(board).unwrap();
-    let codebook = Codebook::named(&design.gemm().unwrap().pe).unwrap();
     let mut dev = devmem(&design, &board);
-    let mut sim = SimBackend::open(&design, &board, None).unwrap();
-    let mut golden = GoldenBackend::new(&design).unwrap();
-    let mut rng = SplitMix64::new(seed);
-    for (i, &(m, n, k)) in shapes.iter().enumerate() {
-        let output = if i % 2 == 0 {
-            OutputMode::Int8 {
-                zero_point: rng.below(256) as u8 as i8,
-            }
-        } else {
-            OutputMode::Int32
-        };
-        let problem = random_problem(&mut rng, &codebook, m, n, k, output);
-        let want = golden.gemm(&problem).unwrap().output;
-        let got = dev.gemm(&problem).unwrap();
-        let first_wrong = (0..want.len()).find(|&j| want[j] != got.output[j]);
-        assert!(
-            first_wrong.is_none(),
-            "{} {m}x{n}x{k} {output:?} over devmem: output {} differs: RTL {} golden {}",
-            design.name,
-            first_wrong.unwrap(),
-            got.output[first_wrong.unwrap()],
-            want[first_wrong.unwrap()]
-        );
-        // Same RTL, same register sequence: the hardware's own counters
-        // agree with the simulation transport's cycle for cycle.
-        let plain = sim.gemm(&problem).unwrap();
-        assert_eq!(
-            got.counters, plain.counters,
-            "{} {m}x{n}x{k}: counters over devmem and over the sim transport",
-            design.name
-        );
-    }
+    device::check_gemms(&mut dev, &design, &board, shapes, seed);
 }
 
 #[test]
@@ -89,25 +56,13 @@ fn listed_gemm_designs_match_golden_over_devmem() {
 fn bfp_matmuls_match_golden_bit_for_bit_over_devmem() {
     let design = Design::by_name("bfp-mxint8").unwrap();
     let board = Board::by_name("pynq-z1").unwrap();
-    let format = BfpFormat::new(ElementKind::Int8, 32).unwrap();
     let mut dev = devmem(&design, &board);
-    let mut golden = GoldenBackend::new(&design).unwrap();
-    let mut rng = SplitMix64::new(5);
-    for (m, n, k) in [(1, 64, 512), (5, 13, 100), (3, 9, 33)] {
-        let mut matrix = |rows: usize| {
-            let values: Vec<f32> = (0..rows * k).map(|_| rng.gaussian() as f32).collect();
-            BfpMatrix::quantise(format, rows, k, &values).unwrap()
-        };
-        let problem = MatmulProblem {
-            a: matrix(m),
-            w: matrix(n),
-        };
-        let want = golden.matmul(&problem).unwrap().output;
-        let got = dev.matmul(&problem).unwrap();
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&got.output), bits(&want), "{m}x{n}x{k}");
-        assert_eq!(got.counters.unwrap().macs, (m * n * k) as u64);
-    }
+    device::check_matmuls(
+        &mut dev,
+        &design,
+        &[(1, 64, 512), (5, 13, 100), (3, 9, 33)],
+        5,
+    );
 }
 
 #[test]

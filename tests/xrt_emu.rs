@@ -9,16 +9,13 @@
 //! Build and run (docs/xrt.md):
 //! `make xrt-emu && XILINX_XRT=$PWD/target/xrt-emu cargo test --release --locked -p kiln --features xrt --test xrt_emu`
 
+#[path = "common/device.rs"]
+mod device;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kiln::backend::{
-    expected_design, Backend, BackendError, DeviceBackend, GoldenBackend, MatmulProblem, SimBackend,
-};
-use kiln::bfp::{BfpFormat, BfpMatrix, ElementKind};
-use kiln::formats::Codebook;
-use kiln::gemm::{random_problem, OutputMode};
-use kiln::rng::SplitMix64;
+use kiln::backend::{expected_design, BackendError, DeviceBackend};
 use kiln_driver::transport::{Transport, TransportError, XrtTransport};
 use kiln_driver::xclbin::{Xclbin, XclbinError};
 use kiln_driver::{Accelerator, DeviceBuffer, DriverError, GemmDescriptor, Operand, OutputKind};
@@ -53,40 +50,8 @@ fn xrt_backend(test: &str, design: &Design) -> DeviceBackend<XrtTransport> {
 fn check_gemms(design: &str, shapes: &[(usize, usize, usize)], seed: u64) {
     let design = Design::by_name(design).unwrap();
     let board = Board::by_name(BOARD).unwrap();
-    let codebook = Codebook::named(&design.gemm().unwrap().pe).unwrap();
     let mut xrt = xrt_backend(&format!("gemm-{seed}"), &design);
-    let mut sim = SimBackend::open(&design, &board, None).unwrap();
-    let mut golden = GoldenBackend::new(&design).unwrap();
-    let mut rng = SplitMix64::new(seed);
-    for (i, &(m, n, k)) in shapes.iter().enumerate() {
-        let output = if i % 2 == 0 {
-            OutputMode::Int8 {
-                zero_point: rng.below(256) as u8 as i8,
-            }
-        } else {
-            OutputMode::Int32
-        };
-        let problem = random_problem(&mut rng, &codebook, m, n, k, output);
-        let want = golden.gemm(&problem).unwrap().output;
-        let got = xrt.gemm(&problem).unwrap();
-        let first_wrong = (0..want.len()).find(|&j| want[j] != got.output[j]);
-        assert!(
-            first_wrong.is_none(),
-            "{} {m}x{n}x{k} {output:?} over XRT: output {} differs: RTL {} golden {}",
-            design.name,
-            first_wrong.unwrap(),
-            got.output[first_wrong.unwrap()],
-            want[first_wrong.unwrap()]
-        );
-        // Same RTL on the same simulated board: the run's own counters
-        // agree with the simulation transport's cycle for cycle.
-        let plain = sim.gemm(&problem).unwrap();
-        assert_eq!(
-            got.counters, plain.counters,
-            "{} {m}x{n}x{k}: counters over XRT and over the sim transport",
-            design.name
-        );
-    }
+    device::check_gemms(&mut xrt, &design, &board, shapes, seed);
 }
 
 #[test]
@@ -110,25 +75,13 @@ fn gemms_match_golden_bit_for_bit_over_xrt() {
 #[test]
 fn a_bfp_matmul_matches_golden_bit_for_bit_over_xrt() {
     let design = Design::by_name("bfp-mxint8").unwrap();
-    let format = BfpFormat::new(ElementKind::Int8, 32).unwrap();
     let mut xrt = xrt_backend("bfp", &design);
-    let mut golden = GoldenBackend::new(&design).unwrap();
-    let mut rng = SplitMix64::new(22);
-    for (m, n, k) in [(1, 64, 512), (5, 13, 100), (3, 9, 33)] {
-        let mut matrix = |rows: usize| {
-            let values: Vec<f32> = (0..rows * k).map(|_| rng.gaussian() as f32).collect();
-            BfpMatrix::quantise(format, rows, k, &values).unwrap()
-        };
-        let problem = MatmulProblem {
-            a: matrix(m),
-            w: matrix(n),
-        };
-        let want = golden.matmul(&problem).unwrap().output;
-        let got = xrt.matmul(&problem).unwrap();
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&got.output), bits(&want), "{m}x{n}x{k}");
-        assert_eq!(got.counters.unwrap().macs, (m * n * k) as u64);
-    }
+    device::check_matmuls(
+        &mut xrt,
+        &design,
+        &[(1, 64, 512), (5, 13, 100), (3, 9, 33)],
+        22,
+    );
 }
 
 /// A valid `m` x 16 x 32 int8 GEMM descriptor whose operands sit `offset`
