@@ -122,6 +122,7 @@ lint-rtl:
 	  verilator --lint-only -Wall hw/lint/waivers.vlt $$files --top-module $$top || exit 1; \
 	done
 
+# cross-test builds its native kiln with this same command line.
 cargo-test: xrt-emu
 	KILN_ONNX_TESTDATA=$(CURDIR)/$(ONNX_TESTDATA)/onnx/backend/test/data/node XILINX_XRT=$(XRT_EMU) \
 	  $(CARGO) test --release --locked --workspace --features kiln/xrt
@@ -162,19 +163,26 @@ cross: setup-cross
 
 ## deploy: dist/kiln-$(BOARD).tar.gz: the static kiln for the board, its
 ## board file, the board's bitstream manifests (and bitstreams, where
-## present) from bitstreams/, and the Vivado project for $(DESIGN)
+## present) from bitstreams/, and the Vivado project for $(DESIGN); the
+## board binary itself, under qemu-user, checks the manifests and writes
+## the project
 BOARD ?= pynq-z1
 DESIGN ?= gemm-pot-8x8
-deploy: setup-cross build
+PROFILE ?= board
+deploy: setup-cross
 	@[ -f boards/$(BOARD).toml ] || { echo "deploy: no board file boards/$(BOARD).toml; boards: $$(cd boards && ls *.toml | sed 's/.toml//' | tr '\n' ' ')" >&2; exit 1; }
 	$(eval TRIPLE := $(shell sed -n 's/^rust_target = "\(.*\)"/\1/p' boards/$(BOARD).toml))
-	$(CARGO) build --locked -p kiln --no-default-features --profile board --target $(TRIPLE)
-	bash tests/cross/stage.sh $(BOARD) $(DESIGN) target/$(TRIPLE)/board/kiln $(KILN)
+	$(eval RUNNER := $(if $(findstring aarch64,$(TRIPLE)),qemu-aarch64,qemu-arm))
+	$(CARGO) build --locked -p kiln --no-default-features --profile $(PROFILE) --target $(TRIPLE)
+	bash tests/cross/stage.sh $(BOARD) $(DESIGN) target/$(TRIPLE)/$(PROFILE)/kiln $(RUNNER)
 
 ## cross-test: deploy both board kinds and run their kiln under qemu-user:
 ## --version, and golden GEMMs and BFP MatMuls whose JSON must equal the
-## native run's
-cross-test: setup-cross build
-	$(MAKE) --no-print-directory deploy BOARD=pynq-z1
-	$(MAKE) --no-print-directory deploy BOARD=kv260
-	bash tests/cross/check.sh dist/kiln-pynq-z1.tar.gz:qemu-arm dist/kiln-kv260.tar.gz:qemu-aarch64
+## native run's. The native kiln is the one `make cargo-test` builds (same
+## command, so nothing is rebuilt), linked to the XRT emulation. The board
+## binaries use profile board-check (opt-level 1) to halve the build.
+cross-test: setup-cross xrt-emu
+	XILINX_XRT=$(XRT_EMU) $(CARGO) test --release --locked --workspace --features kiln/xrt --no-run
+	$(MAKE) --no-print-directory deploy BOARD=pynq-z1 PROFILE=board-check
+	$(MAKE) --no-print-directory deploy BOARD=kv260 PROFILE=board-check
+	LD_LIBRARY_PATH=$(XRT_EMU)/lib bash tests/cross/check.sh dist/kiln-pynq-z1.tar.gz:qemu-arm dist/kiln-kv260.tar.gz:qemu-aarch64

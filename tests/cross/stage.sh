@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Stages and packs a board's deployment tarball (called by `make deploy`):
-#   stage.sh BOARD DESIGN CROSS_KILN NATIVE_KILN
+#   stage.sh BOARD DESIGN CROSS_KILN RUNNER
 # writes dist/kiln-BOARD.tar.gz holding kiln-BOARD/ with the cross-built
-# kiln, the board file, every manifest in bitstreams/ for BOARD (checked by
-# the native kiln first, with its bitstream when present) and the Vivado
-# project for DESIGN on BOARD. The tarball is written whole or not at all.
+# kiln, the board file, every manifest in bitstreams/ for BOARD (checked
+# first, with its bitstream when present) and the Vivado project for DESIGN
+# on BOARD. The board binary does both jobs itself under RUNNER (qemu-arm or
+# qemu-aarch64). The tarball is written whole or not at all.
 set -euo pipefail
-board=$1 design=$2 cross_kiln=$3 native_kiln=$4
+board=$1 design=$2 cross_kiln=$3 runner=$4
+kiln() { "$runner" "$cross_kiln" "$@"; }
 name=kiln-$board
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -18,7 +20,7 @@ manifests=()
 for m in bitstreams/*.toml; do
   [ -e "$m" ] || continue
   grep -q "^board = \"$board\"" "$m" || continue
-  "$native_kiln" bitstream check "$m" >/dev/null
+  kiln bitstream check "$m" >/dev/null
   cp "$m" "$dir/bitstreams/"
   file=$(sed -n 's/^file = "\(.*\)"/\1/p' "$m")
   if [ -f "bitstreams/$file" ]; then cp "bitstreams/$file" "$dir/bitstreams/"; fi
@@ -26,7 +28,7 @@ for m in bitstreams/*.toml; do
   if [ -f "bitstreams/${file%.*}.hwh" ]; then cp "bitstreams/${file%.*}.hwh" "$dir/bitstreams/"; fi
   manifests+=("$(basename "$m")")
 done
-"$native_kiln" bitstream vivado --design "$design" --board "$board" --out "$dir/vivado/$design" >/dev/null
+kiln bitstream vivado --design "$design" --board "$board" --out "$dir/vivado/$design" >/dev/null
 transport=$(sed -n 's/^transport = "\(.*\)"/\1/p' "boards/$board.toml")
 {
   echo "# kiln for $board"
