@@ -8,16 +8,20 @@ KILN := target/release/kiln
 APT_PACKAGES := verilator yosys zlib1g-dev g++ make
 RTL := $(wildcard hw/ip/*/rtl/*.sv hw/ip/*/dv/*.sv)
 
-.PHONY: setup setup-cross demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench build onnx-testdata cross cross-test deploy
+.PHONY: setup setup-native setup-cross demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench build onnx-testdata cross cross-test deploy
 
 # ONNX's own backend test models (small models with inputs and reference
 # outputs), shipped in the onnx wheel on PyPI; the model tests read them.
 ONNX_VERSION := 1.17.0
 ONNX_TESTDATA := target/onnx-testdata
 
-## setup: install missing tools (apt: verilator, yosys, zlib headers, g++,
-## libclang for bindgen, tclsh for the Vivado Tcl tests; rustfmt and clippy)
-setup:
+## setup: install missing tools: the native ones (setup-native) and the
+## board toolchains (setup-cross)
+setup: setup-native setup-cross
+
+## setup-native: apt: verilator, yosys, zlib headers, g++, libclang for
+## bindgen, tclsh for the Vivado Tcl tests; rustup: rustfmt and clippy
+setup-native:
 	@missing=""; \
 	command -v verilator >/dev/null || missing="$$missing verilator"; \
 	command -v yosys >/dev/null || missing="$$missing yosys"; \
@@ -43,7 +47,7 @@ setup:
 ## setup-cross: the board toolchains (apt: ARM cross linkers and qemu-user;
 ## rustup: the armv7 and aarch64 standard libraries)
 CROSS_TARGETS := armv7-unknown-linux-gnueabihf aarch64-unknown-linux-gnu
-setup-cross: setup
+setup-cross: setup-native
 	@missing=""; \
 	command -v arm-linux-gnueabihf-gcc >/dev/null || missing="$$missing gcc-arm-linux-gnueabihf"; \
 	command -v aarch64-linux-gnu-gcc >/dev/null || missing="$$missing gcc-aarch64-linux-gnu"; \
