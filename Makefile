@@ -113,6 +113,7 @@ XRT_EMU := $(CURDIR)/target/xrt-emu
 clippy: xrt-emu
 	XILINX_XRT=$(XRT_EMU) $(CARGO) clippy --release --locked --workspace --all-targets --features kiln/xrt -- -D warnings
 	$(CARGO) clippy --release --locked -p kiln --no-default-features -- -D warnings
+	XILINX_XRT=$(XRT_EMU) $(CARGO) clippy --release --locked -p kiln --no-default-features --features xrt -- -D warnings
 
 # Every module is linted as its own top, with the whole library of RTL
 # available for the modules it instantiates (the register package first).
