@@ -19,16 +19,12 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
-use kiln_sim::{AccelSim, AxiMemory, SimError};
+use kiln_sim::AccelSim;
 
 use super::devmem::{CacheSync, Clock, DmaRegion};
 use super::mmio::{check_window, check_word};
-use super::sim::SimBoard;
+use super::sim::{sim_error, SimBoard};
 use super::{Mmio, TransportError};
-
-fn sim_error(e: SimError) -> TransportError {
-    TransportError::Io(e.to_string())
-}
 
 /// One simulated accelerator on one simulated board.
 #[derive(Debug, Clone)]
@@ -44,8 +40,7 @@ impl SimDevice {
         board: SimBoard,
         trace: Option<&Path>,
     ) -> Result<Self, TransportError> {
-        let mem = AxiMemory::new(board.ddr_base, board.ddr_bytes, board.timing);
-        let accel = AccelSim::open(design, mem, trace).map_err(sim_error)?;
+        let accel = super::sim::open_accel(design, board, trace)?;
         Ok(Self {
             accel: Rc::new(RefCell::new(accel)),
             board,

@@ -39,8 +39,19 @@ pub struct SimTransport {
     next_free: u64,
 }
 
-fn sim_error(e: SimError) -> TransportError {
+pub(super) fn sim_error(e: SimError) -> TransportError {
     TransportError::Io(e.to_string())
+}
+
+/// The model of `design` on `board`'s simulated DDR: what both simulated
+/// transports (this one and devmem's) stand on.
+pub(super) fn open_accel(
+    design: &str,
+    board: SimBoard,
+    trace: Option<&Path>,
+) -> Result<AccelSim, TransportError> {
+    let mem = AxiMemory::new(board.ddr_base, board.ddr_bytes, board.timing);
+    AccelSim::open(design, mem, trace).map_err(sim_error)
 }
 
 impl SimTransport {
@@ -51,8 +62,7 @@ impl SimTransport {
         board: SimBoard,
         trace: Option<&Path>,
     ) -> Result<Self, TransportError> {
-        let mem = AxiMemory::new(board.ddr_base, board.ddr_bytes, board.timing);
-        let accel = AccelSim::open(design, mem, trace).map_err(sim_error)?;
+        let accel = open_accel(design, board, trace)?;
         Ok(Self {
             accel,
             board,

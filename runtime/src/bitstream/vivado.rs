@@ -31,7 +31,7 @@ use kiln_spec::regs::GeneratedFile;
 use kiln_spec::{Board, Design, Family, RegisterMap, SpecError};
 
 /// The RTL kernel's module name, also its XRT kernel name.
-pub const KERNEL: &str = "kiln_kernel";
+pub const KERNEL: &str = kiln_driver::xclbin::KERNEL_NAME;
 /// The kernel's instance in the block design.
 pub const KERNEL_CELL: &str = "kiln_kernel_0";
 /// The block design's name; its wrapper is `kiln_bd_wrapper`.
