@@ -8,33 +8,38 @@ KILN := target/release/kiln
 APT_PACKAGES := verilator yosys zlib1g-dev g++ make
 RTL := $(wildcard hw/ip/*/rtl/*.sv hw/ip/*/dv/*.sv)
 
-.PHONY: setup setup-native setup-cross demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench build onnx-testdata cross cross-test deploy
+.PHONY: setup setup-native setup-cross demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench build onnx-testdata test-models cross cross-test deploy
 
 # ONNX's own backend test models (small models with inputs and reference
 # outputs), shipped in the onnx wheel on PyPI; the model tests read them.
 ONNX_VERSION := 1.17.0
 ONNX_TESTDATA := target/onnx-testdata
+# The test and benchmark models (ConvTranspose, MobileNet-shaped, dense and
+# sequence outputs), written by tests/models/*.py with the onnx package in a
+# venv of its own (PyPI), seeded, so every machine builds the same files.
+NUMPY_VERSION := 2.2.6
+PYENV := target/pyenv
+TEST_MODELS := $(CURDIR)/target/test-models
 
 ## setup: install missing tools: the native ones (setup-native) and the
 ## board toolchains (setup-cross)
 setup: setup-native setup-cross
 
-## setup-native: apt: verilator, yosys, zlib headers, g++, libclang for
-## bindgen, tclsh for the Vivado Tcl tests; rustup: rustfmt and clippy
+## setup-native: apt: verilator (>= 5.006), yosys, zlib headers, g++,
+## libclang-dev for bindgen, tclsh for the Vivado Tcl tests, python3-venv
+## for the onnx package; rustup: rustfmt and clippy. Which packages are
+## missing is decided by tests/setup/missing.sh (tested by
+## tests/setup_check.rs against staged trees).
 setup-native:
-	@missing=""; \
-	command -v verilator >/dev/null || missing="$$missing verilator"; \
-	command -v yosys >/dev/null || missing="$$missing yosys"; \
-	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
-	command -v g++ >/dev/null || missing="$$missing g++"; \
-	ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || missing="$$missing libclang-dev"; \
-	command -v tclsh >/dev/null || missing="$$missing tcl"; \
+	@missing=$$(bash tests/setup/missing.sh native | tr '\n' ' '); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "setup: installing$$missing"; \
-	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	    echo "setup: installing $$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
+	    still=$$(bash tests/setup/missing.sh native | tr '\n' ' '); \
+	    [ -z "$$still" ] || { echo "setup: still missing after apt-get: $$still(verilator must be 5.006 or newer)" >&2; exit 1; }; \
 	  else \
-	    echo "setup: missing$$missing; install with: sudo apt-get install$$missing" >&2; exit 1; \
+	    echo "setup: missing $$missing; install with: sudo apt-get install $$missing" >&2; exit 1; \
 	  fi; \
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "setup: cargo is missing; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
@@ -48,16 +53,13 @@ setup-native:
 ## rustup: the armv7 and aarch64 standard libraries)
 CROSS_TARGETS := armv7-unknown-linux-gnueabihf aarch64-unknown-linux-gnu
 setup-cross: setup-native
-	@missing=""; \
-	command -v arm-linux-gnueabihf-gcc >/dev/null || missing="$$missing gcc-arm-linux-gnueabihf"; \
-	command -v aarch64-linux-gnu-gcc >/dev/null || missing="$$missing gcc-aarch64-linux-gnu"; \
-	command -v qemu-arm >/dev/null && command -v qemu-aarch64 >/dev/null || missing="$$missing qemu-user"; \
+	@missing=$$(bash tests/setup/missing.sh cross | tr '\n' ' '); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "setup-cross: installing$$missing"; \
-	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	    echo "setup-cross: installing $$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
 	  else \
-	    echo "setup-cross: missing$$missing; install with: sudo apt-get install$$missing" >&2; exit 1; \
+	    echo "setup-cross: missing $$missing; install with: sudo apt-get install $$missing" >&2; exit 1; \
 	  fi; \
 	fi
 	@for t in $(CROSS_TARGETS); do \
@@ -86,7 +88,7 @@ demo: build
 ## test: format, lints, RTL lint, every cargo test (the xrt transport
 ## against kiln's XRT emulation included), then the board binaries under
 ## qemu-user against the native golden results
-test: setup fmt-check clippy lint-rtl onnx-testdata cargo-test cross-test
+test: setup fmt-check clippy lint-rtl onnx-testdata test-models cargo-test cross-test
 
 ## onnx-testdata: fetch the onnx wheel from PyPI (needs python3 and pip) and
 ## unpack the backend test models the model tests use
@@ -104,6 +106,20 @@ $(ONNX_TESTDATA)/.stamp:
 	python3 -c 'import sys, zipfile, glob; z = zipfile.ZipFile(glob.glob(sys.argv[1] + "/wheel/*.whl")[0]); \
 	  [z.extract(n, sys.argv[1]) for n in z.namelist() if "/backend/test/data/node/" in n]' $(ONNX_TESTDATA)
 	rm -rf $(ONNX_TESTDATA)/wheel && touch $@
+
+## test-models: the onnx package (and numpy) in target/pyenv, then every
+## tests/models/*.py writes its models and inputs under target/test-models
+test-models: $(TEST_MODELS)/.stamp
+$(PYENV)/.stamp:
+	rm -rf $(PYENV)
+	python3 -m venv $(PYENV)
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check onnx==$(ONNX_VERSION) numpy==$(NUMPY_VERSION)
+	touch $@
+$(TEST_MODELS)/.stamp: $(PYENV)/.stamp $(wildcard tests/models/*.py)
+	rm -rf $(TEST_MODELS) && mkdir -p $(TEST_MODELS)
+	@for f in $(filter %.py,$^); do echo "$(PYENV)/bin/python $$f $(TEST_MODELS)"; \
+	  $(PYENV)/bin/python $$f $(TEST_MODELS) || exit 1; done
+	touch $@
 
 fmt-check:
 	$(CARGO) fmt --all --check
@@ -128,8 +144,8 @@ lint-rtl:
 	done
 
 # cross-test builds its native kiln with this same command line.
-cargo-test: xrt-emu
-	KILN_ONNX_TESTDATA=$(CURDIR)/$(ONNX_TESTDATA)/onnx/backend/test/data/node XILINX_XRT=$(XRT_EMU) \
+cargo-test: xrt-emu test-models
+	KILN_TEST_MODELS=$(TEST_MODELS) KILN_ONNX_TESTDATA=$(CURDIR)/$(ONNX_TESTDATA)/onnx/backend/test/data/node XILINX_XRT=$(XRT_EMU) \
 	  $(CARGO) test --release --locked --workspace --features kiln/xrt
 
 ## synth: rewrite docs/resources.md from yosys: every PE in its wrapper, then

@@ -18,6 +18,18 @@ fn run_of<'a>(report: &'a Value, design: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no run for {design}"))
 }
 
+/// A task measure of a design's run, by name.
+fn measure(run: &Value, name: &str) -> f64 {
+    run["task"]["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap_or_else(|| panic!("no measure {name} in {}", run["task"]))["value"]
+        .as_f64()
+        .unwrap()
+}
+
 #[test]
 fn bundled_model_on_golden_backend() {
     let report = kiln_json(&["run", "--json"], 0);
@@ -40,20 +52,37 @@ fn bundled_model_on_golden_backend() {
         let boards = run["timing"]["boards"].as_array().unwrap();
         assert_eq!(boards[0]["board"], "pynq-z1");
         assert!(boards[0]["latency_us"].as_f64().unwrap() > 0.0);
-        let accuracy = run["dataset"]["accuracy"].as_f64().unwrap();
+        assert_eq!(run["task"]["task"], "classify", "{design}: output 1 x 10");
+        let accuracy = measure(run, "accuracy");
         // The PoT recipe must stay within 2 points of f32 (docs/models.md).
         assert!(
             accuracy >= reference - 0.02,
             "{design}: {accuracy} vs f32 {reference}"
         );
-        let agree = run["dataset"]["agree"].as_u64().unwrap();
-        let changed = run["dataset"]["label_changes"].as_u64().unwrap();
-        assert_eq!(agree + changed, 360);
+        let agree = measure(run, "top1_agreement");
+        let changed = measure(run, "label_changes");
+        assert_eq!((agree * 360.0).round() + changed, 360.0);
+        // Per-layer timing on both boards, shares summing to the whole.
+        for layer in layers {
+            let timing = layer["timing"].as_array().unwrap();
+            assert_eq!(timing.len(), 2, "{design}: pynq-z1 and kv260");
+            let util = timing[0]["pe_utilisation"].as_f64().unwrap();
+            assert!(util > 0.0 && util <= 1.0, "{design}: utilisation {util}");
+        }
+        let share: f64 = layers
+            .iter()
+            .map(|l| l["timing"][0]["share"].as_f64().unwrap())
+            .sum();
+        assert!(
+            (share - 1.0).abs() < 1e-9,
+            "{design}: shares sum to {share}"
+        );
+        assert_eq!(run["timing"]["source"], "exact per call signature");
     }
     // int8 x int8 stays within 20 dB everywhere; 4-bit PoT weights do not.
     let dsp = run_of(&report, "gemm-mac-dsp-8x8");
     assert!(dsp["first_divergent"].is_null());
-    assert!(dsp["dataset"]["top1_agreement"].as_f64().unwrap() >= 0.99);
+    assert!(measure(dsp, "top1_agreement") >= 0.99);
     let pot = run_of(&report, "gemm-pot-8x8");
     let pot_sqnr = pot["layers"][1]["error"]["sqnr_db"].as_f64().unwrap();
     let dsp_sqnr = dsp["layers"][1]["error"]["sqnr_db"].as_f64().unwrap();
@@ -89,7 +118,7 @@ fn sim_backend_is_bit_identical_and_times_like_the_replays() {
         run["timing"]["boards"][0]["cycles_per_inference"],
         replayed["timing"]["boards"][0]["cycles_per_inference"]
     );
-    assert_eq!(run["dataset"], replayed["dataset"]);
+    assert_eq!(run["task"], replayed["task"]);
 }
 
 #[test]
@@ -107,7 +136,7 @@ fn bfp_design_runs_the_model() {
     );
     let run = run_of(&report, "bfp-mxint8-b16");
     assert_eq!(run["engine"], "bfp");
-    assert!(run["dataset"]["top1_agreement"].as_f64().unwrap() >= 0.95);
+    assert!(measure(run, "top1_agreement") >= 0.95);
     assert_eq!(run["verify"]["bit_identical"], run["verify"]["sampled"]);
 }
 

@@ -1,23 +1,17 @@
 //! `kiln bench model`: golden-backend inferences per second against tract.
 
-use std::path::PathBuf;
-
 use clap::Args;
-use kiln::model::npy::read_f32;
 use kiln::model::throughput::measure;
 use kiln_spec::Design;
 
+use super::super::model_args::ModelArgs;
 use super::super::output::print_json;
-use super::super::run::bundled;
 use super::super::Outcome;
 
 #[derive(Debug, Args)]
 pub struct ModelBenchArgs {
-    /// The ONNX model (default: the bundled digits CNN and its test set).
-    model: Option<PathBuf>,
-    /// Inputs (.npy, samples along axis 0); required with a model.
-    #[arg(long)]
-    inputs: Option<PathBuf>,
+    #[command(flatten)]
+    data: ModelArgs,
     /// Design for the golden backend; repeat for several.
     #[arg(long = "design", default_values_t = ["gemm-pot-8x8".to_string(), "gemm-mac-dsp-8x8".to_string()])]
     designs: Vec<String>,
@@ -29,27 +23,18 @@ pub struct ModelBenchArgs {
 }
 
 pub fn run(args: ModelBenchArgs) -> anyhow::Result<Outcome> {
-    let (model, inputs, calibration) = match (&args.model, &args.inputs) {
-        (None, None) => (
-            bundled("digits-cnn.onnx"),
-            bundled("test-images.npy"),
-            bundled("calib-images.npy"),
-        ),
-        (Some(m), Some(i)) => (m.clone(), i.clone(), i.clone()),
-        _ => anyhow::bail!(
-            "give a model together with --inputs FILE.npy, or neither for the bundled one"
-        ),
-    };
     anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
+    let data = args.data.load()?;
     let designs = args
         .designs
         .iter()
         .map(|d| Design::by_name(d))
         .collect::<Result<Vec<_>, _>>()?;
     let t = measure(
-        &model,
-        &read_f32(&inputs)?,
-        &read_f32(&calibration)?,
+        &data.model,
+        data.input_shapes.as_deref(),
+        &data.inputs,
+        &data.calibration,
         &designs,
         args.rounds,
     )?;
@@ -57,6 +42,7 @@ pub fn run(args: ModelBenchArgs) -> anyhow::Result<Outcome> {
         print_json(&t)?;
         return Ok(Outcome::Passed);
     }
+    let model = data.model;
     println!(
         "kiln bench model: {} ({} inputs, best of {} passes)",
         model.display(),

@@ -7,6 +7,7 @@ mod designs;
 mod gemm;
 mod hardware;
 mod matmul;
+mod model_args;
 mod output;
 mod pe;
 mod regs;

@@ -6,14 +6,15 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 
+use indicatif::ProgressBar;
+
 use super::hardware::{self, resolve, BackendKind, HardwareArgs};
+use super::model_args::ModelArgs;
 use super::output::{print_json, progress, write_atomically};
 use super::Outcome;
-use kiln::model::load::parse_shape;
-use kiln::model::npy::{read_f32, read_i64};
 use kiln::model::report_html::render_html;
 use kiln::model::report_text::render_text;
-use kiln::model::run::{run, run_on_device, BackendChoice, RunConfig};
+use kiln::model::run::{run, run_on_device, BackendChoice, Progress, RunConfig};
 use kiln_spec::{repo_root, Board, Design};
 
 /// The bundled default: a small CNN on the UCI handwritten digits.
@@ -29,46 +30,34 @@ pub(super) fn bundled(file: &str) -> PathBuf {
 /// compare every layer with tract's own result.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The ONNX model (default: the bundled digits CNN and its test set).
-    model: Option<PathBuf>,
-    /// Inputs, one sample per entry along axis 0 (.npy).
-    #[arg(long)]
-    inputs: Option<PathBuf>,
-    /// True labels, one integer per input (.npy); enables accuracy.
-    #[arg(long)]
-    labels: Option<PathBuf>,
-    /// Samples for calibrating activation ranges (.npy; default: the first
-    /// 32 inputs, or the bundled calibration set).
-    #[arg(long)]
-    calibration: Option<PathBuf>,
+    #[command(flatten)]
+    data: ModelArgs,
     /// Design to run on; repeat to compare designs side by side.
     #[arg(long = "design", default_values_t = ["gemm-pot-8x8".to_string(), "gemm-mac-dsp-8x8".to_string()])]
     designs: Vec<String>,
-    /// golden: every call on the Rust model, a sample replayed on the RTL;
-    /// sim: every call on the RTL; devmem, xrt: every call on the board's
-    /// accelerator (the design and board come from --manifest).
+    /// golden: every call on the Rust model, exact cycles per call
+    /// signature from the RTL, a sample replayed on the RTL; sim: every
+    /// call on the RTL; devmem, xrt: every call on the board's accelerator
+    /// (the design and board come from --manifest).
     #[arg(long, value_enum, default_value_t = BackendKind::Golden)]
     backend: BackendKind,
     #[command(flatten)]
     hardware: HardwareArgs,
-    /// Calls replayed on the RTL per board, checked bit for bit; their
-    /// cycles calibrate the timing (0: no replays, no timing).
+    /// Real calls replayed on the RTL per board, checked bit for bit (0: no
+    /// replays).
     #[arg(long, default_value_t = 16)]
     verify_sample: usize,
-    /// Board to project latency on; repeat for several. The sim backend
-    /// runs on the first.
+    /// Leave out the timing: no call signature is simulated (a kiln built
+    /// without the simulator needs this on the golden backend).
+    #[arg(long)]
+    no_cycles: bool,
+    /// Board to time on; repeat for several. The sim backend runs on the
+    /// first.
     #[arg(long = "board", default_values_t = ["pynq-z1".to_string(), "kv260".to_string()])]
     boards: Vec<String>,
     /// A layer diverges when its SQNR against tract falls below this (dB).
     #[arg(long, default_value_t = 20.0)]
     min_sqnr: f64,
-    /// Use only the first N inputs.
-    #[arg(long)]
-    limit: Option<usize>,
-    /// Fix the shape of the model's input, e.g. 1x1x8x8 (for models with a
-    /// dynamic batch); repeat per input.
-    #[arg(long = "input-shape")]
-    input_shapes: Vec<String>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Write an HTML report with plots to this file.
@@ -78,55 +67,37 @@ pub struct RunArgs {
     json: bool,
 }
 
-pub fn run_cmd(args: RunArgs) -> anyhow::Result<Outcome> {
-    let default_model = args.model.is_none();
-    let model = args
-        .model
-        .clone()
-        .unwrap_or_else(|| bundled("digits-cnn.onnx"));
-    let inputs_path = match (&args.inputs, default_model) {
-        (Some(p), _) => p.clone(),
-        (None, true) => bundled("test-images.npy"),
-        (None, false) => bail!(
-            "give the inputs for {} with --inputs FILE.npy",
-            model.display()
-        ),
-    };
-    let labels_path = match (&args.labels, default_model && args.inputs.is_none()) {
-        (Some(p), _) => Some(p.clone()),
-        (None, true) => Some(bundled("test-labels.npy")),
-        (None, false) => None,
-    };
-    let mut inputs = read_f32(&inputs_path)?;
-    let mut labels = labels_path
-        .as_deref()
-        .map(read_i64)
-        .transpose()?
-        .map(|l| l.data);
-    if let Some(limit) = args.limit {
-        if limit == 0 {
-            bail!("--limit must be at least 1");
-        }
-        inputs = inputs.first(limit);
-        if let Some(l) = labels.as_mut() {
-            l.truncate(limit);
+/// Progress of `kiln run` as bars on stderr, one per stage.
+pub(super) struct Bars {
+    bar: ProgressBar,
+}
+
+impl Bars {
+    pub(super) fn new(json: bool) -> Self {
+        Self {
+            bar: progress(0, json),
         }
     }
-    let calibration = match (&args.calibration, default_model) {
-        (Some(p), _) => read_f32(p)?,
-        (None, true) => read_f32(&bundled("calib-images.npy"))?,
-        (None, false) => inputs.first(32),
-    };
-    let input_shapes = if args.input_shapes.is_empty() {
-        None
-    } else {
-        Some(
-            args.input_shapes
-                .iter()
-                .map(|s| parse_shape(s).map_err(anyhow::Error::msg))
-                .collect::<anyhow::Result<Vec<_>>>()?,
-        )
-    };
+
+    pub(super) fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Progress for Bars {
+    fn stage(&mut self, what: &str, total: u64) {
+        self.bar.reset();
+        self.bar.set_length(total);
+        self.bar.set_message(what.to_string());
+    }
+
+    fn tick(&mut self) {
+        self.bar.inc(1);
+    }
+}
+
+pub fn run_cmd(args: RunArgs) -> anyhow::Result<Outcome> {
+    let data = args.data.load()?;
     if args.boards.is_empty() {
         bail!("give at least one --board");
     }
@@ -151,11 +122,11 @@ pub fn run_cmd(args: RunArgs) -> anyhow::Result<Outcome> {
         ),
     };
     let config = RunConfig {
-        model,
-        input_shapes,
-        inputs,
-        labels,
-        calibration,
+        model: data.model,
+        input_shapes: data.input_shapes,
+        inputs: data.inputs,
+        labels: data.labels,
+        calibration: data.calibration,
         designs,
         backend: match args.backend {
             BackendKind::Golden => BackendChoice::Golden,
@@ -167,19 +138,19 @@ pub fn run_cmd(args: RunArgs) -> anyhow::Result<Outcome> {
         boards,
         min_sqnr_db: args.min_sqnr,
         seed: args.seed,
+        task: data.task,
+        cycles: !args.no_cycles,
     };
-    let total = config.inputs.shape[0] * config.designs.len();
-    let bar = progress(total as u64, args.json);
-    bar.set_message("inputs x designs");
+    let mut bars = Bars::new(args.json);
     let summary = match &target {
         Some(t) => {
             let device = hardware::open(args.backend, &args.hardware, t, None)?.into_boxed();
-            run_on_device(&config, device, &mut || bar.inc(1))
+            run_on_device(&config, device, &mut bars)
         }
-        None => run(&config, &mut || bar.inc(1)),
+        None => run(&config, &mut bars),
     }
     .context("kiln run failed")?;
-    bar.finish_and_clear();
+    bars.finish();
     if let Some(path) = &args.html {
         write_atomically(path, &render_html(&summary))?;
     }

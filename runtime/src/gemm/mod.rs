@@ -66,7 +66,7 @@ impl ChannelParams {
 }
 
 /// What the accelerator writes to C.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case", tag = "mode")]
 pub enum OutputMode {
     /// Requantised and saturated to int8, one byte per element.

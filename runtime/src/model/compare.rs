@@ -1,11 +1,14 @@
 //! Error of a layer's output against tract's, accumulated over a data set.
+//! NaN and infinite elements are counted, not summed: one of them would
+//! turn every statistic into NaN and hide where it came from.
 
-use super::report::LayerError;
+use super::report::{LayerError, NonFiniteCount};
 
 /// Running sums for max |error|, SQNR and cosine similarity.
 #[derive(Debug, Clone, Default)]
 pub struct ErrorStats {
     elements: u64,
+    nonfinite: NonFiniteCount,
     max_abs: f64,
     signal: f64,
     noise: f64,
@@ -17,6 +20,11 @@ impl ErrorStats {
     /// Adds one output: `reference` from tract, `test` from the accelerator.
     pub fn add(&mut self, reference: &[f32], test: &[f32]) {
         for (&r, &t) in reference.iter().zip(test) {
+            if !(r.is_finite() && t.is_finite()) {
+                self.nonfinite.reference += u64::from(!r.is_finite());
+                self.nonfinite.test += u64::from(!t.is_finite());
+                continue;
+            }
             let (r, t) = (f64::from(r), f64::from(t));
             let e = t - r;
             self.max_abs = self.max_abs.max(e.abs());
@@ -24,11 +32,16 @@ impl ErrorStats {
             self.noise += e * e;
             self.dot += r * t;
             self.test_power += t * t;
+            self.elements += 1;
         }
-        self.elements += reference.len() as u64;
     }
 
-    /// `None` before any output was added.
+    /// Non-finite elements seen so far, per side.
+    pub fn nonfinite(&self) -> NonFiniteCount {
+        self.nonfinite
+    }
+
+    /// `None` before any finite output was added.
     pub fn finish(&self) -> Option<LayerError> {
         if self.elements == 0 {
             return None;
@@ -85,6 +98,15 @@ mod tests {
         exact.add(&[1.0, -2.0], &[1.0, -2.0]);
         assert_eq!(exact.finish().unwrap().sqnr_db, f64::INFINITY);
         assert!(ErrorStats::default().finish().is_none());
+        // Non-finite elements are counted per side and left out of the sums.
+        let mut nan = ErrorStats::default();
+        nan.add(&[f32::NAN, 1.0, 2.0], &[0.0, f32::INFINITY, 2.0]);
+        let counts = nan.nonfinite();
+        assert_eq!((counts.reference, counts.test), (1, 1));
+        assert_eq!(nan.finish().unwrap().sqnr_db, f64::INFINITY);
+        let mut all_nan = ErrorStats::default();
+        all_nan.add(&[f32::NAN], &[f32::NAN]);
+        assert!(all_nan.finish().is_none());
         assert_eq!(argmax(&[0.1, 0.7, 0.7, -1.0]), 1);
     }
 }

@@ -3,16 +3,18 @@
 //! offload op; run on a backend beside tract's own result, layer by layer.
 
 pub mod compare;
+pub mod cycles;
+pub mod dataset;
 pub mod exec;
 pub mod graph;
 pub mod load;
 pub mod npy;
 pub mod op;
-pub mod perf;
 pub mod quant;
 pub mod report;
 pub mod report_html;
 pub mod report_text;
 pub mod run;
 pub mod site;
+pub mod task;
 pub mod throughput;

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+pub use super::task::{Measure, Task, TaskReport, Unit};
+
 /// Everything one `kiln run` found: the model, the data set, the f32
 /// reference, and one [`DesignRun`] per design it ran on.
 #[derive(Debug, Clone, Serialize)]
@@ -38,7 +40,10 @@ pub struct DesignRun {
     pub layers: Vec<LayerReport>,
     /// Name of the first offloaded layer whose output breaks the tolerance.
     pub first_divergent: Option<String>,
-    pub dataset: DatasetReport,
+    /// Where a NaN or an infinity first appeared, on either side.
+    pub first_nonfinite: Option<NonFiniteAt>,
+    /// The model output against tract's, measured for the model's task.
+    pub task: TaskReport,
     pub macs: MacShare,
     pub timing: Timing,
     /// Present when `--verify-sample` replayed calls on the RTL.
@@ -71,11 +76,58 @@ pub struct LayerReport {
     pub calls_per_inference: f64,
     pub macs_per_inference: u64,
     /// Error of this node's output against the same node in tract's f32 run,
-    /// over every element of every input.
+    /// over every finite element of every input.
     pub error: Option<LayerError>,
-    /// Accelerator cycles per inference (offloaded layers).
-    pub cycles_per_inference: Option<f64>,
+    /// Accelerator cycles of this layer per board, in the order of
+    /// [`Timing::boards`] (offloaded layers of a timed run).
+    pub timing: Vec<LayerTiming>,
     pub divergent: bool,
+    /// NaN or infinite elements in this layer's output, over all inputs.
+    pub nonfinite: NonFiniteCount,
+}
+
+impl LayerReport {
+    /// Cycles per inference on the first board, when timed.
+    pub fn cycles_per_inference(&self) -> Option<f64> {
+        self.timing.first().map(|t| t.cycles_per_inference)
+    }
+
+    /// PE utilisation on the first board, when timed.
+    pub fn pe_utilisation(&self) -> Option<f64> {
+        self.timing.first().map(|t| t.pe_utilisation)
+    }
+}
+
+/// One offloaded layer's accelerator time on one board.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerTiming {
+    pub board: String,
+    /// Exact cycles of all the layer's calls in one inference.
+    pub cycles_per_inference: f64,
+    /// This layer's share of the board's accelerator cycles per inference.
+    pub share: f64,
+    /// The layer's MACs over (cycles x the design's peak MACs per cycle).
+    pub pe_utilisation: f64,
+}
+
+/// NaN and infinite elements seen in one layer's outputs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct NonFiniteCount {
+    /// In tract's f32 reference.
+    pub reference: u64,
+    /// In the accelerator run.
+    pub test: u64,
+}
+
+/// The first place a NaN or an infinity appeared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NonFiniteAt {
+    /// The layer (or `model output`) whose output held it.
+    pub layer: String,
+    /// `reference` (tract f32), `accelerator`, or `both`.
+    pub side: String,
+    /// Index of the input sample.
+    pub sample: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -84,19 +136,6 @@ pub struct LayerError {
     /// 10 log10(signal power / error power); infinite when exact.
     pub sqnr_db: f64,
     pub cosine: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DatasetReport {
-    pub inputs: usize,
-    /// Inputs whose top-1 label equals tract f32's.
-    pub agree: usize,
-    /// `agree / inputs`.
-    pub top1_agreement: f64,
-    /// Inputs whose top-1 label differs from tract f32's (`inputs - agree`).
-    pub label_changes: usize,
-    /// Top-1 accuracy against the true labels, when given.
-    pub accuracy: Option<f64>,
 }
 
 /// MACs per inference, on the accelerator and on the host.
@@ -112,12 +151,15 @@ pub struct MacShare {
 pub struct Timing {
     /// Where the cycles come from: `simulated` (every call on the RTL),
     /// `measured on the board` (every call on the accelerator) or
-    /// `calibrated model` (golden run, cycles from replays).
+    /// `exact per call signature` (golden run: each distinct call signature
+    /// simulated once on the RTL, every call given its cycles).
     pub source: String,
-    /// Projected accelerator time per board (compute on the device only;
-    /// host work such as im2col and non-offloaded ops is not included).
+    /// Distinct call signatures simulated for the timing, per board.
+    pub signatures_simulated: usize,
+    /// Accelerator time per board (compute on the device only; host work
+    /// such as im2col and non-offloaded ops is not included). Empty when
+    /// the run was not timed (`--no-cycles`).
     pub boards: Vec<BoardLatency>,
-    pub calibration: Option<Calibration>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,17 +168,8 @@ pub struct BoardLatency {
     pub clock_mhz: f64,
     pub cycles_per_inference: f64,
     pub latency_us: f64,
-}
-
-/// How well the performance model reproduces the replayed calls' cycles.
-#[derive(Debug, Clone, Serialize)]
-pub struct Calibration {
-    /// Replayed calls the model was fitted on.
-    pub replays: usize,
-    /// Mean and worst |predicted - simulated| / simulated over the replays,
-    /// each predicted by a model fitted without it (leave-one-out).
-    pub mean_abs_error: f64,
-    pub max_abs_error: f64,
+    /// Offloaded MACs over (cycles x the design's peak MACs per cycle).
+    pub pe_utilisation: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

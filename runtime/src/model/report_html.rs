@@ -19,8 +19,9 @@ use super::report::{DesignRun, LayerReport, RunSummary, Timing};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::report_text::{
-    board_latency, board_names, elide, fmt_calls, fmt_cosine, fmt_cycles, fmt_mhz, fmt_pct,
-    fmt_seconds, fmt_shape, fmt_si, fmt_sig, fmt_sqnr, fmt_us, replay_summary,
+    board_latency, board_names, comparison_measures, elide, fmt_calls, fmt_cosine, fmt_cycles,
+    fmt_measure, fmt_mhz, fmt_pct, fmt_seconds, fmt_shape, fmt_si, fmt_sig, fmt_sqnr, fmt_us,
+    nonfinite, replay_summary,
 };
 
 const PAGE_STYLE: &str = "\
@@ -33,7 +34,8 @@ td.name{font-family:ui-monospace,monospace;word-break:break-all;max-width:28em}\
 table.kv th{background:none;font-weight:600}\
 tr.div td{background:#fde8e8}tr.first td{background:#f9c9c9}tr.host td{color:#777}\
 .bad{color:#b00;font-weight:600}.note{color:#555;font-size:.9em}\
-figure{margin:1em 0;overflow-x:auto}";
+figure{margin:1em 0}figure svg{display:block;width:100%;height:auto}\
+div.wide{overflow-x:auto;max-width:100%}";
 
 /// Renders the whole page. Plot failures do not abort the report: the
 /// failing plot is replaced by a note saying why.
@@ -78,20 +80,22 @@ fn header_table(summary: &RunSummary) -> String {
 
 fn comparison_table(summary: &RunSummary) -> String {
     let boards = board_names(&summary.runs);
-    let with_accuracy = summary.runs.iter().any(|r| r.dataset.accuracy.is_some());
+    let measures = comparison_measures(summary);
     let mut head = vec!["design".to_string()];
-    if with_accuracy {
-        head.push("accuracy".to_string());
-    }
-    head.extend(["top-1 agreement", "labels changed", "first divergent"].map(String::from));
+    head.extend(measures.iter().map(|m| esc(m.label)));
+    head.push("first divergent".to_string());
     head.extend(boards.iter().map(|b| format!("{} us/inference", esc(b))));
     let rows = summary.runs.iter().map(|run| {
         let mut row = vec![Cell::name(&run.design)];
-        if with_accuracy {
-            row.push(Cell::num(run.dataset.accuracy.map_or_else(dash, fmt_pct)));
+        for m in &measures {
+            row.push(Cell::num(
+                run.task
+                    .measures
+                    .iter()
+                    .find(|x| x.name == m.name)
+                    .map_or_else(dash, fmt_measure),
+            ));
         }
-        row.push(Cell::num(fmt_pct(run.dataset.top1_agreement)));
-        row.push(Cell::num(run.dataset.label_changes.to_string()));
         row.push(Cell::name(run.first_divergent.as_deref().unwrap_or("none")));
         row.extend(boards.iter().map(|b| {
             Cell::num(board_latency(&run.timing, b).map_or_else(dash, |l| fmt_us(l.latency_us)))
@@ -131,28 +135,38 @@ fn design_facts(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<(&'stat
         ),
         None => format!("none beyond {tol} dB"),
     };
-    let data = &run.dataset;
-    let mut facts = vec![
-        ("first divergent", divergence),
-        (
-            "top-1 agreement",
-            format!(
-                "{} ({}/{} inputs match tract f32)",
-                fmt_pct(data.top1_agreement),
-                data.agree,
-                data.inputs
-            ),
+    let task = &run.task;
+    let mut facts = vec![("first divergent", divergence)];
+    if let Some(at) = &run.first_nonfinite {
+        facts.push((
+            "non-finite",
+            format!("<span class=\"bad\">{}</span>", esc(&nonfinite(at))),
+        ));
+    }
+    facts.push((
+        "task",
+        format!(
+            "{} over {} inputs ({})",
+            task.task.name(),
+            task.samples,
+            esc(&task.chosen)
         ),
-        (
-            "labels changed",
-            format!("{} of {} inputs", data.label_changes, data.inputs),
-        ),
-    ];
-    if let Some(acc) = data.accuracy {
-        let versus = reference_accuracy.map_or_else(String::new, |r| {
-            format!(" (f32 {}, {:+.2} points)", fmt_pct(r), (acc - r) * 100.0)
-        });
-        facts.push(("accuracy", format!("{} vs labels{versus}", fmt_pct(acc))));
+    ));
+    for m in &task.measures {
+        let mut value = fmt_measure(m);
+        if m.name == "accuracy" {
+            if let Some(r) = reference_accuracy {
+                value.push_str(&format!(
+                    " vs labels (f32 {}, {:+.2} points)",
+                    fmt_pct(r),
+                    (m.value - r) * 100.0
+                ));
+            }
+        }
+        facts.push((m.label, esc(&value)));
+    }
+    for note in &task.notes {
+        facts.push(("note", esc(note)));
     }
     let macs = &run.macs;
     facts.push((
@@ -165,18 +179,6 @@ fn design_facts(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<(&'stat
             fmt_si(macs.host as f64)
         ),
     ));
-    if let Some(cal) = &run.timing.calibration {
-        facts.push((
-            "perf model",
-            format!(
-                "mean {}, worst {} |predicted &minus; measured| cycles over {} replayed calls \
-                 (leave-one-out)",
-                fmt_pct(cal.mean_abs_error),
-                fmt_pct(cal.max_abs_error),
-                cal.replays
-            ),
-        ));
-    }
     if let Some(v) = &run.verify {
         let mut line = replay_summary(v);
         if v.bit_identical < v.sampled {
@@ -204,13 +206,21 @@ fn latency_table(timing: &Timing) -> String {
         html.push_str("<p>No board given.</p>\n");
         return html;
     }
-    let head = ["board", "clock", "cycles/inference", "us/inference"].map(String::from);
+    let head = [
+        "board",
+        "clock",
+        "cycles/inference",
+        "us/inference",
+        "PE utilisation",
+    ]
+    .map(String::from);
     let rows = timing.boards.iter().map(|b| {
         let row = vec![
             Cell::text(&b.board),
             Cell::num(format!("{} MHz", fmt_mhz(b.clock_mhz))),
             Cell::num(fmt_cycles(b.cycles_per_inference)),
             Cell::num(fmt_us(b.latency_us)),
+            Cell::num(fmt_pct(b.pe_utilisation)),
         ];
         (String::new(), row)
     });
@@ -235,6 +245,8 @@ fn layer_table(run: &DesignRun, axis: &LayerAxis<'_>) -> String {
         "SQNR dB",
         "cosine",
         "cycles/inf",
+        "cycles %",
+        "PE util",
         "note",
     ]
     .map(String::from);
@@ -253,7 +265,9 @@ fn layer_table(run: &DesignRun, axis: &LayerAxis<'_>) -> String {
             Cell::num(e.map_or_else(dash, |e| fmt_sig(e.max_abs))),
             Cell::num(e.map_or_else(dash, |e| fmt_sqnr(e.sqnr_db))),
             Cell::num(e.map_or_else(dash, |e| fmt_cosine(e.cosine))),
-            Cell::num(layer.cycles_per_inference.map_or_else(dash, fmt_cycles)),
+            Cell::num(layer.cycles_per_inference().map_or_else(dash, fmt_cycles)),
+            Cell::num(layer.timing.first().map_or_else(dash, |t| fmt_pct(t.share))),
+            Cell::num(layer.pe_utilisation().map_or_else(dash, fmt_pct)),
             Cell::text(&layer_note(layer, first)),
         ];
         (row_class(layer, first).to_string(), row)
@@ -317,8 +331,10 @@ impl Cell {
 
 /// `head` is trusted HTML (our own headings, which use entities); each row
 /// comes with its `<tr>` class, empty for none.
+/// A table in a box that scrolls sideways on its own when it is wider than
+/// the page, so the page itself never is.
 fn table(head: &[String], rows: impl Iterator<Item = (String, Vec<Cell>)>) -> String {
-    let mut html = String::from("<table>\n<tr>");
+    let mut html = String::from("<div class=\"wide\"><table>\n<tr>");
     for h in head {
         html.push_str(&format!("<th>{h}</th>"));
     }
@@ -332,7 +348,7 @@ fn table(head: &[String], rows: impl Iterator<Item = (String, Vec<Cell>)>) -> St
         }
         html.push_str("</tr>\n");
     }
-    html.push_str("</table>\n");
+    html.push_str("</table></div>\n");
     html
 }
 
@@ -382,7 +398,10 @@ pub fn esc(text: &str) -> String {
 /// The legend has a column of its own on the right, never over the data.
 const PLOT_HEIGHT: u32 = 380;
 const PLOT_MIN_WIDTH: u32 = 640;
-const PLOT_MAX_WIDTH: u32 = 2400;
+/// A figure (plot and legend) is drawn at most this wide and scales down
+/// to the page (its SVG has a viewBox and CSS width 100%), so a 1,280-pixel
+/// window shows it whole, legend included.
+const FIGURE_MAX_WIDTH: u32 = 1180;
 const LEGEND_ROW: u32 = 20;
 const LEGEND_TOP: u32 = 48;
 /// Longer legend labels (design names) are shortened in the middle.
@@ -426,10 +445,14 @@ impl<'a> LayerAxis<'a> {
         -0.5..self.len() as f64 - 0.5
     }
 
-    /// Width of the plotting part of a figure, legend excluded.
-    fn width(&self, designs: usize) -> u32 {
+    /// Width of the plotting part of a figure whose legend is
+    /// `legend_width` wide.
+    fn width(&self, designs: usize, legend_width: u32) -> u32 {
         let per_layer = (designs.max(1) as u32 * 12).max(28);
-        (160 + per_layer * self.len() as u32).clamp(PLOT_MIN_WIDTH, PLOT_MAX_WIDTH)
+        let widest = FIGURE_MAX_WIDTH
+            .saturating_sub(legend_width)
+            .max(PLOT_MIN_WIDTH);
+        (160 + per_layer * self.len() as u32).clamp(PLOT_MIN_WIDTH, widest)
     }
 
     /// Tick label at whole indices only; plotters may also ask for halves.
@@ -449,14 +472,15 @@ fn plots(runs: &[DesignRun], axis: &LayerAxis<'_>) -> String {
         html.push_str("<p>No offloaded layers to plot.</p>\n");
         return html;
     }
-    let plot_width = axis.width(runs.len());
     let legend = sqnr_legend(runs);
+    let plot_width = axis.width(runs.len(), legend_width(&legend));
     html.push_str(&figure(
         svg(plot_width, &legend, |area| sqnr_chart(area, runs, axis)),
         "SQNR of each offloaded layer's output against tract f32 (higher is better). \
          Exact layers sit on the top line; ringed points break the tolerance.",
     ));
     let legend = design_legend(runs, Swatch::Bar);
+    let plot_width = axis.width(runs.len(), legend_width(&legend));
     html.push_str(&figure(
         svg(plot_width, &legend, |area| cycles_chart(area, runs, axis)),
         "Accelerator cycles per inference of each offloaded layer.",
@@ -513,7 +537,28 @@ where
         draw_legend(&legend_area, legend)?;
         root.present()?;
     }
-    Ok(buf)
+    Ok(scalable(buf))
+}
+
+/// The SVG without its fixed pixel size: the viewBox keeps the drawing's
+/// proportions and the page's CSS sizes it to the column.
+fn scalable(svg: String) -> String {
+    let Some(end) = svg.find('>') else {
+        return svg;
+    };
+    let (open, rest) = svg.split_at(end);
+    let mut tag = String::with_capacity(open.len());
+    for attr in open.split(' ') {
+        if attr.starts_with("width=\"") || attr.starts_with("height=\"") {
+            continue;
+        }
+        if !tag.is_empty() {
+            tag.push(' ');
+        }
+        tag.push_str(attr);
+    }
+    tag.push_str(" preserveAspectRatio=\"xMinYMin meet\"");
+    tag + rest
 }
 
 /// Colour-blind-safe colours for the designs (Okabe-Ito, then a few more),
@@ -790,7 +835,7 @@ fn cycles_chart(
     axis: &LayerAxis<'_>,
 ) -> Result<(), Box<dyn Error>> {
     let cycles = |l: &LayerReport| {
-        l.cycles_per_inference
+        l.cycles_per_inference()
             .filter(|c| c.is_finite() && *c >= 0.0)
     };
     let max = runs
@@ -886,8 +931,12 @@ mod tests {
     #[test]
     fn the_same_facts_as_the_terminal_report() {
         let html = render_html(&sample::summary("conv1"));
-        assert!(html.contains("98.40% (984/1000 inputs match tract f32)"));
-        assert!(html.contains("16 of 1000 inputs"));
+        assert!(html.contains("<tr><th>top-1 agreement</th><td>98.40%</td></tr>"));
+        assert!(html.contains("<tr><th>labels changed</th><td>16</td></tr>"));
+        assert!(html.contains("<th>task</th><td>classify over 1000 inputs"));
+        assert!(html.contains("<th>PE util</th>") && html.contains("<th>PE utilisation</th>"));
+        // conv2: 61.83% of the cycles at 90.32% PE utilisation.
+        assert!(html.contains("<td class=\"n\">61.83%</td><td class=\"n\">90.32%</td>"));
         assert!(html.contains("86.90% vs labels (f32 87.30%, -0.40 points)"));
         assert!(html.contains("32/32 sampled calls bit-identical (of 1080 calls)"));
         assert!(html.contains("<span class=\"bad\">/model/layer1/layer1.0/conv2/Conv</span>"));
@@ -910,7 +959,7 @@ mod tests {
         assert!(html.contains(first), "divergent row, plot number 1");
         let host = "<tr class=\"host\"><td class=\"n\"></td><td class=\"name\">depthwise";
         assert!(html.contains(host), "host row, not on the plots");
-        let none = "<td class=\"n\">1</td><td class=\"name\">none</td>";
+        let none = "<td class=\"n\">87.10%</td><td class=\"name\">none</td>";
         assert!(html.contains(none), "comparison: no divergent layer");
     }
 
@@ -949,6 +998,38 @@ mod tests {
     }
 
     #[test]
+    fn figures_fit_a_1280_pixel_window() {
+        // Many layers and long design names: the widest a figure gets.
+        let mut summary = sample::summary("conv1");
+        let layer = summary.runs[0].layers[0].clone();
+        for run in &mut summary.runs {
+            run.design = format!("{}-with-a-long-name-for-the-legend", run.design);
+            for i in 0..120 {
+                let mut l = layer.clone();
+                l.name = format!("layer{i}");
+                run.layers.push(l);
+            }
+        }
+        let html = render_html(&summary);
+        for svg in html.split("<svg").skip(1) {
+            let open = &svg[..svg.find('>').unwrap()];
+            assert!(
+                !open.contains(" width=") && !open.contains(" height="),
+                "{open}"
+            );
+            let view = open.split("viewBox=\"0 0 ").nth(1).unwrap();
+            let width: u32 = view.split(' ').next().unwrap().parse().unwrap();
+            assert!(width <= FIGURE_MAX_WIDTH, "figure {width} px wide");
+        }
+        assert!(html.contains("figure svg{display:block;width:100%;height:auto}"));
+        // Every table scrolls in its own box rather than widening the page.
+        assert_eq!(
+            html.matches("<div class=\"wide\"><table>").count(),
+            html.matches("<table>").count()
+        );
+    }
+
+    #[test]
     fn only_exact_or_only_host_layers_still_plot() {
         let mut summary = sample::summary("conv1");
         for layer in &mut summary.runs[1].layers {
@@ -956,7 +1037,9 @@ mod tests {
                 e.sqnr_db = f64::INFINITY;
                 e
             });
-            layer.cycles_per_inference = Some(0.0);
+            for t in &mut layer.timing {
+                t.cycles_per_inference = 0.0;
+            }
         }
         summary.runs.remove(0);
         let html = render_html(&summary);

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::report::{
-    BoardLatency, Calibration, DesignRun, LayerReport, RunSummary, Timing, VerifyReport,
+    BoardLatency, DesignRun, LayerReport, Measure, RunSummary, Timing, Unit, VerifyReport,
 };
 
 /// Layer names longer than this are shortened in the middle in the table;
@@ -61,12 +61,12 @@ fn design_section(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<Strin
     lines.extend(layer_table(run).render("  "));
     lines.push(String::new());
     lines.push(kv("first divergent:", divergence(run)));
-    lines.extend(dataset_lines(run, reference_accuracy));
+    if let Some(at) = &run.first_nonfinite {
+        lines.push(kv("non-finite:", nonfinite(at)));
+    }
+    lines.extend(task_lines(run, reference_accuracy));
     lines.push(kv("offloaded MACs:", mac_share(run)));
     lines.extend(latency_lines(&run.timing));
-    if let Some(cal) = &run.timing.calibration {
-        lines.push(kv("perf model:", calibration(cal)));
-    }
     if let Some(verify) = &run.verify {
         let label = if on_board(run) {
             "board check:"
@@ -91,6 +91,8 @@ fn layer_table(run: &DesignRun) -> Table {
         ("SQNR dB", Align::Right),
         ("cosine", Align::Right),
         ("cycles/inf", Align::Right),
+        ("cycles %", Align::Right),
+        ("PE util", Align::Right),
         ("note", Align::Left),
     ]);
     for layer in &run.layers {
@@ -105,7 +107,9 @@ fn layer_table(run: &DesignRun) -> Table {
             error.map_or_else(dash, |e| fmt_sig(e.max_abs)),
             error.map_or_else(dash, |e| fmt_sqnr(e.sqnr_db)),
             error.map_or_else(dash, |e| fmt_cosine(e.cosine)),
-            layer.cycles_per_inference.map_or_else(dash, fmt_cycles),
+            layer.cycles_per_inference().map_or_else(dash, fmt_cycles),
+            layer.timing.first().map_or_else(dash, |t| fmt_pct(t.share)),
+            layer.pe_utilisation().map_or_else(dash, fmt_pct),
             layer_note(layer, run.first_divergent.as_deref()),
         ]);
     }
@@ -138,36 +142,57 @@ fn divergence(run: &DesignRun) -> String {
     }
 }
 
-fn dataset_lines(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<String> {
-    let data = &run.dataset;
-    let mut lines = vec![
-        kv(
-            "top-1 agreement:",
-            format!(
-                "{} ({}/{} inputs match tract f32)",
-                fmt_pct(data.top1_agreement),
-                data.agree,
-                data.inputs
-            ),
+/// Where a NaN or an infinity first appeared, in words.
+pub(super) fn nonfinite(at: &super::report::NonFiniteAt) -> String {
+    let side = match at.side.as_str() {
+        "reference" => "tract's f32 reference",
+        "accelerator" => "the accelerator run",
+        _ => "both the reference and the accelerator run",
+    };
+    format!(
+        "first in {} of input {}, on {side}",
+        ascii(&at.layer),
+        at.sample
+    )
+}
+
+/// A measure's value as the reports show it.
+pub(super) fn fmt_measure(m: &Measure) -> String {
+    match m.unit {
+        Unit::Fraction => fmt_pct(m.value),
+        Unit::Count => format!("{}", m.value),
+        Unit::Decibel => format!("{} dB", fmt_sqnr(m.value)),
+        Unit::Value => fmt_sig(m.value),
+    }
+}
+
+/// The task's measure: which task and why, then one line per figure.
+fn task_lines(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<String> {
+    let task = &run.task;
+    let mut lines = vec![kv(
+        "task:",
+        format!(
+            "{} over {} inputs ({})",
+            task.task.name(),
+            task.samples,
+            ascii(&task.chosen)
         ),
-        kv(
-            "labels changed:",
-            format!("{} of {} inputs", data.label_changes, data.inputs),
-        ),
-    ];
-    if let Some(acc) = data.accuracy {
-        let versus = match reference_accuracy {
-            Some(reference) => format!(
-                " (f32 {}, {:+.2} points)",
-                fmt_pct(reference),
-                (acc - reference) * 100.0
-            ),
-            None => String::new(),
-        };
-        lines.push(kv(
-            "accuracy:",
-            format!("{} vs labels{versus}", fmt_pct(acc)),
-        ));
+    )];
+    for m in &task.measures {
+        let mut value = fmt_measure(m);
+        if m.name == "accuracy" {
+            if let Some(reference) = reference_accuracy {
+                value.push_str(&format!(
+                    " vs labels (f32 {}, {:+.2} points)",
+                    fmt_pct(reference),
+                    (m.value - reference) * 100.0
+                ));
+            }
+        }
+        lines.push(kv(&format!("{}:", m.label), value));
+    }
+    for note in &task.notes {
+        lines.push(kv("note:", ascii(note)));
     }
     lines
 }
@@ -198,6 +223,7 @@ fn latency_lines(timing: &Timing) -> Vec<String> {
         ("clock", Align::Right),
         ("cycles/inference", Align::Right),
         ("us/inference", Align::Right),
+        ("PE util", Align::Right),
     ]);
     for board in &timing.boards {
         table.push(vec![
@@ -205,19 +231,11 @@ fn latency_lines(timing: &Timing) -> Vec<String> {
             format!("{} MHz", fmt_mhz(board.clock_mhz)),
             fmt_cycles(board.cycles_per_inference),
             fmt_us(board.latency_us),
+            fmt_pct(board.pe_utilisation),
         ]);
     }
     lines.extend(table.render("    "));
     lines
-}
-
-fn calibration(cal: &Calibration) -> String {
-    format!(
-        "mean {}, worst {} |predicted - measured| cycles over {} replayed calls (leave-one-out)",
-        fmt_pct(cal.mean_abs_error),
-        fmt_pct(cal.max_abs_error),
-        cal.replays
-    )
 }
 
 /// "N/M sampled calls bit-identical (of T calls)", shared with the HTML page.
@@ -247,25 +265,25 @@ fn verification(verify: &VerifyReport) -> String {
 /// boards, so a design not timed on some board shows "-" there.
 fn comparison(summary: &RunSummary) -> Vec<String> {
     let boards = board_names(&summary.runs);
-    let with_accuracy = summary.runs.iter().any(|r| r.dataset.accuracy.is_some());
+    // Every run of one summary measures the same task, so the first run's
+    // measures name the columns.
+    let measures = comparison_measures(summary);
     let mut columns = vec![("design", Align::Left)];
-    if with_accuracy {
-        columns.push(("accuracy", Align::Right));
-    }
-    columns.extend([
-        ("agreement", Align::Right),
-        ("labels changed", Align::Right),
-    ]);
+    columns.extend(measures.iter().map(|m| (m.label, Align::Right)));
     let board_headers: Vec<String> = boards.iter().map(|b| format!("{b} us")).collect();
     columns.extend(board_headers.iter().map(|h| (h.as_str(), Align::Right)));
     let mut table = Table::new(&columns);
     for run in &summary.runs {
         let mut row = vec![ascii(&run.design)];
-        if with_accuracy {
-            row.push(run.dataset.accuracy.map_or_else(dash, fmt_pct));
+        for m in &measures {
+            row.push(
+                run.task
+                    .measures
+                    .iter()
+                    .find(|x| x.name == m.name)
+                    .map_or_else(dash, fmt_measure),
+            );
         }
-        row.push(fmt_pct(run.dataset.top1_agreement));
-        row.push(run.dataset.label_changes.to_string());
         row.extend(
             boards
                 .iter()
@@ -276,6 +294,22 @@ fn comparison(summary: &RunSummary) -> Vec<String> {
     let mut lines = vec!["comparison (latency: accelerator compute per inference)".to_string()];
     lines.extend(table.render("  "));
     lines
+}
+
+/// The measures the comparison shows: the first run's, without the
+/// settings (threshold, blank) that are the same for every design.
+pub(super) fn comparison_measures(summary: &RunSummary) -> Vec<&Measure> {
+    summary
+        .runs
+        .first()
+        .map(|r| {
+            r.task
+                .measures
+                .iter()
+                .filter(|m| !matches!(m.name, "threshold" | "blank"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Board names of all designs, in order of first appearance, made ASCII.
@@ -568,8 +602,14 @@ pub(super) mod sample {
                 sqnr_db: sqnr,
                 cosine: 0.999_912,
             }),
-            cycles_per_inference: Some(cycles),
+            timing: vec![LayerTiming {
+                board: "pynq-z2".to_string(),
+                cycles_per_inference: cycles,
+                share: cycles / 3_234_609.0,
+                pe_utilisation: 115_605_504.0 / (cycles * 64.0),
+            }],
             divergent,
+            nonfinite: NonFiniteCount::default(),
         };
         vec![
             offloaded(name_of_first, 38.27, false, 1_234_567.0),
@@ -584,8 +624,9 @@ pub(super) mod sample {
                 calls_per_inference: 0.0,
                 macs_per_inference: 903_168,
                 error: None,
-                cycles_per_inference: None,
+                timing: Vec::new(),
                 divergent: false,
+                nonfinite: NonFiniteCount::default(),
             },
         ]
     }
@@ -600,39 +641,32 @@ pub(super) mod sample {
             tolerance: Tolerance { min_sqnr_db: 20.0 },
             layers,
             first_divergent,
-            dataset: DatasetReport {
-                inputs: 1000,
-                agree: 984,
-                top1_agreement: 0.984,
-                label_changes: 16,
-                accuracy: Some(0.869),
-            },
+            first_nonfinite: None,
+            task: classify(0.984, 16.0, Some(0.869)),
             macs: MacShare {
                 offloaded: 40_100_000,
                 host: 903_168,
                 offloaded_share: 0.978,
             },
             timing: Timing {
-                source: "calibrated model".to_string(),
+                source: "exact per call signature".to_string(),
+                signatures_simulated: 3,
                 boards: vec![
                     BoardLatency {
                         board: "pynq-z2".to_string(),
                         clock_mhz: 100.0,
                         cycles_per_inference: 3_234_609.0,
                         latency_us: 32_346.09,
+                        pe_utilisation: 0.1937,
                     },
                     BoardLatency {
                         board: "zybo-z7-20".to_string(),
                         clock_mhz: 142.857,
                         cycles_per_inference: 3_234_609.0,
                         latency_us: 22_642.27,
+                        pe_utilisation: 0.1937,
                     },
                 ],
-                calibration: Some(Calibration {
-                    replays: 12,
-                    mean_abs_error: 0.021,
-                    max_abs_error: 0.053,
-                }),
             },
             verify: Some(VerifyReport {
                 sampled: 32,
@@ -643,6 +677,35 @@ pub(super) mod sample {
         }
     }
 
+    /// A classification measure of 1000 inputs.
+    pub(in crate::model) fn classify(
+        agree: f64,
+        changed: f64,
+        accuracy: Option<f64>,
+    ) -> TaskReport {
+        let m = |name, label, value, unit| Measure {
+            name,
+            label,
+            value,
+            unit,
+        };
+        let mut measures = vec![
+            m("top1_agreement", "top-1 agreement", agree, Unit::Fraction),
+            m("label_changes", "labels changed", changed, Unit::Count),
+        ];
+        if let Some(a) = accuracy {
+            measures.push(m("accuracy", "accuracy", a, Unit::Fraction));
+        }
+        TaskReport {
+            task: Task::Classify,
+            chosen: "picked from the output shape [1, 10] (N x C with C > 1); override with --task"
+                .to_string(),
+            samples: 1000,
+            measures,
+            notes: Vec::new(),
+        }
+    }
+
     pub(in crate::model) fn summary(name_of_first: &str) -> RunSummary {
         let mut second = design("bfp-mxint8-very-long-design-name", layers(name_of_first));
         second.engine = "bfp".to_string();
@@ -650,9 +713,7 @@ pub(super) mod sample {
         for layer in &mut second.layers {
             layer.divergent = false;
         }
-        second.dataset.agree = 999;
-        second.dataset.top1_agreement = 0.999;
-        second.dataset.label_changes = 1;
+        second.task = classify(0.999, 1.0, Some(0.871));
         second.timing.boards.truncate(1);
         second.timing.boards[0].latency_us = 9_876.5;
         second.verify = None;
@@ -682,8 +743,14 @@ mod tests {
         let text = render_text(&sample::summary("conv1"));
         assert!(text.starts_with("kiln run: resnet8.onnx\n"), "{text}");
         assert!(text.contains("top-1 accuracy 87.30% vs labels"), "{text}");
-        assert!(text.contains("98.40% (984/1000 inputs match tract f32)"));
-        assert!(text.contains("labels changed:   16 of 1000 inputs"));
+        assert!(
+            text.contains(
+                "task:             classify over 1000 inputs (picked from the output shape [1, 10]"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("top-1 agreement:  98.40%"), "{text}");
+        assert!(text.contains("labels changed:   16"), "{text}");
         assert!(text.contains("86.90% vs labels (f32 87.30%, -0.40 points)"));
         let first = line_with(&text, "first divergent:");
         assert!(first.contains("/model/layer1/layer1.0/conv2/Conv (tolerance: SQNR >= 20.0 dB)"));
@@ -694,7 +761,10 @@ mod tests {
         assert!(
             text.contains("RTL replay:       32/32 sampled calls bit-identical (of 1080 calls)")
         );
-        assert!(text.contains("mean 2.10%, worst 5.30%"));
+        assert!(
+            !text.contains("perf model"),
+            "no fitted model: cycles are exact"
+        );
         assert!(text.contains("offloaded MACs:   97.80%"));
     }
 
@@ -703,7 +773,11 @@ mod tests {
         let text = render_text(&sample::summary("conv1"));
         let pynq = line_with(&text, "    pynq-z2");
         assert!(
-            pynq.contains("100 MHz") && pynq.contains("3,234,609") && pynq.contains("32,346.1")
+            pynq.contains("100 MHz")
+                && pynq.contains("3,234,609")
+                && pynq.contains("32,346.1")
+                && pynq.contains("19.37%"),
+            "{pynq}"
         );
         let zybo = line_with(&text, "    zybo-z7-20");
         assert!(
@@ -718,6 +792,11 @@ mod tests {
         let divergent = line_with(&text, "conv2/Conv");
         assert!(divergent.ends_with("<< first divergent"), "{divergent}");
         assert!(divergent.contains("64x576x3136") && divergent.contains("12.5"));
+        // 2,000,000 of 3,234,609 cycles; 115.6M MACs over 2M cycles x 64 PEs.
+        assert!(
+            divergent.contains("61.83%") && divergent.contains("90.32%"),
+            "{divergent}"
+        );
         let exact = line_with(&text, "fc_exact");
         assert_eq!(exact.matches("exact").count(), 2, "{exact}");
         assert!(!exact.contains("inf"), "{exact}");
@@ -751,8 +830,8 @@ mod tests {
     #[test]
     fn comparison_lists_both_designs_and_boards() {
         let text = render_text(&sample::summary("conv1"));
-        let head = line_with(&text, "labels changed  pynq-z2 us");
-        assert!(head.contains("zybo-z7-20 us") && head.contains("accuracy"));
+        let head = line_with(&text, "labels changed  accuracy  pynq-z2 us");
+        assert!(head.contains("zybo-z7-20 us") && head.contains("top-1 agreement"));
         let second = line_with(&text, "  bfp-mxint8-very-long-design-name ");
         assert!(second.contains("99.90%") && second.contains("9,876.5"));
         assert!(second.trim_end().ends_with('-'), "no zybo time: {second}");
@@ -765,16 +844,10 @@ mod tests {
         summary.runs[0].layers.clear();
         summary.runs[0].first_divergent = None;
         summary.runs[0].timing.boards.clear();
-        summary.runs[0].dataset = crate::model::report::DatasetReport {
-            inputs: 0,
-            agree: 0,
-            top1_agreement: f64::NAN,
-            label_changes: 0,
-            accuracy: None,
-        };
+        summary.runs[0].task = sample::classify(f64::NAN, 0.0, None);
         let text = render_text(&summary);
         assert!(!text.contains("comparison"));
-        assert!(text.contains("top-1 agreement:  - (0/0 inputs"));
+        assert!(text.contains("top-1 agreement:  -"), "{text}");
         assert!(text.contains("latency:          no board"));
         assert!(!text.contains("accuracy:"));
     }

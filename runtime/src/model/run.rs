@@ -1,5 +1,11 @@
 //! `kiln run`: a model over a data set on one or more designs, each layer
-//! compared with tract's own result, timing from the RTL.
+//! compared with tract's own result, the output measured for the model's
+//! task, and exact cycles for every call from the RTL.
+//!
+//! Memory stays flat in the number of samples: one sample's activations
+//! live while it is compared, every statistic is a running sum, and the
+//! calls kept for RTL replay are bounded by `--verify-sample` (and the
+//! number of layers), not by the data set.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -8,23 +14,22 @@ use std::time::Instant;
 use kiln_spec::{Board, Design, EngineConfig};
 use tract_onnx::prelude::*;
 
-use super::compare::{argmax, ErrorStats};
+use super::compare::ErrorStats;
+use super::cycles::{peak_macs_per_cycle, CallSignature, CycleTable};
+use super::dataset::{DataError, DataSet};
 use super::exec::Runner;
 use super::graph::{layers, patch, Layer};
 use super::load::{load_onnx, ModelError};
-use super::npy::{NpyArray, NpyError};
+use super::npy::NpyError;
 use super::op::GemmRunner;
-use super::perf::{PerfModel, Replay};
 use super::quant::ActQuant;
 use super::report::{
-    BoardLatency, DatasetReport, DesignRun, LayerReport, MacShare, RunSummary, Timing, Tolerance,
-    VerifyReport,
+    BoardLatency, DesignRun, LayerReport, LayerTiming, MacShare, NonFiniteAt, RunSummary, Timing,
+    Tolerance, VerifyReport,
 };
-use crate::backend::{
-    matmul_ideal_cycles, Arithmetic, Backend, BackendError, GoldenBackend, MatmulProblem,
-    SimBackend,
-};
-use crate::gemm::{layout, GemmProblem};
+use super::task::{TaskError, TaskOptions, TaskStats};
+use crate::backend::{Arithmetic, Backend, BackendError, GoldenBackend, MatmulProblem, SimBackend};
+use crate::gemm::GemmProblem;
 use crate::rng::SplitMix64;
 
 /// Why `kiln run` stopped.
@@ -36,11 +41,15 @@ pub enum RunError {
     #[error(transparent)]
     Npy(#[from] NpyError),
     #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Task(#[from] TaskError),
+    #[error(transparent)]
     Backend(Box<BackendError>),
     #[error(transparent)]
     Spec(#[from] kiln_spec::SpecError),
     #[error("{0}")]
-    Data(String),
+    Input(String),
     #[error("{0:#}")]
     Tract(anyhow::Error),
     #[error("RTL replay of a call of layer `{layer}` on {board} differs from the golden model in {wrong} of {outputs} outputs")]
@@ -49,6 +58,14 @@ pub enum RunError {
         board: String,
         wrong: usize,
         outputs: usize,
+    },
+    #[error("a replayed call of layer `{layer}` ({signature}) took {replayed} cycles on {board}; its signature took {simulated}: the engine's cycles depend on its data, so per-signature timing is not exact for this design")]
+    CyclesDependOnData {
+        layer: String,
+        board: String,
+        signature: String,
+        replayed: u64,
+        simulated: u64,
     },
 }
 
@@ -89,24 +106,47 @@ impl BackendChoice {
     }
 }
 
+/// Progress of a long run, stage by stage (the CLI draws bars).
+pub trait Progress {
+    /// A new stage of `total` steps, e.g. the call signatures to simulate.
+    fn stage(&mut self, what: &str, total: u64);
+    /// One step of the current stage done.
+    fn tick(&mut self);
+}
+
+/// No progress display.
+#[derive(Debug, Default)]
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn stage(&mut self, _: &str, _: u64) {}
+    fn tick(&mut self) {}
+}
+
 /// What to run.
 #[derive(Debug)]
 pub struct RunConfig {
     pub model: PathBuf,
     pub input_shapes: Option<Vec<Vec<usize>>>,
     /// Samples along axis 0.
-    pub inputs: NpyArray<f32>,
+    pub inputs: DataSet,
     pub labels: Option<Vec<i64>>,
-    pub calibration: NpyArray<f32>,
+    pub calibration: DataSet,
     pub designs: Vec<Design>,
     pub backend: BackendChoice,
-    /// Calls replayed on the RTL per board (golden backend), and per extra
-    /// board (sim backend).
+    /// Real calls replayed on the RTL per board (golden backend), and per
+    /// extra board (sim backend), checked bit for bit.
     pub verify_sample: usize,
     /// The first board is the one the sim backend runs on.
     pub boards: Vec<Board>,
     pub min_sqnr_db: f64,
     pub seed: u64,
+    /// How the model's output is measured.
+    pub task: TaskOptions,
+    /// Whether to time the run: on the golden backend (and the sim
+    /// backend's extra boards) each distinct call signature is simulated
+    /// once on the RTL.
+    pub cycles: bool,
 }
 
 fn describe_arithmetic(design: &Design) -> String {
@@ -173,6 +213,13 @@ fn run_matmul(backend: &mut dyn Backend, p: &MatmulProblem) -> Ran<f32> {
 }
 
 impl Sample {
+    fn signature(&self) -> CallSignature {
+        match self {
+            Sample::Gemm(p, _) => CallSignature::of_gemm(p),
+            Sample::Matmul(p, _) => CallSignature::of_matmul(p),
+        }
+    }
+
     /// Runs the call again on `backend`: (cycles, outputs, outputs that
     /// differ from the golden ones).
     fn replay(
@@ -192,18 +239,34 @@ impl Sample {
     }
 }
 
+/// Cycles of every call on one board, from its call-signature table.
+struct BoardCycles {
+    board: Board,
+    table: CycleTable,
+    /// Per layer: the cycles of every call so far.
+    per_layer: Vec<u64>,
+}
+
 /// The [`GemmRunner`] of one design's pass: every call on the chosen
-/// backend, sampled per layer for replays, cycles kept from the simulator.
+/// backend (and on golden, to check it), sampled per layer for replays,
+/// and timed: by the backend's counters when it measures, and by each
+/// board's call-signature table otherwise.
 struct Offload {
+    design: Design,
     backend: Box<dyn Backend>,
     golden: GoldenBackend,
-    simulating: bool,
-    capacity: usize,
+    measuring: bool,
+    /// Per layer: how many calls the reservoir keeps.
+    capacity: Vec<usize>,
     rng: SplitMix64,
     seen: Vec<u64>,
     samples: Vec<Vec<Sample>>,
-    /// Per layer: simulated cycles summed and calls simulated.
-    cycles: Vec<(f64, u64)>,
+    /// Per layer: cycles the measuring backend counted.
+    measured: Vec<u64>,
+    /// Boards timed by call signature; a signature the tables do not hold
+    /// yet is simulated when first met.
+    boards: Vec<BoardCycles>,
+    seed: u64,
     checked: usize,
     identical: usize,
     calls: usize,
@@ -213,41 +276,56 @@ impl Offload {
     /// Reservoir sampling per layer; `make` runs only when the call is kept,
     /// so calls past a full reservoir cost no copy.
     fn keep(&mut self, layer: usize, make: impl FnOnce() -> Sample) {
+        let capacity = self.capacity[layer];
+        if capacity == 0 {
+            return;
+        }
         self.seen[layer] += 1;
         let kept = &mut self.samples[layer];
-        if kept.len() < self.capacity {
+        if kept.len() < capacity {
             kept.push(make());
         } else {
             let slot = self.rng.below(self.seen[layer]) as usize;
-            if slot < self.capacity {
+            if slot < capacity {
                 kept[slot] = make();
             }
         }
     }
 
-    /// One call: golden always; on the simulator too when simulating, checked
-    /// against golden and timed.
+    /// Adds the call's cycles on every timed board.
+    fn time(&mut self, layer: usize, signature: CallSignature) -> Result<(), BackendError> {
+        for b in &mut self.boards {
+            if b.table.get(&signature).is_none() {
+                b.table
+                    .simulate(&self.design, &b.board, &[signature], self.seed, &mut || {})?;
+            }
+            b.per_layer[layer] += b.table.get(&signature).unwrap_or(0);
+        }
+        Ok(())
+    }
+
+    /// One call: golden always; on the measuring backend too, checked
+    /// against golden and timed by its counters.
     fn call<P: Clone, T: SameBits>(
         &mut self,
         layer: usize,
         problem: &P,
+        signature: CallSignature,
         run: fn(&mut dyn Backend, &P) -> Ran<T>,
         sample: fn(P, Vec<T>) -> Sample,
     ) -> anyhow::Result<Vec<T>> {
         self.calls += 1;
         let (golden, _) = run(&mut self.golden, problem)?;
-        let output = if self.simulating {
+        let output = if self.measuring {
             let (out, cycles) = run(self.backend.as_mut(), problem)?;
             self.checked += 1;
             self.identical += usize::from(differing(&out, &golden) == 0);
-            if let Some(c) = cycles {
-                self.cycles[layer].0 += c as f64;
-                self.cycles[layer].1 += 1;
-            }
+            self.measured[layer] += cycles.unwrap_or(0);
             Some(out)
         } else {
             None
         };
+        self.time(layer, signature)?;
         self.keep(layer, || sample(problem.clone(), golden.clone()));
         Ok(output.unwrap_or(golden))
     }
@@ -255,12 +333,43 @@ impl Offload {
 
 impl GemmRunner for Offload {
     fn gemm(&mut self, layer: usize, problem: &GemmProblem) -> anyhow::Result<Vec<i32>> {
-        self.call(layer, problem, run_gemm, Sample::Gemm)
+        let signature = CallSignature::of_gemm(problem);
+        self.call(layer, problem, signature, run_gemm, Sample::Gemm)
     }
 
     fn matmul(&mut self, layer: usize, problem: &MatmulProblem) -> anyhow::Result<Vec<f32>> {
-        self.call(layer, problem, run_matmul, Sample::Matmul)
+        let signature = CallSignature::of_matmul(problem);
+        self.call(layer, problem, signature, run_matmul, Sample::Matmul)
     }
+}
+
+/// Per layer, how many calls to keep for `count` replays: spread evenly
+/// over the offloaded layers, or one each on `count` of them (seeded) when
+/// there are more layers than replays. At most about `count` calls are
+/// held, however large the data set.
+fn replay_capacity(layers: &[Layer], count: usize, seed: u64) -> Vec<usize> {
+    let offloaded: Vec<usize> = (0..layers.len())
+        .filter(|&l| layers[l].site.is_ok())
+        .collect();
+    let mut capacity = vec![0; layers.len()];
+    if count == 0 || offloaded.is_empty() {
+        return capacity;
+    }
+    if count >= offloaded.len() {
+        for &l in &offloaded {
+            capacity[l] = count.div_ceil(offloaded.len());
+        }
+    } else {
+        // A partial Fisher-Yates shuffle picks `count` distinct layers.
+        let mut pool = offloaded;
+        let mut rng = SplitMix64::new(seed ^ 0x5EED_1A7E);
+        for i in 0..count {
+            let j = i + rng.below((pool.len() - i) as u64) as usize;
+            pool.swap(i, j);
+            capacity[pool[i]] = 1;
+        }
+    }
+    capacity
 }
 
 /// Samples for replay: round robin over the layers so that every layer
@@ -281,44 +390,26 @@ fn pick_samples(samples: &[Vec<Sample>], count: usize) -> Vec<(usize, Sample)> {
     picked
 }
 
-/// The call's roofline bound in cycles on `board`: compute or memory,
-/// whichever is larger.
-fn roofline(design: &Design, board: &Board, [m, k, n]: [usize; 3]) -> f64 {
-    let bytes_per_cycle = board.memory.bytes_per_cycle.max(1e-9);
-    match &design.config {
-        EngineConfig::Gemm(a) => {
-            let compute = (m * n * k) as f64 / f64::from(a.pes());
-            let bits = design.weight_bits().unwrap_or(8) as usize;
-            let block_m = (a.rows * a.m_tiles) as usize;
-            let bytes = m * layout::a_row_bytes(k)
-                + m.div_ceil(block_m) * n * (k * bits).div_ceil(8)
-                + m * n * 4;
-            compute.max(bytes as f64 / bytes_per_cycle)
-        }
-        EngineConfig::Bfp(_) => matmul_ideal_cycles(design, m, n, k).unwrap_or(0.0),
-    }
-}
-
-/// Input tensors for sample `i` of `data`, shaped as the model wants.
-fn sample_tensor(data: &NpyArray<f32>, i: usize, fact: &TypedFact) -> Result<Tensor, RunError> {
+/// Sample `i` of `data` as a model input of `fact`'s shape and type.
+pub fn sample_tensor(data: &DataSet, i: usize, fact: &TypedFact) -> Result<Tensor, RunError> {
     let want: Vec<usize> = fact.shape.as_concrete().unwrap_or(&[]).to_vec();
-    let per: usize = data.shape[1..].iter().product();
-    let rest = &data.shape[1..];
+    let rest = data.sample_shape();
     let fits = rest == want.as_slice() || (want.first() == Some(&1) && rest == &want[1..]);
     if !fits {
-        return Err(RunError::Data(format!(
-            "the data set holds samples of shape {rest:?}; the model's input wants {want:?} (or {:?} with a batch of 1)",
+        return Err(RunError::Input(format!(
+            "{} holds samples of shape {rest:?}; the model's input wants {want:?} (or {:?} with a batch of 1)",
+            data.path().display(),
             want.get(1..).unwrap_or(&[])
         )));
     }
-    let t = Tensor::from_shape(&want, &data.data[i * per..(i + 1) * per])?;
+    let t = Tensor::from_shape(&want, data.sample(i))?;
     Ok(t.cast_to_dt(fact.datum_type)?.into_owned())
 }
 
-/// Every sample of `data` as a model input of `fact`'s shape and type.
-pub fn model_inputs(data: &NpyArray<f32>, fact: &TypedFact) -> Result<Vec<TValue>, RunError> {
-    let count = data.shape.first().copied().unwrap_or(0);
-    (0..count)
+/// Every sample of `data` as a model input (for benchmarks, which reuse
+/// them; `kiln run` makes one at a time).
+pub fn model_inputs(data: &DataSet, fact: &TypedFact) -> Result<Vec<TValue>, RunError> {
+    (0..data.samples())
         .map(|i| sample_tensor(data, i, fact).map(Tensor::into_tvalue))
         .collect()
 }
@@ -361,7 +452,9 @@ pub fn calibrate(
                 },
                 None => continue,
             };
-            for v in value {
+            // A NaN would poison the range; non-finite values are reported
+            // by the comparison, not calibrated on.
+            for v in value.into_iter().filter(|v| v.is_finite()) {
                 ranges[j].0 = ranges[j].0.min(v);
                 ranges[j].1 = ranges[j].1.max(v);
             }
@@ -394,14 +487,30 @@ struct Pass {
     runner: Runner,
     offload: Offload,
     stats: Vec<ErrorStats>,
-    agree: usize,
-    correct: usize,
+    task: TaskStats,
+    first_nonfinite: Option<NonFiniteAt>,
     seconds: f64,
 }
 
-/// Runs the whole comparison. `tick` is called once per input per design.
-pub fn run(config: &RunConfig, tick: &mut dyn FnMut()) -> Result<RunSummary, RunError> {
-    run_with(config, None, tick)
+/// Whether any element is NaN or infinite.
+fn has_nonfinite(values: &[f32]) -> bool {
+    values.iter().any(|v| !v.is_finite())
+}
+
+/// `reference`, `accelerator` or `both`, when either holds a non-finite
+/// value.
+fn nonfinite_side(reference: &[f32], test: &[f32]) -> Option<&'static str> {
+    match (has_nonfinite(reference), has_nonfinite(test)) {
+        (true, true) => Some("both"),
+        (true, false) => Some("reference"),
+        (false, true) => Some("accelerator"),
+        (false, false) => None,
+    }
+}
+
+/// Runs the whole comparison.
+pub fn run(config: &RunConfig, progress: &mut dyn Progress) -> Result<RunSummary, RunError> {
+    run_with(config, None, progress)
 }
 
 /// [`run`] with every offloaded call on `device`, an open hardware backend
@@ -410,24 +519,36 @@ pub fn run(config: &RunConfig, tick: &mut dyn FnMut()) -> Result<RunSummary, Run
 pub fn run_on_device(
     config: &RunConfig,
     device: Box<dyn Backend>,
-    tick: &mut dyn FnMut(),
+    progress: &mut dyn Progress,
 ) -> Result<RunSummary, RunError> {
     if config.designs.len() != 1 || !matches!(config.backend, BackendChoice::Device(_)) {
-        return Err(RunError::Data(
+        return Err(RunError::Input(
             "a device run takes exactly one design (the loaded bitstream's)".into(),
         ));
     }
-    run_with(config, Some(device), tick)
+    run_with(config, Some(device), progress)
+}
+
+/// The distinct call signatures of `layers` on `design`.
+fn layer_signatures(design: &Design, layers: &[Layer]) -> Vec<CallSignature> {
+    let mut signatures: Vec<CallSignature> = layers
+        .iter()
+        .filter_map(|l| l.site.as_ref().ok())
+        .map(|s| CallSignature::of_layer(design, s.shape()))
+        .collect();
+    signatures.sort_unstable();
+    signatures.dedup();
+    signatures
 }
 
 fn run_with(
     config: &RunConfig,
     mut device: Option<Box<dyn Backend>>,
-    tick: &mut dyn FnMut(),
+    progress: &mut dyn Progress,
 ) -> Result<RunSummary, RunError> {
     let model = load_onnx(&config.model, config.input_shapes.as_deref())?;
     if model.input_outlets()?.len() != 1 {
-        return Err(RunError::Data(format!(
+        return Err(RunError::Input(format!(
             "the model has {} inputs; kiln run feeds one input from the data set",
             model.input_outlets()?.len()
         )));
@@ -435,20 +556,39 @@ fn run_with(
     let layers = layers(&model)?;
     let names: Vec<String> = layers.iter().map(|l| l.name.clone()).collect();
     let input_fact = model.outlet_fact(model.input_outlets()?[0])?.clone();
-    let samples = config.inputs.shape.first().copied().unwrap_or(0);
+    let output_fact = model.outlet_fact(model.output_outlets()?[0])?.clone();
+    let output_shape: Vec<usize> = output_fact
+        .shape
+        .as_concrete()
+        .map(<[usize]>::to_vec)
+        .ok_or_else(|| {
+            RunError::Input(format!(
+                "the model's output has a symbolic shape {:?}; fix the input with --input-shape",
+                output_fact.shape
+            ))
+        })?;
+    let samples = config.inputs.samples();
     if samples == 0 {
-        return Err(RunError::Data("the data set has no samples".into()));
+        return Err(RunError::Input(format!(
+            "{} has no samples",
+            config.inputs.path().display()
+        )));
     }
     if let Some(labels) = &config.labels {
         if labels.len() != samples {
-            return Err(RunError::Data(format!(
+            return Err(RunError::Input(format!(
                 "{} labels for {samples} inputs; give one label per input",
                 labels.len()
             )));
         }
     }
-    let calib_sets = model_inputs(&config.calibration, &input_fact)?;
-    let calibration = calibrate(&model, &layers, calib_sets.into_iter().map(|x| tvec!(x)))?;
+    let labelled = config.labels.is_some();
+    // The task is decided before anything runs, so a wrong --task fails fast.
+    let mut reference_task = TaskStats::new(&output_shape, &config.task, labelled)?;
+    let calib_sets = (0..config.calibration.samples())
+        .map(|i| sample_tensor(&config.calibration, i, &input_fact).map(|t| tvec!(t.into_tvalue())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let calibration = calibrate(&model, &layers, calib_sets)?;
     let mut reference = Runner::new(model.clone(), names.clone())?;
     let mut passes = Vec::new();
     for design in &config.designs {
@@ -458,82 +598,131 @@ fn run_with(
             BackendChoice::Golden => Box::new(GoldenBackend::new(design)?),
             BackendChoice::Sim => Box::new(SimBackend::open(design, &config.boards[0], None)?),
             BackendChoice::Device(name) => device.take().ok_or_else(|| {
-                RunError::Data(format!(
+                RunError::Input(format!(
                     "no open {name} backend for design `{}`",
                     design.name
                 ))
             })?,
         };
+        let measuring = config.backend.measures();
+        // Boards timed by call signature: all of them on golden, the extra
+        // ones when the first is measured; a device run has only its own.
+        let mut boards = Vec::new();
+        if config.cycles && !matches!(config.backend, BackendChoice::Device(_)) {
+            let signatures = layer_signatures(design, &layers);
+            for (b, board) in config.boards.iter().enumerate() {
+                if measuring && b == 0 {
+                    continue;
+                }
+                progress.stage(
+                    &format!("call signatures of {} on {}", design.name, board.name),
+                    signatures.len() as u64,
+                );
+                let mut table = CycleTable::default();
+                table.simulate(design, board, &signatures, config.seed, &mut || {
+                    progress.tick()
+                })?;
+                boards.push(BoardCycles {
+                    board: board.clone(),
+                    table,
+                    per_layer: vec![0; layers.len()],
+                });
+            }
+        }
         passes.push(Pass {
             design: design.clone(),
             runner: Runner::new(patched, names.clone())?,
             offload: Offload {
+                design: design.clone(),
                 backend,
                 golden: GoldenBackend::new(design)?,
-                simulating: config.backend.measures(),
-                capacity: config.verify_sample.max(1),
+                measuring,
+                capacity: replay_capacity(&layers, config.verify_sample, config.seed),
                 rng: SplitMix64::new(config.seed),
                 seen: vec![0; layers.len()],
                 samples: vec![Vec::new(); layers.len()],
-                cycles: vec![(0.0, 0); layers.len()],
+                measured: vec![0; layers.len()],
+                boards,
+                seed: config.seed,
                 checked: 0,
                 identical: 0,
                 calls: 0,
             },
             stats: vec![ErrorStats::default(); layers.len()],
-            agree: 0,
-            correct: 0,
+            task: TaskStats::new(&output_shape, &config.task, labelled)?,
+            first_nonfinite: None,
             seconds: 0.0,
         });
     }
-    let mut reference_correct = 0;
-    for (i, input) in model_inputs(&config.inputs, &input_fact)?
-        .into_iter()
-        .enumerate()
-    {
+    progress.stage("inputs x designs", (samples * passes.len()) as u64);
+    for i in 0..samples {
+        let input = sample_tensor(&config.inputs, i, &input_fact)?.into_tvalue();
         let want = reference.run(tvec!(input.clone()), None)?;
-        let want_label = argmax(&as_f32(&want.outputs[0])?);
+        let want_out = as_f32(&want.outputs[0])?;
         let label = config.labels.as_ref().map(|l| l[i]);
-        reference_correct += usize::from(label == Some(want_label as i64));
+        reference_task.add(&want_out, &want_out, label);
         let mut want_layers = Vec::with_capacity(layers.len());
         for name in &names {
             want_layers.push(want.nodes.get(name).map(as_f32).transpose()?);
         }
+        drop(want);
         for pass in &mut passes {
             let started = Instant::now();
             let got = pass
                 .runner
                 .run(tvec!(input.clone()), Some(&mut pass.offload))?;
             pass.seconds += started.elapsed().as_secs_f64();
-            let got_label = argmax(&as_f32(&got.outputs[0])?);
-            pass.agree += usize::from(got_label == want_label);
-            pass.correct += usize::from(label == Some(got_label as i64));
+            let got_out = as_f32(&got.outputs[0])?;
+            pass.task.add(&want_out, &got_out, label);
             for (l, name) in names.iter().enumerate() {
                 if let (Some(w), Some(g)) = (&want_layers[l], got.nodes.get(name)) {
-                    pass.stats[l].add(w, &as_f32(g)?);
+                    let g = as_f32(g)?;
+                    if pass.first_nonfinite.is_none() {
+                        if let Some(side) = nonfinite_side(w, &g) {
+                            pass.first_nonfinite = Some(NonFiniteAt {
+                                layer: name.clone(),
+                                side: side.into(),
+                                sample: i,
+                            });
+                        }
+                    }
+                    pass.stats[l].add(w, &g);
                 }
             }
-            tick();
+            if pass.first_nonfinite.is_none() {
+                if let Some(side) = nonfinite_side(&want_out, &got_out) {
+                    pass.first_nonfinite = Some(NonFiniteAt {
+                        layer: "model output".into(),
+                        side: side.into(),
+                        sample: i,
+                    });
+                }
+            }
+            progress.tick();
         }
     }
     let mut runs = Vec::new();
     for pass in passes {
-        runs.push(finish_pass(config, &layers, pass, samples)?);
+        runs.push(finish_pass(config, &layers, pass, samples, progress)?);
     }
+    let reference_report = reference_task.finish();
     Ok(RunSummary {
         model: config.model.display().to_string(),
         inputs: samples,
-        labelled: config.labels.is_some(),
-        reference_accuracy: config
-            .labels
-            .as_ref()
-            .map(|_| reference_correct as f64 / samples as f64),
+        labelled,
+        reference_accuracy: reference_report.get("accuracy"),
         calibration: format!(
             "per-tensor min/max of each offloaded layer's input over {} calibration samples, widened to include 0, mapped to int8 with a zero point (BFP designs need none)",
-            config.calibration.shape.first().copied().unwrap_or(0)
+            config.calibration.samples()
         ),
         runs,
     })
+}
+
+/// Per board timed: its name, clock, per-layer cycles summed over the run.
+struct BoardTotals<'a> {
+    board: &'a Board,
+    per_layer: Vec<u64>,
 }
 
 /// Replays, timing and the report of one design's pass.
@@ -542,104 +731,83 @@ fn finish_pass(
     layers: &[Layer],
     mut pass: Pass,
     samples: usize,
+    progress: &mut dyn Progress,
 ) -> Result<DesignRun, RunError> {
     let design = &pass.design;
     let replay_started = Instant::now();
     let picked = pick_samples(&pass.offload.samples, config.verify_sample);
-    let mut boards = Vec::new();
-    let mut calibration = None;
     let mut replayed = 0;
     let mut replay_identical = 0;
+    let measuring = pass.offload.measuring;
     for (b, board) in config.boards.iter().enumerate() {
-        let measured_here = config.backend.measures() && b == 0;
-        // Each offloaded layer's roofline bound per call on this board.
-        let bounds: Vec<f64> = layers
+        if (measuring && b == 0) || picked.is_empty() {
+            continue;
+        }
+        let table = pass
+            .offload
+            .boards
             .iter()
-            .map(|l| {
-                l.site
-                    .as_ref()
-                    .map_or(0.0, |s| roofline(design, board, s.shape()))
-            })
-            .collect();
-        let mut replays = Vec::new();
-        if !measured_here && !picked.is_empty() {
-            let mut sim = SimBackend::open(design, board, None)?;
-            for (layer, sample) in &picked {
-                let (cycles, outputs, wrong) = sample.replay(&mut sim)?;
-                replayed += 1;
-                if wrong > 0 {
-                    return Err(RunError::ReplayMismatch {
-                        layer: layers[*layer].name.clone(),
-                        board: board.name.clone(),
-                        wrong,
-                        outputs,
-                    });
-                }
-                replay_identical += 1;
-                replays.push(Replay {
-                    layer: *layer,
-                    bound: bounds[*layer],
-                    cycles: cycles.unwrap_or(0) as f64,
+            .find(|t| t.board.name == board.name)
+            .map(|t| &t.table);
+        progress.stage(
+            &format!("replays of {} on {}", design.name, board.name),
+            picked.len() as u64,
+        );
+        let mut sim = SimBackend::open(design, board, None)?;
+        for (layer, sample) in &picked {
+            let (cycles, outputs, wrong) = sample.replay(&mut sim)?;
+            replayed += 1;
+            if wrong > 0 {
+                return Err(RunError::ReplayMismatch {
+                    layer: layers[*layer].name.clone(),
+                    board: board.name.clone(),
+                    wrong,
+                    outputs,
                 });
             }
-            sim.close()?;
-        }
-        if measured_here {
-            for (layer, &(sum, count)) in pass.offload.cycles.iter().enumerate() {
-                if count > 0 {
-                    replays.push(Replay {
-                        layer,
-                        bound: bounds[layer],
-                        cycles: sum / count as f64,
-                    });
+            replay_identical += 1;
+            let signature = sample.signature();
+            if let (Some(table), Some(replayed_cycles)) = (table, cycles) {
+                if let Some(simulated) = table.get(&signature) {
+                    if simulated != replayed_cycles {
+                        return Err(RunError::CyclesDependOnData {
+                            layer: layers[*layer].name.clone(),
+                            board: board.name.clone(),
+                            signature: signature.describe(),
+                            replayed: replayed_cycles,
+                            simulated,
+                        });
+                    }
                 }
             }
+            progress.tick();
         }
-        let model = PerfModel::calibrate(&replays);
-        if b == 0 || calibration.is_none() {
-            calibration = model.calibration(replays.len()).or(calibration);
-        }
-        let mut total = 0.0;
-        let mut per_layer = Vec::with_capacity(layers.len());
-        for (l, layer) in layers.iter().enumerate() {
-            let cycles = layer
-                .site
-                .as_ref()
-                .ok()
-                .and_then(|s| model.cycles(l, bounds[l]).map(|c| c * s.calls() as f64));
-            total += cycles.unwrap_or(0.0);
-            per_layer.push(cycles);
-        }
-        boards.push((board, total, per_layer));
+        sim.close()?;
     }
     pass.seconds += replay_started.elapsed().as_secs_f64();
-    let timed = !boards.iter().all(|(_, t, _)| *t == 0.0);
-    let first_board_layers = boards.first().map(|b| b.2.clone()).unwrap_or_default();
-    let mut first_divergent = None;
-    let mut layer_reports = Vec::new();
-    for (l, layer) in layers.iter().enumerate() {
-        let error = pass.stats[l].finish();
-        let divergent = error.is_some_and(|e| e.sqnr_db < config.min_sqnr_db);
-        if divergent && first_divergent.is_none() {
-            first_divergent = Some(layer.name.clone());
+
+    // Timed boards in the order of --board: the measured one first.
+    let mut totals: Vec<BoardTotals<'_>> = Vec::new();
+    for (b, board) in config.boards.iter().enumerate() {
+        if measuring && b == 0 {
+            totals.push(BoardTotals {
+                board,
+                per_layer: pass.offload.measured.clone(),
+            });
+        } else if let Some(t) = pass
+            .offload
+            .boards
+            .iter()
+            .find(|t| t.board.name == board.name)
+        {
+            totals.push(BoardTotals {
+                board,
+                per_layer: t.per_layer.clone(),
+            });
         }
-        layer_reports.push(LayerReport {
-            name: layer.name.clone(),
-            op: layer.op.clone(),
-            offloaded: layer.site.is_ok(),
-            reason: layer.site.as_ref().err().cloned(),
-            gemm_shape: layer.site.as_ref().ok().map(|s| s.shape()),
-            calls_per_inference: layer.site.as_ref().map(|s| s.calls() as f64).unwrap_or(0.0),
-            macs_per_inference: layer.macs,
-            error,
-            cycles_per_inference: if timed {
-                first_board_layers.get(l).copied().flatten()
-            } else {
-                None
-            },
-            divergent,
-        });
     }
+    let peak = peak_macs_per_cycle(design);
+    let per_inference = |c: u64| c as f64 / samples as f64;
     let offloaded: u64 = layers
         .iter()
         .filter(|l| l.site.is_ok())
@@ -650,7 +818,71 @@ fn finish_pass(
         .filter(|l| l.site.is_err())
         .map(|l| l.macs)
         .sum();
-    let verify = if config.backend.measures() {
+    let board_latency: Vec<BoardLatency> = totals
+        .iter()
+        .map(|t| {
+            let cycles = per_inference(t.per_layer.iter().sum());
+            BoardLatency {
+                board: t.board.name.clone(),
+                clock_mhz: t.board.fabric_clock_mhz,
+                cycles_per_inference: cycles,
+                latency_us: cycles / t.board.fabric_clock_mhz,
+                pe_utilisation: if cycles > 0.0 {
+                    offloaded as f64 / (cycles * peak)
+                } else {
+                    0.0
+                },
+            }
+        })
+        .collect();
+    let mut first_divergent = None;
+    let mut layer_reports = Vec::new();
+    for (l, layer) in layers.iter().enumerate() {
+        let error = pass.stats[l].finish();
+        let divergent = error.is_some_and(|e| e.sqnr_db < config.min_sqnr_db);
+        if divergent && first_divergent.is_none() {
+            first_divergent = Some(layer.name.clone());
+        }
+        let timing = if layer.site.is_ok() {
+            totals
+                .iter()
+                .zip(&board_latency)
+                .map(|(t, total)| {
+                    let cycles = per_inference(t.per_layer[l]);
+                    LayerTiming {
+                        board: t.board.name.clone(),
+                        cycles_per_inference: cycles,
+                        share: if total.cycles_per_inference > 0.0 {
+                            cycles / total.cycles_per_inference
+                        } else {
+                            0.0
+                        },
+                        pe_utilisation: if cycles > 0.0 {
+                            layer.macs as f64 / (cycles * peak)
+                        } else {
+                            0.0
+                        },
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        layer_reports.push(LayerReport {
+            name: layer.name.clone(),
+            op: layer.op.clone(),
+            offloaded: layer.site.is_ok(),
+            reason: layer.site.as_ref().err().cloned(),
+            gemm_shape: layer.site.as_ref().ok().map(|s| s.shape()),
+            calls_per_inference: layer.site.as_ref().map(|s| s.calls() as f64).unwrap_or(0.0),
+            macs_per_inference: layer.macs,
+            error,
+            timing,
+            divergent,
+            nonfinite: pass.stats[l].nonfinite(),
+        });
+    }
+    let verify = if measuring {
         Some(VerifyReport {
             sampled: pass.offload.checked + replayed,
             bit_identical: pass.offload.identical + replay_identical,
@@ -665,6 +897,7 @@ fn finish_pass(
     } else {
         None
     };
+    let signatures_simulated = pass.offload.boards.first().map_or(0, |b| b.table.len());
     Ok(DesignRun {
         design: design.name.clone(),
         engine: design.engine().name().to_string(),
@@ -679,16 +912,8 @@ fn finish_pass(
         },
         layers: layer_reports,
         first_divergent,
-        dataset: DatasetReport {
-            inputs: samples,
-            agree: pass.agree,
-            top1_agreement: pass.agree as f64 / samples as f64,
-            label_changes: samples - pass.agree,
-            accuracy: config
-                .labels
-                .as_ref()
-                .map(|_| pass.correct as f64 / samples as f64),
-        },
+        first_nonfinite: pass.first_nonfinite,
+        task: pass.task.finish(),
         macs: MacShare {
             offloaded,
             host,
@@ -699,27 +924,16 @@ fn finish_pass(
             },
         },
         timing: Timing {
-            source: if let BackendChoice::Device(_) = config.backend {
-                "measured on the board".into()
-            } else if config.backend == BackendChoice::Sim {
-                "simulated".into()
-            } else {
-                "calibrated model".into()
+            source: match config.backend {
+                BackendChoice::Device(_) => "measured on the board".into(),
+                BackendChoice::Sim if config.boards.len() > 1 => {
+                    "simulated (every call on the first board; exact per call signature on the others)".into()
+                }
+                BackendChoice::Sim => "simulated".into(),
+                BackendChoice::Golden => "exact per call signature".into(),
             },
-            boards: if timed {
-                boards
-                    .iter()
-                    .map(|(board, total, _)| BoardLatency {
-                        board: board.name.clone(),
-                        clock_mhz: board.fabric_clock_mhz,
-                        cycles_per_inference: *total,
-                        latency_us: total / board.fabric_clock_mhz,
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            },
-            calibration,
+            signatures_simulated,
+            boards: board_latency,
         },
         verify,
         wall_seconds: pass.seconds,

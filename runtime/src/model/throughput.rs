@@ -7,10 +7,10 @@ use kiln_spec::Design;
 use serde::Serialize;
 use tract_onnx::prelude::*;
 
+use super::dataset::DataSet;
 use super::exec::Runner;
 use super::graph::{layers, patch};
 use super::load::load_onnx;
-use super::npy::NpyArray;
 use super::run::{calibrate, model_inputs, BackendRunner, RunError};
 use crate::backend::{Arithmetic, GoldenBackend};
 
@@ -54,12 +54,13 @@ fn best_rate(
 
 pub fn measure(
     model_path: &std::path::Path,
-    data: &NpyArray<f32>,
-    calibration: &NpyArray<f32>,
+    input_shapes: Option<&[Vec<usize>]>,
+    data: &DataSet,
+    calibration: &DataSet,
     designs: &[Design],
     rounds: usize,
 ) -> Result<Throughput, RunError> {
-    let model = load_onnx(model_path, None)?;
+    let model = load_onnx(model_path, input_shapes)?;
     let fact = model.outlet_fact(model.input_outlets()?[0])?.clone();
     let inputs = model_inputs(data, &fact)?;
     let optimised = model.clone().into_optimized()?.into_runnable()?;
