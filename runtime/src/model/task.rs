@@ -126,7 +126,8 @@ pub enum Unit {
 pub struct Measure {
     /// Stable name, e.g. `top1_agreement`, `iou`, `sequence_agreement`.
     pub name: &'static str,
-    /// What it is, in words, for the reports.
+    /// What it is, in a few words (at most 17 characters, so that the
+    /// terminal report's columns line up).
     pub label: &'static str,
     pub value: f64,
     pub unit: Unit,
@@ -434,7 +435,7 @@ impl TaskStats {
                     ),
                     m(
                         "pixel_agreement",
-                        "mask pixels agreeing",
+                        "mask agreement",
                         share(self.positions_agree, self.positions),
                         Unit::Fraction,
                     ),
@@ -445,7 +446,7 @@ impl TaskStats {
             Task::Dense => vec![
                 m(
                     "pixel_agreement",
-                    "per-pixel argmax agreement",
+                    "pixel agreement",
                     share(self.positions_agree, self.positions),
                     Unit::Fraction,
                 ),
@@ -454,13 +455,13 @@ impl TaskStats {
             Task::Sequence => vec![
                 m(
                     "sequence_agreement",
-                    "sequences agreeing (CTC greedy)",
+                    "sequence match",
                     share(self.sequences_agree, self.sequences),
                     Unit::Fraction,
                 ),
                 m(
                     "step_agreement",
-                    "per-step argmax agreement",
+                    "step agreement",
                     share(self.positions_agree, self.positions),
                     Unit::Fraction,
                 ),
