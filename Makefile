@@ -8,7 +8,7 @@ KILN := target/release/kiln
 APT_PACKAGES := verilator yosys zlib1g-dev g++ make
 RTL := $(wildcard hw/ip/*/rtl/*.sv hw/ip/*/dv/*.sv)
 
-.PHONY: setup setup-native setup-cross demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench build onnx-testdata test-models cross cross-test deploy
+.PHONY: setup setup-native setup-cross demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench bench-memory build onnx-testdata test-models cross cross-test deploy
 
 # ONNX's own backend test models (small models with inputs and reference
 # outputs), shipped in the onnx wheel on PyPI; the model tests read them.
@@ -162,9 +162,20 @@ docs: build
 regs: setup
 	$(CARGO) run --release --locked -p kiln -- regs generate
 
-## bench: simulator throughput (figures go to docs/benchmarks.md by hand)
-bench: build
+## bench: simulator throughput and kiln run's memory (figures go to
+## docs/benchmarks.md by hand)
+bench: build bench-memory
 	$(KILN) bench sim --cycles 2000000
+
+## bench-memory: peak RSS of `kiln run` on MobileNetV2-224 (written by
+## tests/models/mobilenet.py) with 2 and with 64 samples in the data set
+BENCH_MODELS := $(CURDIR)/target/bench-models
+bench-memory: build $(PYENV)/.stamp
+	$(PYENV)/bin/python tests/models/mobilenet.py $(BENCH_MODELS) --bench
+	@for n in 2 64; do \
+	  /usr/bin/time -f "kiln run, $$n samples: peak RSS %M KB, %e s" $(KILN) run $(BENCH_MODELS)/mobilenet-224/model.onnx \
+	    --inputs $(BENCH_MODELS)/mobilenet-224/inputs-$$n.npy --design gemm-pot-8x8 --board pynq-z1 --json >/dev/null || exit 1; \
+	done
 
 ## xrt-emu: kiln's XRT emulation library (driver/xrt-emu) with its headers, in
 ## the layout of an XRT install: build the xrt feature with XILINX_XRT=$(XRT_EMU)

@@ -2,8 +2,8 @@
 ReLU6, global average pooling, a fully connected classifier), built with the
 onnx package from seeded weights.
 
-    mobilenet.py OUT_DIR                    the test models (tests/model_cycles.rs)
-    mobilenet.py OUT_DIR --bench SAMPLES    the benchmark model (make bench-memory)
+    mobilenet.py OUT_DIR            the test models (tests/model_cycles.rs)
+    mobilenet.py OUT_DIR --bench    the benchmark model (make bench-memory)
 
 Test models, under OUT_DIR:
 - mobilenet/model.onnx, inputs.npy: 1x3x32x32 input, 17 MAC layers of which
@@ -13,7 +13,8 @@ Test models, under OUT_DIR:
 
 The benchmark model, under OUT_DIR/mobilenet-224/: MobileNetV2 at width 1.0
 on a 1x3x224x224 input (300 M MACs, 52 convolutions, 1000 classes), with
-inputs.npy holding SAMPLES samples.
+inputs-2.npy and inputs-64.npy holding 2 and 64 samples (the first two the
+same in both).
 
 Weights are He-initialised and the biases small, so activations stay in a
 sane range through the depth without trained weights; every number comes
@@ -145,11 +146,11 @@ SMALL = [(1, 8, 1, 1), (4, 16, 2, 2), (4, 24, 2, 2)]
 
 def main():
     out = sys.argv[1]
-    if len(sys.argv) == 4 and sys.argv[2] == "--bench":
-        samples = int(sys.argv[3])
+    if sys.argv[2:] == ["--bench"]:
         d = os.path.join(out, "mobilenet-224")
         build(os.path.join(d, "model.onnx"), 224, MOBILENET_V2, 32, 1280, 1000, 1, seed=224)
-        write_inputs(os.path.join(d, "inputs.npy"), samples, 224, seed=225)
+        for samples in (2, 64):
+            write_inputs(os.path.join(d, f"inputs-{samples}.npy"), samples, 224, seed=225)
         return
     for name, batch in [("mobilenet", 1), ("mobilenet-dynamic", "N")]:
         d = os.path.join(out, name)

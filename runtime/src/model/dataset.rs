@@ -1,5 +1,7 @@
 //! A data set of model inputs (a .npy file, samples along axis 0), read one
-//! sample at a time, with every value checked to be finite when opened.
+//! sample at a time from the file, so that memory does not grow with the
+//! number of samples; every value is checked to be finite when it is
+//! opened.
 //!
 //! A NaN or an infinity in an input is refused with the file, the sample and
 //! the element named: such a run would compare NaN with NaN and call it
@@ -9,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::npy::{read_f32, NpyArray, NpyError};
+use super::npy::{NpyError, NpyReader};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -23,17 +25,13 @@ pub enum DataError {
         element: usize,
         value: f32,
     },
-    #[error("{path} holds a scalar; give samples along axis 0")]
-    Scalar { path: PathBuf },
 }
 
-/// Model inputs from one file.
-/// Clones share the values (a calibration subset of the inputs costs no
-/// copy).
+/// Model inputs from one file. Clones share the open file (a calibration
+/// subset of the inputs costs nothing).
 #[derive(Debug, Clone)]
 pub struct DataSet {
-    path: PathBuf,
-    array: Arc<NpyArray<f32>>,
+    reader: Arc<NpyReader>,
     /// Samples used (`--limit`), at most the file's.
     samples: usize,
 }
@@ -41,25 +39,10 @@ pub struct DataSet {
 impl DataSet {
     /// Opens `path`; refuses non-finite values unless `allow_nonfinite`.
     pub fn open(path: &Path, allow_nonfinite: bool) -> Result<Self, DataError> {
-        let array = read_f32(path)?;
-        Self::from_array(path, array, allow_nonfinite)
-    }
-
-    /// A data set of an array already read (`path` names it in errors).
-    pub fn from_array(
-        path: &Path,
-        array: NpyArray<f32>,
-        allow_nonfinite: bool,
-    ) -> Result<Self, DataError> {
-        let Some(&samples) = array.shape.first() else {
-            return Err(DataError::Scalar {
-                path: path.to_owned(),
-            });
-        };
+        let reader = NpyReader::open(path)?;
         let set = Self {
-            path: path.to_owned(),
-            array: Arc::new(array),
-            samples,
+            samples: reader.shape()[0],
+            reader: Arc::new(reader),
         };
         if !allow_nonfinite {
             set.check_finite()?;
@@ -67,17 +50,20 @@ impl DataSet {
         Ok(set)
     }
 
+    /// One pass over the file, a sample at a time.
     fn check_finite(&self) -> Result<(), DataError> {
-        let per = self.sample_len();
-        match self.array.data.iter().position(|v| !v.is_finite()) {
-            None => Ok(()),
-            Some(at) => Err(DataError::NonFinite {
-                path: self.path.clone(),
-                sample: at / per.max(1),
-                element: at % per.max(1),
-                value: self.array.data[at],
-            }),
+        for sample in 0..self.samples {
+            let values = self.sample(sample)?;
+            if let Some(element) = values.iter().position(|v| !v.is_finite()) {
+                return Err(DataError::NonFinite {
+                    path: self.path().to_owned(),
+                    sample,
+                    element,
+                    value: values[element],
+                });
+            }
         }
+        Ok(())
     }
 
     /// Only the first `n` samples (all of them if fewer).
@@ -87,7 +73,7 @@ impl DataSet {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.reader.path()
     }
 
     pub fn samples(&self) -> usize {
@@ -96,33 +82,36 @@ impl DataSet {
 
     /// One sample's shape (the file's shape without axis 0).
     pub fn sample_shape(&self) -> &[usize] {
-        &self.array.shape[1..]
+        &self.reader.shape()[1..]
     }
 
-    fn sample_len(&self) -> usize {
-        self.sample_shape().iter().product()
-    }
-
-    /// Sample `i`'s values, C order.
-    pub fn sample(&self, i: usize) -> &[f32] {
-        let per = self.sample_len();
-        &self.array.data[i * per..(i + 1) * per]
+    /// Sample `i`'s values, C order, read from the file.
+    pub fn sample(&self, i: usize) -> Result<Vec<f32>, DataError> {
+        Ok(self.reader.read_f32(i)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::npy::write_f32;
 
     #[test]
-    fn a_nan_is_named_by_file_sample_and_element() {
-        let mut data = vec![0.5f32; 2 * 3 * 4];
+    fn samples_come_from_the_file_and_a_nan_is_named() {
+        let dir = std::env::temp_dir().join(format!("kiln-dataset-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.npy");
+        let mut data: Vec<f32> = (0..24).map(|v| v as f32).collect();
+        write_f32(&path, &[2, 3, 4], &data).unwrap();
+        let set = DataSet::open(&path, false).unwrap();
+        assert_eq!((set.samples(), set.sample_shape()), (2, &[3usize, 4][..]));
+        assert_eq!(set.sample(1).unwrap(), data[12..].to_vec());
+        assert!(set.sample(2).is_err(), "no third sample");
+        assert_eq!(set.clone().limit(1).samples(), 1);
+
         data[12 + 7] = f32::NAN;
-        let array = NpyArray {
-            shape: vec![2, 3, 4],
-            data,
-        };
-        let err = DataSet::from_array(Path::new("x.npy"), array.clone(), false).unwrap_err();
+        write_f32(&path, &[2, 3, 4], &data).unwrap();
+        let err = DataSet::open(&path, false).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -135,13 +124,15 @@ mod tests {
             "{err}"
         );
         let text = err.to_string();
-        assert!(
-            text.contains("x.npy") && text.contains("sample 1, element 7"),
-            "{text}"
-        );
-        let set = DataSet::from_array(Path::new("x.npy"), array, true).unwrap();
-        assert!(set.sample(1)[7].is_nan());
-        assert_eq!(set.clone().limit(1).samples(), 1);
-        assert_eq!(set.sample_shape(), &[3, 4]);
+        assert!(text.contains("x.npy") && text.contains("sample 1, element 7"), "{text}");
+        let set = DataSet::open(&path, true).unwrap();
+        assert!(set.sample(1).unwrap()[7].is_nan());
+
+        // A file shorter than its header's shape is refused at open.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
+        let err = DataSet::open(&path, true).unwrap_err();
+        assert!(err.to_string().contains("needs 96"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -402,7 +402,7 @@ pub fn sample_tensor(data: &DataSet, i: usize, fact: &TypedFact) -> Result<Tenso
             want.get(1..).unwrap_or(&[])
         )));
     }
-    let t = Tensor::from_shape(&want, data.sample(i))?;
+    let t = Tensor::from_shape(&want, &data.sample(i)?)?;
     Ok(t.cast_to_dt(fact.datum_type)?.into_owned())
 }
 
@@ -428,25 +428,50 @@ pub fn calibrate(
     layers: &[Layer],
     sets: impl IntoIterator<Item = TVec<TValue>>,
 ) -> Result<HashMap<OutletId, ActQuant>, RunError> {
-    let outlets: Vec<OutletId> = layers
-        .iter()
-        .filter(|l| l.site.is_ok() && !l.quantised)
-        .filter_map(|l| l.act_outlet)
-        .collect();
-    let names: Vec<String> = outlets
-        .iter()
-        .map(|o| model.node(o.node).name.clone())
-        .collect();
-    let model_inputs = model.input_outlets()?.to_vec();
-    let mut runner = Runner::new(model.clone(), names.clone())?;
-    let mut ranges = vec![(f32::INFINITY, f32::NEG_INFINITY); outlets.len()];
+    let mut calibrator = Calibrator::new(model, layers)?;
     for inputs in sets {
-        let run = runner.run(inputs.clone(), None)?;
-        for (j, outlet) in outlets.iter().enumerate() {
+        calibrator.add(inputs)?;
+    }
+    Ok(calibrator.finish())
+}
+
+/// Activation ranges accumulated one calibration set at a time, so that
+/// no set is held after it has run.
+struct Calibrator {
+    outlets: Vec<OutletId>,
+    names: Vec<String>,
+    model_inputs: Vec<OutletId>,
+    runner: Runner,
+    ranges: Vec<(f32, f32)>,
+}
+
+impl Calibrator {
+    fn new(model: &TypedModel, layers: &[Layer]) -> Result<Self, RunError> {
+        let outlets: Vec<OutletId> = layers
+            .iter()
+            .filter(|l| l.site.is_ok() && !l.quantised)
+            .filter_map(|l| l.act_outlet)
+            .collect();
+        let names: Vec<String> = outlets
+            .iter()
+            .map(|o| model.node(o.node).name.clone())
+            .collect();
+        Ok(Self {
+            ranges: vec![(f32::INFINITY, f32::NEG_INFINITY); outlets.len()],
+            model_inputs: model.input_outlets()?.to_vec(),
+            runner: Runner::new(model.clone(), names.clone())?,
+            outlets,
+            names,
+        })
+    }
+
+    fn add(&mut self, inputs: TVec<TValue>) -> Result<(), RunError> {
+        let run = self.runner.run(inputs.clone(), None)?;
+        for (j, outlet) in self.outlets.iter().enumerate() {
             // A model input is no node's output in the run: read it directly.
-            let value = match model_inputs.iter().position(|i| i == outlet) {
+            let value = match self.model_inputs.iter().position(|i| i == outlet) {
                 Some(i) => as_f32(&inputs[i])?,
-                None if outlet.slot == 0 => match run.nodes.get(&names[j]) {
+                None if outlet.slot == 0 => match run.nodes.get(&self.names[j]) {
                     Some(v) => as_f32(v)?,
                     None => continue,
                 },
@@ -455,16 +480,20 @@ pub fn calibrate(
             // A NaN would poison the range; non-finite values are reported
             // by the comparison, not calibrated on.
             for v in value.into_iter().filter(|v| v.is_finite()) {
-                ranges[j].0 = ranges[j].0.min(v);
-                ranges[j].1 = ranges[j].1.max(v);
+                self.ranges[j].0 = self.ranges[j].0.min(v);
+                self.ranges[j].1 = self.ranges[j].1.max(v);
             }
         }
+        Ok(())
     }
-    Ok(outlets
-        .into_iter()
-        .zip(ranges)
-        .map(|(o, (lo, hi))| (o, ActQuant::from_range(lo, hi)))
-        .collect())
+
+    fn finish(self) -> HashMap<OutletId, ActQuant> {
+        self.outlets
+            .into_iter()
+            .zip(self.ranges)
+            .map(|(o, (lo, hi))| (o, ActQuant::from_range(lo, hi)))
+            .collect()
+    }
 }
 
 /// A [`GemmRunner`] that sends every call straight to a backend.
@@ -585,10 +614,12 @@ fn run_with(
     let labelled = config.labels.is_some();
     // The task is decided before anything runs, so a wrong --task fails fast.
     let mut reference_task = TaskStats::new(&output_shape, &config.task, labelled)?;
-    let calib_sets = (0..config.calibration.samples())
-        .map(|i| sample_tensor(&config.calibration, i, &input_fact).map(|t| tvec!(t.into_tvalue())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let calibration = calibrate(&model, &layers, calib_sets)?;
+    let mut calibrator = Calibrator::new(&model, &layers)?;
+    for i in 0..config.calibration.samples() {
+        let input = sample_tensor(&config.calibration, i, &input_fact)?;
+        calibrator.add(tvec!(input.into_tvalue()))?;
+    }
+    let calibration = calibrator.finish();
     let mut reference = Runner::new(model.clone(), names.clone())?;
     let mut passes = Vec::new();
     for design in &config.designs {
