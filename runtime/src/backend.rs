@@ -330,8 +330,9 @@ impl SimBackend {
     ) -> Result<Self, BackendError> {
         Err(BackendError::NotCompiled {
             backend: "sim",
-            how: "build kiln with the `sim` feature where Verilator is installed \
-                  (a board build leaves it out); for `kiln run`, pass --verify-sample 0",
+            how:
+                "build kiln with the `sim` feature where Verilator is installed \
+                  (a board build leaves it out); for `kiln run`, pass --no-cycles --verify-sample 0",
         })
     }
 
@@ -527,13 +528,15 @@ pub fn run_checked(
     let started = std::time::Instant::now();
     let run = backend.gemm(problem)?;
     let wall_seconds = started.elapsed().as_secs_f64();
-    let wrong: Vec<usize> = (0..expected.len())
-        .filter(|&i| expected[i] != run.output[i])
-        .collect();
+    // Counted, not collected: a list of every wrong index would cost a
+    // usize per output, more than the outputs themselves.
+    let mut wrong = (0..expected.len()).filter(|&i| expected[i] != run.output[i]);
+    let first = wrong.next();
+    let mismatches = first.map_or(0, |_| 1 + wrong.count());
     Ok(CheckedGemm {
         outputs: expected.len(),
-        mismatches: wrong.len(),
-        first_mismatch: wrong.first().map(|&i| Mismatch {
+        mismatches,
+        first_mismatch: first.map(|i| Mismatch {
             row: i / problem.n,
             col: i % problem.n,
             got: run.output[i],
@@ -641,9 +644,12 @@ pub fn run_checked_matmul(
     let started = std::time::Instant::now();
     let run = backend.matmul(&problem)?;
     let wall_seconds = started.elapsed().as_secs_f64();
-    let wrong: Vec<usize> = (0..expected.len())
-        .filter(|&i| expected[i].to_bits() != run.output[i].to_bits())
-        .collect();
+    // Counted, not collected: a list of every wrong index would cost a
+    // usize per output, more than the outputs themselves.
+    let mut wrong =
+        (0..expected.len()).filter(|&i| expected[i].to_bits() != run.output[i].to_bits());
+    let first = wrong.next();
+    let mismatches = first.map_or(0, |_| 1 + wrong.count());
     let reference = bfp::study::reference_matmul(a, w, k);
     // Each row's share of the bound once, not once per output.
     let a_errors = RowErrors::of_matrix(a, &problem.a);
@@ -670,8 +676,8 @@ pub fn run_checked_matmul(
     let macs_per_cycle = f64::from(engine.lanes * engine.elements_per_beat());
     Ok(CheckedMatmul {
         outputs: expected.len(),
-        mismatches: wrong.len(),
-        first_mismatch: wrong.first().map(|&i| MatmulMismatch {
+        mismatches,
+        first_mismatch: first.map(|i| MatmulMismatch {
             row: i / n,
             col: i % n,
             got: run.output[i],
