@@ -124,7 +124,10 @@ mod tests {
             "{err}"
         );
         let text = err.to_string();
-        assert!(text.contains("x.npy") && text.contains("sample 1, element 7"), "{text}");
+        assert!(
+            text.contains("x.npy") && text.contains("sample 1, element 7"),
+            "{text}"
+        );
         let set = DataSet::open(&path, true).unwrap();
         assert!(set.sample(1).unwrap()[7].is_nan());
 

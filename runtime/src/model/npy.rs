@@ -90,16 +90,20 @@ fn format_error(path: &Path, reason: impl Into<String>) -> NpyError {
     }
 }
 
-/// Reads the header and the raw data.
-fn read_raw(path: &Path) -> Result<(Dtype, Vec<usize>, Vec<u8>), NpyError> {
-    let bytes = std::fs::read(path).map_err(|cause| NpyError::Read {
+/// Reads a whole .npy file.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, NpyError> {
+    std::fs::read(path).map_err(|cause| NpyError::Read {
         path: path.to_owned(),
         cause,
-    })?;
+    })
+}
+
+/// Parses the header: the dtype, the shape and the offset of the data.
+fn parse_header(bytes: &[u8], path: &Path) -> Result<(Dtype, Vec<usize>, usize), NpyError> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(format_error(path, "no \\x93NUMPY magic"));
     }
-    let (header_len, start) = match bytes[6] {
+    let (header_len, start): (usize, usize) = match bytes[6] {
         1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
         2 | 3 if bytes.len() >= 12 => (
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
@@ -107,8 +111,11 @@ fn read_raw(path: &Path) -> Result<(Dtype, Vec<usize>, Vec<u8>), NpyError> {
         ),
         v => return Err(format_error(path, format!("unknown format version {v}"))),
     };
-    let header = bytes
-        .get(start..start + header_len)
+    // Checked: on the 32-bit boards a version-2 length near u32::MAX
+    // would wrap.
+    let header = start
+        .checked_add(header_len)
+        .and_then(|end| bytes.get(start..end))
         .and_then(|h| std::str::from_utf8(h).ok())
         .ok_or_else(|| format_error(path, "truncated header"))?;
     let field = |key: &str| -> Option<&str> {
@@ -147,8 +154,25 @@ fn read_raw(path: &Path) -> Result<(Dtype, Vec<usize>, Vec<u8>), NpyError> {
         .map(|s| s.parse::<usize>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| format_error(path, format!("bad shape ({shape_text})")))?;
-    let data = bytes[start + header_len..].to_vec();
-    let expected = shape.iter().product::<usize>() * dtype.size();
+    Ok((dtype, shape, start + header_len))
+}
+
+/// Parses the header and checks that the data is exactly what the shape
+/// needs. The size is computed with checked arithmetic: a header can claim
+/// any shape, and a product that wrapped around could match a short file
+/// and give an array whose shape promises more data than it holds.
+fn parse_raw<'a>(bytes: &'a [u8], path: &Path) -> Result<(Dtype, Vec<usize>, &'a [u8]), NpyError> {
+    let (dtype, shape, start) = parse_header(bytes, path)?;
+    let data = &bytes[start..];
+    let expected = shape
+        .iter()
+        .try_fold(dtype.size(), |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            format_error(
+                path,
+                format!("shape {shape:?} has more elements than any file can hold"),
+            )
+        })?;
     if data.len() != expected {
         return Err(format_error(
             path,
@@ -161,27 +185,159 @@ fn read_raw(path: &Path) -> Result<(Dtype, Vec<usize>, Vec<u8>), NpyError> {
     Ok((dtype, shape, data))
 }
 
-/// Reads any supported dtype as f32.
-pub fn read_f32(path: &Path) -> Result<NpyArray<f32>, NpyError> {
-    let (dtype, shape, raw) = read_raw(path)?;
-    let len = shape.iter().product();
+/// Parses the bytes of a .npy file, any supported dtype, as f32; `path`
+/// names the file in errors.
+pub fn parse_f32(bytes: &[u8], path: &Path) -> Result<NpyArray<f32>, NpyError> {
+    let (dtype, shape, raw) = parse_raw(bytes, path)?;
+    let len = raw.len() / dtype.size();
     Ok(NpyArray {
-        data: (0..len).map(|i| dtype.get(&raw, i) as f32).collect(),
+        data: (0..len).map(|i| dtype.get(raw, i) as f32).collect(),
         shape,
     })
 }
 
-/// Reads an integer array as i64 (labels).
-pub fn read_i64(path: &Path) -> Result<NpyArray<i64>, NpyError> {
-    let (dtype, shape, raw) = read_raw(path)?;
+/// Parses the bytes of a .npy file holding integers as i64 (labels);
+/// `path` names the file in errors.
+pub fn parse_i64(bytes: &[u8], path: &Path) -> Result<NpyArray<i64>, NpyError> {
+    let (dtype, shape, raw) = parse_raw(bytes, path)?;
     if matches!(dtype, Dtype::F32 | Dtype::F64) {
         return Err(format_error(path, "labels must be integers"));
     }
-    let len = shape.iter().product();
+    let len = raw.len() / dtype.size();
     Ok(NpyArray {
-        data: (0..len).map(|i| dtype.get(&raw, i) as i64).collect(),
+        data: (0..len).map(|i| dtype.get(raw, i) as i64).collect(),
         shape,
     })
+}
+
+/// Reads any supported dtype as f32.
+pub fn read_f32(path: &Path) -> Result<NpyArray<f32>, NpyError> {
+    parse_f32(&read_bytes(path)?, path)
+}
+
+/// Reads an integer array as i64 (labels).
+pub fn read_i64(path: &Path) -> Result<NpyArray<i64>, NpyError> {
+    parse_i64(&read_bytes(path)?, path)
+}
+
+/// A .npy file read one entry along axis 0 at a time: only the header is
+/// held, so a data set of any size costs one sample of memory.
+#[derive(Debug)]
+pub struct NpyReader {
+    path: PathBuf,
+    file: std::fs::File,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data_start: u64,
+    /// Bytes of one entry along axis 0.
+    entry_bytes: usize,
+}
+
+impl NpyReader {
+    /// Opens `path` and checks its header and its length against the shape.
+    pub fn open(path: &Path) -> Result<Self, NpyError> {
+        use std::io::Read;
+        let read_error = |cause| NpyError::Read {
+            path: path.to_owned(),
+            cause,
+        };
+        let mut file = std::fs::File::open(path).map_err(read_error)?;
+        // The header length sits in the first 12 bytes; read exactly the
+        // header, however long it claims to be, but no further.
+        let mut prefix = Vec::with_capacity(12);
+        (&mut file)
+            .take(12)
+            .read_to_end(&mut prefix)
+            .map_err(read_error)?;
+        let header_len = match prefix.get(6) {
+            Some(1) if prefix.len() >= 10 => {
+                u64::from(u16::from_le_bytes([prefix[8], prefix[9]])) + 10
+            }
+            Some(2 | 3) if prefix.len() >= 12 => {
+                u64::from(u32::from_le_bytes([
+                    prefix[8], prefix[9], prefix[10], prefix[11],
+                ])) + 12
+            }
+            _ => prefix.len() as u64,
+        };
+        let file_len = file.metadata().map_err(read_error)?.len();
+        let mut head = prefix;
+        if header_len > head.len() as u64 {
+            if header_len > file_len {
+                return Err(format_error(path, "truncated header"));
+            }
+            (&mut file)
+                .take(header_len - head.len() as u64)
+                .read_to_end(&mut head)
+                .map_err(read_error)?;
+        }
+        let (dtype, shape, start) = parse_header(&head, path)?;
+        let Some((&entries, rest)) = shape.split_first() else {
+            return Err(format_error(
+                path,
+                "holds a scalar; give entries along axis 0",
+            ));
+        };
+        let entry_bytes = rest
+            .iter()
+            .try_fold(dtype.size(), |n, &d| n.checked_mul(d))
+            .ok_or_else(|| format_error(path, format!("shape {shape:?} is too large")))?;
+        let expected = (entry_bytes as u64)
+            .checked_mul(entries as u64)
+            .and_then(|n| n.checked_add(start as u64))
+            .ok_or_else(|| format_error(path, format!("shape {shape:?} is too large")))?;
+        if file_len != expected {
+            return Err(format_error(
+                path,
+                format!(
+                    "holds {} data bytes; shape {shape:?} needs {}",
+                    file_len.saturating_sub(start as u64),
+                    expected - start as u64
+                ),
+            ));
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            dtype,
+            shape,
+            data_start: start as u64,
+            entry_bytes,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The whole array's shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Entry `i` along axis 0, any supported dtype, as f32. Reads at an
+    /// offset without moving a shared cursor, so clones of a data set can
+    /// read it at once.
+    pub fn read_f32(&self, i: usize) -> Result<Vec<f32>, NpyError> {
+        use std::os::unix::fs::FileExt;
+        if i >= self.shape[0] {
+            return Err(format_error(
+                &self.path,
+                format!("has {} entries; entry {i} does not exist", self.shape[0]),
+            ));
+        }
+        let read_error = |cause| NpyError::Read {
+            path: self.path.clone(),
+            cause,
+        };
+        let offset = self.data_start + i as u64 * self.entry_bytes as u64;
+        let mut raw = vec![0u8; self.entry_bytes];
+        self.file
+            .read_exact_at(&mut raw, offset)
+            .map_err(read_error)?;
+        let len = raw.len() / self.dtype.size();
+        Ok((0..len).map(|k| self.dtype.get(&raw, k) as f32).collect())
+    }
 }
 
 /// Writes a float32 array (for tests and tools).
@@ -232,5 +388,42 @@ mod tests {
         std::fs::write(&bad, truncated).unwrap();
         assert!(read_f32(&bad).unwrap_err().to_string().contains("needs 24"));
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A version-1 .npy image with this header text and data.
+    fn image(header: &str, data: &[u8]) -> Vec<u8> {
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend((header.len() as u16).to_le_bytes());
+        out.extend(header.as_bytes());
+        out.extend(data);
+        out
+    }
+
+    /// A shape whose byte size wraps around usize (2^62 x 4 float32 is
+    /// 2^66 bytes, 0 once wrapped) used to be accepted for an empty data
+    /// part, giving an array whose shape promised 2^64 elements it did not
+    /// have.
+    #[test]
+    fn a_shape_too_large_to_exist_is_refused() {
+        let p = Path::new("huge.npy");
+        let header =
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }";
+        let err = parse_f32(&image(header, &[]), p).unwrap_err();
+        assert!(err.to_string().contains("more elements"), "{err}");
+        let header =
+            "{'descr': '|u1', 'fortran_order': False, 'shape': (0, 18446744073709551615), }";
+        let empty = parse_i64(&image(header, &[]), p).unwrap();
+        assert!(empty.data.is_empty());
+    }
+
+    /// A version-2 header length near u32::MAX must give an error, not an
+    /// out-of-bounds slice.
+    #[test]
+    fn a_header_longer_than_the_file_is_refused() {
+        let mut bytes = b"\x93NUMPY\x02\x00".to_vec();
+        bytes.extend(u32::MAX.to_le_bytes());
+        bytes.extend(b"{'descr': '<f4'}");
+        let err = parse_f32(&bytes, Path::new("v2.npy")).unwrap_err();
+        assert!(err.to_string().contains("truncated header"), "{err}");
     }
 }
