@@ -168,16 +168,9 @@ fn design_facts(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<(&'stat
     for note in &task.notes {
         facts.push(("note", esc(note)));
     }
-    let macs = &run.macs;
     facts.push((
         "offloaded MACs",
-        format!(
-            "{} ({} of {} MACs/inference; host {})",
-            fmt_pct(macs.offloaded_share),
-            fmt_si(macs.offloaded as f64),
-            fmt_si(macs.offloaded as f64 + macs.host as f64),
-            fmt_si(macs.host as f64)
-        ),
+        esc(&super::report_text::mac_share(run)),
     ));
     if let Some(v) = &run.verify {
         let mut line = replay_summary(v);

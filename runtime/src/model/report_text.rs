@@ -197,15 +197,25 @@ fn task_lines(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<String> {
     lines
 }
 
-fn mac_share(run: &DesignRun) -> String {
+/// The offloaded share of the model's MACs and, when timed, the PE
+/// utilisation on the first board beside it (shared with the HTML page).
+pub(super) fn mac_share(run: &DesignRun) -> String {
     let macs = &run.macs;
-    format!(
+    let mut line = format!(
         "{} ({} of {} MACs/inference; host {})",
         fmt_pct(macs.offloaded_share),
         fmt_si(macs.offloaded as f64),
         fmt_si(macs.offloaded as f64 + macs.host as f64),
         fmt_si(macs.host as f64)
-    )
+    );
+    if let Some(board) = run.timing.boards.first() {
+        line.push_str(&format!(
+            "; PE utilisation {} on {}",
+            fmt_pct(board.pe_utilisation),
+            board.board
+        ));
+    }
+    line
 }
 
 /// One line per board under a heading that says where the cycles come from
@@ -766,6 +776,7 @@ mod tests {
             "no fitted model: cycles are exact"
         );
         assert!(text.contains("offloaded MACs:   97.80%"));
+        assert!(text.contains("host 903k); PE utilisation 19.37% on pynq-z2"), "{text}");
     }
 
     #[test]
