@@ -44,7 +44,7 @@ impl Task {
 pub const DEFAULT_THRESHOLD: f64 = 0.3;
 
 /// What the user said about the task (all optional).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct TaskOptions {
     /// `--task`; picked from the output shape when `None`.
     pub task: Option<Task>,
@@ -52,16 +52,6 @@ pub struct TaskOptions {
     pub threshold: Option<f64>,
     /// `--blank`: the CTC blank class of a sequence output.
     pub blank: usize,
-}
-
-impl Default for TaskOptions {
-    fn default() -> Self {
-        Self {
-            task: None,
-            threshold: None,
-            blank: 0,
-        }
-    }
 }
 
 /// Why an output cannot be measured as the chosen task.
