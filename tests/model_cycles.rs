@@ -10,7 +10,7 @@ mod test_models;
 
 use common::{kiln, kiln_error, kiln_json};
 use serde_json::Value;
-use test_models::model_and_inputs;
+use test_models::{measure, model_and_inputs};
 
 const DESIGNS: [&str; 2] = ["gemm-pot-8x8", "bfp-mxint8"];
 
@@ -38,40 +38,30 @@ fn run(backend: &str, boards: [&str; 2]) -> Value {
     kiln_json(&args, 0)
 }
 
-/// (board, cycles per inference) of a run, and per layer per board.
-fn cycles(run: &Value) -> (Vec<(String, f64)>, Vec<Vec<(String, f64)>>) {
-    let boards = run["timing"]["boards"]
+/// (board, cycles per inference) of each entry of a JSON array.
+fn by_board(entries: &Value) -> Vec<(String, f64)> {
+    entries
         .as_array()
         .unwrap()
         .iter()
-        .map(|b| {
+        .map(|e| {
             (
-                b["board"].as_str().unwrap().to_string(),
-                b["cycles_per_inference"].as_f64().unwrap(),
+                e["board"].as_str().unwrap().to_string(),
+                e["cycles_per_inference"].as_f64().unwrap(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// A run's cycles per inference per board, and per layer per board.
+fn cycles(run: &Value) -> (Vec<(String, f64)>, Vec<Vec<(String, f64)>>) {
     let layers = run["layers"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| {
-            let mut t: Vec<(String, f64)> = l["timing"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| {
-                    (
-                        t["board"].as_str().unwrap().to_string(),
-                        t["cycles_per_inference"].as_f64().unwrap(),
-                    )
-                })
-                .collect();
-            t.sort_by(|a, b| a.0.cmp(&b.0));
-            t
-        })
+        .map(|l| sorted(by_board(&l["timing"])))
         .collect();
-    (boards, layers)
+    (by_board(&run["timing"]["boards"]), layers)
 }
 
 fn sorted(mut v: Vec<(String, f64)>) -> Vec<(String, f64)> {
@@ -217,4 +207,5 @@ fn bench_model_and_run_take_an_input_shape_for_a_dynamic_model() {
         0,
     );
     assert_eq!(report["runs"][0]["task"]["task"], "regress");
+    assert!(measure(&report["runs"][0], "mean_abs_error") > 0.0);
 }

@@ -2,11 +2,14 @@
 //! backends, the report outputs, and the errors a user's model can hit.
 
 mod common;
+#[path = "common/test_models.rs"]
+mod test_models;
 
 use common::{kiln, kiln_error, kiln_json};
 use kiln::model::load::{load_onnx, ModelError};
 use prost::Message;
 use serde_json::Value;
+use test_models::measure;
 use tract_onnx::pb;
 
 fn run_of<'a>(report: &'a Value, design: &str) -> &'a Value {
@@ -16,18 +19,6 @@ fn run_of<'a>(report: &'a Value, design: &str) -> &'a Value {
         .iter()
         .find(|r| r["design"] == design)
         .unwrap_or_else(|| panic!("no run for {design}"))
-}
-
-/// A task measure of a design's run, by name.
-fn measure(run: &Value, name: &str) -> f64 {
-    run["task"]["measures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .unwrap_or_else(|| panic!("no measure {name} in {}", run["task"]))["value"]
-        .as_f64()
-        .unwrap()
 }
 
 #[test]

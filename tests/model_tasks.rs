@@ -13,7 +13,7 @@ mod test_models;
 
 use common::{kiln_error, kiln_json};
 use serde_json::Value;
-use test_models::{model_and_inputs, test_model};
+use test_models::{measure, model_and_inputs, test_model};
 
 fn run_json(name: &str, extra: &[&str]) -> Value {
     let (model, inputs) = model_and_inputs(name);
@@ -31,17 +31,6 @@ fn run_json(name: &str, extra: &[&str]) -> Value {
     args.extend_from_slice(extra);
     let report = kiln_json(&args, 0);
     report["runs"][0].clone()
-}
-
-fn measure(run: &Value, name: &str) -> f64 {
-    run["task"]["measures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {}", run["task"]))["value"]
-        .as_f64()
-        .unwrap()
 }
 
 #[test]
@@ -108,7 +97,7 @@ fn sequence_with_blanks_by_hand() {
     );
     // So are labels for a task that is not classification.
     let labels = std::env::temp_dir().join(format!("kiln-seq-labels-{}.npy", std::process::id()));
-    write_i64(&labels, &[1, 2]);
+    kiln::model::npy::write_i64(&labels, &[2], &[1, 2]).unwrap();
     let err = kiln_error([
         "run",
         &model,
@@ -119,25 +108,6 @@ fn sequence_with_blanks_by_hand() {
     ]);
     assert!(err.contains("labels are for classification"), "{err}");
     std::fs::remove_file(&labels).ok();
-}
-
-/// A little-endian int64 .npy of `values`.
-fn write_i64(path: &std::path::Path, values: &[i64]) {
-    let mut header = format!(
-        "{{'descr': '<i8', 'fortran_order': False, 'shape': ({},), }}",
-        values.len()
-    );
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    for v in values {
-        out.extend(v.to_le_bytes());
-    }
-    std::fs::write(path, out).unwrap();
 }
 
 #[test]

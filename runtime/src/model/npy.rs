@@ -342,13 +342,26 @@ impl NpyReader {
 
 /// Writes a float32 array (for tests and tools).
 pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_array(path, "<f4", shape, &bytes)
+}
+
+/// Writes an int64 array (labels, for tests and tools).
+pub fn write_i64(path: &Path, shape: &[usize], data: &[i64]) -> std::io::Result<()> {
+    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_array(path, "<i8", shape, &bytes)
+}
+
+/// A version-1 .npy file of `descr` elements, C order.
+fn write_array(path: &Path, descr: &str, shape: &[usize], data: &[u8]) -> std::io::Result<()> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_text = if dims.len() == 1 {
         format!("({},)", dims[0])
     } else {
         format!("({})", dims.join(", "))
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     // Pad so that the data starts on a 64-byte boundary, newline last.
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -357,9 +370,7 @@ pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
     out.extend((header.len() as u16).to_le_bytes());
     out.extend(header.as_bytes());
-    for v in data {
-        out.extend(v.to_le_bytes());
-    }
+    out.extend(data);
     std::fs::write(path, out)
 }
 

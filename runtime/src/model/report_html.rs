@@ -21,7 +21,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::report_text::{
     board_latency, board_names, comparison_measures, elide, fmt_calls, fmt_cosine, fmt_cycles,
     fmt_measure, fmt_mhz, fmt_pct, fmt_seconds, fmt_shape, fmt_si, fmt_sig, fmt_sqnr, fmt_us,
-    nonfinite, replay_summary,
+    nonfinite, replay_summary, task_facts,
 };
 
 const PAGE_STYLE: &str = "\
@@ -135,7 +135,6 @@ fn design_facts(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<(&'stat
         ),
         None => format!("none beyond {tol} dB"),
     };
-    let task = &run.task;
     let mut facts = vec![("first divergent", divergence)];
     if let Some(at) = &run.first_nonfinite {
         facts.push((
@@ -143,35 +142,12 @@ fn design_facts(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<(&'stat
             format!("<span class=\"bad\">{}</span>", esc(&nonfinite(at))),
         ));
     }
-    facts.push((
-        "task",
-        format!(
-            "{} over {} inputs ({})",
-            task.task.name(),
-            task.samples,
-            esc(&task.chosen)
-        ),
-    ));
-    for m in &task.measures {
-        let mut value = fmt_measure(m);
-        if m.name == "accuracy" {
-            if let Some(r) = reference_accuracy {
-                value.push_str(&format!(
-                    " vs labels (f32 {}, {:+.2} points)",
-                    fmt_pct(r),
-                    (m.value - r) * 100.0
-                ));
-            }
-        }
-        facts.push((m.label, esc(&value)));
-    }
-    for note in &task.notes {
-        facts.push(("note", esc(note)));
-    }
-    facts.push((
-        "offloaded MACs",
-        esc(&super::report_text::mac_share(run)),
-    ));
+    facts.extend(
+        task_facts(run, reference_accuracy)
+            .into_iter()
+            .map(|(label, value)| (label, esc(&value))),
+    );
+    facts.push(("offloaded MACs", esc(&super::report_text::mac_share(run))));
     if let Some(v) = &run.verify {
         let mut line = replay_summary(v);
         if v.bit_identical < v.sampled {

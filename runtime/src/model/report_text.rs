@@ -166,35 +166,43 @@ pub(super) fn fmt_measure(m: &Measure) -> String {
     }
 }
 
-/// The task's measure: which task and why, then one line per figure.
-fn task_lines(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<String> {
+/// The task's facts as (label, plain text) pairs, shared with the HTML
+/// page: which task and why, one pair per measure (accuracy beside
+/// tract's), then the notes.
+pub(super) fn task_facts(
+    run: &DesignRun,
+    reference_accuracy: Option<f64>,
+) -> Vec<(&'static str, String)> {
     let task = &run.task;
-    let mut lines = vec![kv(
-        "task:",
+    let mut facts = vec![(
+        "task",
         format!(
             "{} over {} inputs ({})",
             task.task.name(),
             task.samples,
-            ascii(&task.chosen)
+            task.chosen
         ),
     )];
     for m in &task.measures {
         let mut value = fmt_measure(m);
-        if m.name == "accuracy" {
-            if let Some(reference) = reference_accuracy {
-                value.push_str(&format!(
-                    " vs labels (f32 {}, {:+.2} points)",
-                    fmt_pct(reference),
-                    (m.value - reference) * 100.0
-                ));
-            }
+        if let (true, Some(reference)) = (m.name == "accuracy", reference_accuracy) {
+            value.push_str(&format!(
+                " vs labels (f32 {}, {:+.2} points)",
+                fmt_pct(reference),
+                (m.value - reference) * 100.0
+            ));
         }
-        lines.push(kv(&format!("{}:", m.label), value));
+        facts.push((m.label, value));
     }
-    for note in &task.notes {
-        lines.push(kv("note:", ascii(note)));
-    }
-    lines
+    facts.extend(task.notes.iter().map(|n| ("note", n.clone())));
+    facts
+}
+
+fn task_lines(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<String> {
+    task_facts(run, reference_accuracy)
+        .into_iter()
+        .map(|(label, value)| kv(&format!("{label}:"), ascii(&value)))
+        .collect()
 }
 
 /// The offloaded share of the model's MACs and, when timed, the PE
@@ -776,7 +784,10 @@ mod tests {
             "no fitted model: cycles are exact"
         );
         assert!(text.contains("offloaded MACs:   97.80%"));
-        assert!(text.contains("host 903k); PE utilisation 19.37% on pynq-z2"), "{text}");
+        assert!(
+            text.contains("host 903k); PE utilisation 19.37% on pynq-z2"),
+            "{text}"
+        );
     }
 
     #[test]
