@@ -9,6 +9,7 @@ pub mod backend;
 pub mod bench;
 pub mod bfp;
 pub mod bitstream;
+pub mod budget;
 pub mod formats;
 pub mod gemm;
 pub mod model;

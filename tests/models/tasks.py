@@ -17,6 +17,11 @@ integers spanning exactly [-128, 127], so the int8 activations are exact
   inputs.npy: two samples.
 The pixel and step values, and the expected measures, are in
 tests/model_tasks.rs.
+
+- huge/model.onnx: a MatMul of a 1 x 4194304 x 128 activation by a 128 x 8
+  weight: a 512 MiB int8 A operand, more than the PYNQ-Z1's DDR holds with
+  C beside it, for the size check of tests/size_limits.rs (which writes a
+  sparse input file itself).
 """
 
 import os
@@ -77,10 +82,25 @@ def sequence(out):
     np.save(os.path.join(out, "sequence", "inputs.npy"), x)
 
 
+def huge(out):
+    w = numpy_helper.from_array(np.ones((128, 8), np.float32), "w")
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")]
+    graph = helper.make_graph(
+        nodes,
+        "huge",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4194304, 128])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4194304, 8])],
+        [w],
+    )
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]),
+         os.path.join(out, "huge", "model.onnx"))
+
+
 def main():
     out = sys.argv[1]
     dense(out)
     sequence(out)
+    huge(out)
 
 
 if __name__ == "__main__":

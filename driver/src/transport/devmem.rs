@@ -15,7 +15,9 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use super::{check_register_offset, DeviceBuffer, Mmio, Transport, TransportError};
+use super::{
+    allocation_bytes, check_register_offset, DeviceBuffer, Mmio, Transport, TransportError,
+};
 use crate::regs;
 
 /// Makes CPU writes to a DMA region visible to the device and device
@@ -194,9 +196,6 @@ impl fmt::Debug for DmaRegion {
     }
 }
 
-/// Device buffers are handed out at this alignment.
-const ALLOC_ALIGN: u64 = 4096;
-
 /// The transport over a register window, a DMA region and a way to wait.
 pub struct DevmemTransport {
     regs: Box<dyn Mmio>,
@@ -291,7 +290,8 @@ impl Transport for DevmemTransport {
 
     fn alloc(&mut self, bytes: u64) -> Result<DeviceBuffer, TransportError> {
         let len = bytes.max(1);
-        let rounded = len.div_ceil(ALLOC_ALIGN) * ALLOC_ALIGN;
+        // An unrepresentable size is more than any region has left.
+        let rounded = allocation_bytes(len).unwrap_or(u64::MAX);
         let available = self.dma_free();
         if rounded > available {
             return Err(TransportError::OutOfMemory { bytes, available });

@@ -93,6 +93,18 @@ pub enum TransportError {
     Unsupported(String),
 }
 
+/// Every buffer [`Transport::alloc`] hands out starts on, and takes up,
+/// whole pages of this many bytes (what mmap, u-dma-buf and XRT manage).
+pub const ALLOC_ALIGN: u64 = 4096;
+
+/// The device memory an allocation of `bytes` takes: at least one byte,
+/// rounded up to whole [`ALLOC_ALIGN`] pages. `None` when that overflows
+/// u64. The transports and the runtime's size checks share it, so that a
+/// size checked up front is the size later allocated.
+pub fn allocation_bytes(bytes: u64) -> Option<u64> {
+    bytes.max(1).checked_next_multiple_of(ALLOC_ALIGN)
+}
+
 /// A block of device memory the accelerator can reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeviceBuffer {

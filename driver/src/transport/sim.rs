@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use kiln_sim::{AccelSim, AxiMemory, MemTiming, SimError};
 
-use super::{check_register_offset, DeviceBuffer, Transport, TransportError};
+use super::{allocation_bytes, check_register_offset, DeviceBuffer, Transport, TransportError};
 use crate::regs;
 
 /// What the simulated board looks like: plain values from the board file.
@@ -29,7 +29,6 @@ pub struct SimBoard {
 
 /// Device memory starts this far into DDR, as a CMA region would.
 const ALLOC_START: u64 = 0x0010_0000;
-const ALLOC_ALIGN: u64 = 4096;
 
 /// The transport over [`AccelSim`].
 #[derive(Debug)]
@@ -114,7 +113,8 @@ impl Transport for SimTransport {
     fn alloc(&mut self, bytes: u64) -> Result<DeviceBuffer, TransportError> {
         let end = self.board.ddr_base + self.board.ddr_bytes;
         let len = bytes.max(1);
-        let rounded = len.div_ceil(ALLOC_ALIGN) * ALLOC_ALIGN;
+        // An unrepresentable size is more than any region has left.
+        let rounded = allocation_bytes(len).unwrap_or(u64::MAX);
         let available = end.saturating_sub(self.next_free);
         if rounded > available {
             return Err(TransportError::OutOfMemory { bytes, available });

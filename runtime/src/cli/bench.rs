@@ -96,29 +96,38 @@ fn parse_shapes(text: &str) -> anyhow::Result<Vec<(usize, usize, usize)>> {
 }
 
 fn run_gemm(args: GemmBenchArgs) -> anyhow::Result<Outcome> {
+    use super::gemm::check_gemm_sizes;
     use kiln::backend::{run_checked, SimBackend};
+    use kiln::budget::BackendMemory;
     use kiln::formats::Codebook;
     use kiln::gemm::{random_problem, OutputMode};
     use kiln::rng::SplitMix64;
+
+    const OUTPUT: OutputMode = OutputMode::Int8 { zero_point: 3 };
 
     let design = kiln_spec::Design::by_name(&args.design)?;
     let board = kiln_spec::Board::by_name(&args.board)?;
     let shapes = parse_shapes(&args.shapes)?;
     let codebook = Codebook::named(&design.gemm()?.pe)?;
+    // Every shape, before the simulator or any operand exists.
+    for &(m, n, k) in &shapes {
+        check_gemm_sizes(
+            &design,
+            &board,
+            [m, n, k],
+            OUTPUT,
+            BackendMemory::Simulated {
+                ddr_bytes: board.addresses.ddr_bytes,
+            },
+        )?;
+    }
     let mut sim = SimBackend::open(&design, &board, None)?;
     let mut rng = SplitMix64::new(args.seed);
     let bar = progress(shapes.len() as u64, args.json);
     let mut rows = Vec::new();
     for (m, n, k) in shapes {
         bar.set_message(format!("{m}x{n}x{k}"));
-        let problem = random_problem(
-            &mut rng,
-            &codebook,
-            m,
-            n,
-            k,
-            OutputMode::Int8 { zero_point: 3 },
-        );
+        let problem = random_problem(&mut rng, &codebook, m, n, k, OUTPUT);
         let checked = run_checked(&mut sim, &design, &problem)?;
         let c = checked.counters.expect("the sim backend reports counters");
         rows.push(GemmBenchRow {

@@ -3,7 +3,9 @@
 
 use clap::Args;
 use kiln::bfp::study::{conversion_error, matmul_error, ConversionError, MatmulError};
+use kiln::budget::host_bfp_study_bytes;
 
+use crate::cli::gemm::check_host;
 use crate::cli::output::print_json;
 use crate::cli::Outcome;
 
@@ -38,6 +40,8 @@ struct Report {
 }
 
 pub fn run(args: BfpErrorArgs) -> anyhow::Result<Outcome> {
+    // The study runs on this machine alone: only its memory can be short.
+    check_host(&host_bfp_study_bytes(args.m, args.k, args.n, args.blocks)?)?;
     let (m, k, n) = (args.m as usize, args.k as usize, args.n as usize);
     let report = Report {
         m,

@@ -11,6 +11,7 @@ use super::hardware::{self, resolve, HardwareArgs};
 use super::output::{print_json, print_run_tail};
 use super::Outcome;
 use kiln::backend::{run_checked, Mismatch};
+use kiln::budget::{self, BackendMemory, Budget, HostMemory};
 use kiln::formats::Codebook;
 use kiln::gemm::{random_problem, OutputMode};
 use kiln::rng::SplitMix64;
@@ -96,6 +97,47 @@ pub fn check_run_args([m, n, k]: [usize; 3]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where `kind` keeps its device buffers on `board`, for the host side of
+/// a budget.
+pub fn backend_memory(kind: BackendKind, board: &kiln_spec::Board) -> BackendMemory {
+    match kind {
+        BackendKind::Golden => BackendMemory::Golden,
+        BackendKind::Sim => BackendMemory::Simulated {
+            ddr_bytes: board.addresses.ddr_bytes,
+        },
+        BackendKind::Devmem | BackendKind::Xrt => BackendMemory::Device,
+    }
+}
+
+/// Refuses `budget` when this machine cannot hold it. When the machine's
+/// memory cannot be read, says so and lets the call go ahead: a refusal
+/// would rest on a guess.
+pub fn check_host(budget: &Budget) -> anyhow::Result<()> {
+    match HostMemory::read() {
+        Ok(memory) => Ok(budget::check_host(budget, &memory)?),
+        Err(e) => {
+            eprintln!(
+                "warning: {e}; not checking that {} fits this machine",
+                budget.call
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The sizes of one GEMM checked, before any operand exists: the design's
+/// limits and the board's DDR, then this machine's memory for `kind`.
+pub fn check_gemm_sizes(
+    design: &kiln_spec::Design,
+    board: &kiln_spec::Board,
+    [m, n, k]: [usize; 3],
+    output: OutputMode,
+    kind: BackendMemory,
+) -> anyhow::Result<()> {
+    budget::check_gemm(design, board, m, n, k, output)?;
+    check_host(&budget::host_gemm_bytes(design, m, n, k, output, kind)?)
+}
+
 pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
     let target = resolve(
         args.backend,
@@ -111,6 +153,13 @@ pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
         OutputArg::Int8 => OutputMode::Int8 { zero_point: 0 },
         OutputArg::Int32 => OutputMode::Int32,
     };
+    check_gemm_sizes(
+        design,
+        board,
+        [args.m, args.n, args.k],
+        output,
+        backend_memory(args.backend, board),
+    )?;
     let mut rng = SplitMix64::new(args.seed);
     let mut problem = random_problem(&mut rng, &codebook, args.m, args.n, args.k, output);
     if let OutputMode::Int8 { .. } = output {

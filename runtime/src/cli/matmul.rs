@@ -8,13 +8,14 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::gemm::check_run_args;
+use super::gemm::{backend_memory, check_host, check_run_args};
 use super::hardware::{self, resolve, BackendKind, HardwareArgs};
 use super::output::{print_json, print_run_tail, progress};
 use super::Outcome;
 use kiln::backend::{run_checked_matmul, weight_format, Backend, CheckedMatmul, MatmulMismatch};
 use kiln::bfp::layout::row_bytes;
 use kiln::bfp::study::{generate, DataSet};
+use kiln::budget;
 use kiln::workload::{Reference, Workload};
 use kiln_spec::{Board, Design};
 
@@ -203,6 +204,11 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
         if args.trace.is_some() {
             bail!("--trace records one MatMul; it does not combine with --workload");
         }
+        // Every shape, before the first one's data exists.
+        for mm in &workload.matmuls {
+            check_matmul_sizes(design, board, [args.m, mm.k, mm.n], args.backend)
+                .with_context(|| format!("{} {}", workload.name, mm.name))?;
+        }
         let mut backend = hardware::open(args.backend, &args.hardware, &target, None)?;
         let report = run_workload(backend.backend(), design, board, &workload, &args, data)?;
         backend.finish()?;
@@ -225,6 +231,7 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
             design.name
         );
     }
+    check_matmul_sizes(design, board, [args.m, args.k, args.n], args.backend)?;
     let shape = (args.m, args.n, args.k);
     let (a, w) = generate(data, args.seed, args.m, args.k, args.n);
     let mut backend = hardware::open(args.backend, &args.hardware, &target, args.trace.as_deref())?;
@@ -251,6 +258,25 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Failed
     })
+}
+
+/// The sizes of one MatMul of M x K activations by N x K weights checked
+/// before any data exists: the design's limits and the board's DDR, then
+/// this machine's memory for the backend.
+fn check_matmul_sizes(
+    design: &Design,
+    board: &Board,
+    [m, k, n]: [usize; 3],
+    kind: BackendKind,
+) -> anyhow::Result<()> {
+    budget::check_matmul(design, board, m, k, n)?;
+    check_host(&budget::host_matmul_bytes(
+        design,
+        m,
+        k,
+        n,
+        backend_memory(kind, board),
+    )?)
 }
 
 fn run_workload(

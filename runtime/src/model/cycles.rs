@@ -15,6 +15,7 @@ use kiln_spec::{Board, Design, EngineConfig};
 
 use crate::backend::{weight_format, Arithmetic, Backend, BackendError, MatmulProblem, SimBackend};
 use crate::bfp::{BfpFormat, BfpMatrix, ElementKind};
+use crate::budget::{check_gemm, check_matmul, Budget, BudgetError};
 use crate::gemm::{random_problem, GemmProblem, OutputMode};
 use crate::rng::SplitMix64;
 
@@ -63,6 +64,28 @@ impl CallSignature {
                 int8_output: false,
             },
             EngineConfig::Bfp(_) => CallSignature::Matmul { m, k, n },
+        }
+    }
+
+    /// The device memory a call of this signature needs on `design`,
+    /// checked against `board`'s DDR and the design's limits before
+    /// anything is allocated.
+    pub fn check_fits(&self, design: &Design, board: &Board) -> Result<Budget, BudgetError> {
+        match *self {
+            CallSignature::Gemm {
+                m,
+                k,
+                n,
+                int8_output,
+            } => {
+                let output = if int8_output {
+                    OutputMode::Int8 { zero_point: 0 }
+                } else {
+                    OutputMode::Int32
+                };
+                check_gemm(design, board, m, n, k, output)
+            }
+            CallSignature::Matmul { m, k, n } => check_matmul(design, board, m, k, n),
         }
     }
 

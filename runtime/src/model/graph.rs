@@ -7,13 +7,17 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::DimLike;
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cnn::conv::Conv;
+use tract_onnx::tract_core::ops::cnn::Deconv;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_onnx::tract_core::ops::gru_seq::GruSeq;
+use tract_onnx::tract_core::ops::nn::{Reduce, RmsNorm, ScaledRmsNorm};
+use tract_onnx::tract_core::ops::scan::{self, Scan};
 use tract_onnx::tract_core::ops::Cost;
 
 use super::op::{ActSource, KilnOp};
 use super::quant::ActQuant;
-use super::site::{conv_site, einsum_site, Refusal, Site};
+use super::site::{conv_site, deconv_macs, deconv_site, einsum_site, Refusal, Site};
 use crate::backend::Arithmetic;
 
 /// A node that multiplies and accumulates.
@@ -52,16 +56,40 @@ pub fn layers(model: &TypedModel) -> TractResult<Vec<Layer>> {
                 .map(Site::describe)
                 .unwrap_or_else(|_| "Conv".into());
             (site, op, c.q_params.is_some())
-        } else if node.op_is::<TypedBinOp>() || node.op_is::<ElementWiseOp>() {
-            // Element-wise products (scaling, masks) are not matrix MACs.
+        } else if let Some(d) = node.op_as::<Deconv>() {
+            // tract's cost model has no entry for Deconv, so its MACs are
+            // counted here whether or not it is offloaded.
+            let site = deconv_site(d, &facts, output);
+            let op = site
+                .as_ref()
+                .map(Site::describe)
+                .unwrap_or_else(|_| "ConvTranspose".into());
+            (site, op, false)
+        } else if node.op_is::<TypedBinOp>()
+            || node.op_is::<ElementWiseOp>()
+            || node.op_is::<Reduce>()
+            || node.op_is::<RmsNorm>()
+            || node.op_is::<ScaledRmsNorm>()
+        {
+            // Element-wise products (scaling, masks) and reductions (sums,
+            // maxima, the mean of squares of a norm) are not matrix MACs,
+            // though tract's cost model counts them as FMAs: no GEMM engine
+            // takes them, and counting them would put vector work into the
+            // offloaded share's denominator.
             continue;
         } else {
-            let macs = host_macs(node, &facts)?;
+            let (macs, reason) = match recurrent_macs(node, &facts)? {
+                Some(found) => found,
+                None => (
+                    host_macs(node, &facts)?,
+                    format!("kiln does not offload {}", node.op.name()),
+                ),
+            };
             if macs > 0 {
                 out.push(Layer {
                     name: node.name.clone(),
                     op: node.op.name().to_string(),
-                    site: Err(format!("kiln does not offload {}", node.op.name())),
+                    site: Err(reason),
                     macs,
                     act_outlet: None,
                     quantised: false,
@@ -71,11 +99,14 @@ pub fn layers(model: &TypedModel) -> TractResult<Vec<Layer>> {
         };
         let macs = match &site {
             Ok(s) => s.macs(),
-            Err(_) => host_macs(node, &facts)?,
+            Err(_) => match node.op_as::<Deconv>() {
+                Some(d) => deconv_macs(d, &facts).unwrap_or(0),
+                None => host_macs(node, &facts)?,
+            },
         };
         let act_outlet = site.as_ref().ok().map(|s| match s {
             Site::EinSum(e) => node.inputs[e.act_input],
-            Site::Conv(_) => node.inputs[0],
+            Site::Conv(_) | Site::Deconv(_) => node.inputs[0],
         });
         out.push(Layer {
             name: node.name.clone(),
@@ -98,6 +129,48 @@ fn host_macs(node: &TypedNode, facts: &[&TypedFact]) -> TractResult<u64> {
         }
     }
     Ok(macs)
+}
+
+/// MACs and the reason they stay on tract, for the recurrent ops whose
+/// cost tract does not report (`None` for any other op):
+/// - `Scan` (ONNX LSTM, RNN, GRU, Scan): its body's MAC layers times the
+///   iteration count. The body is a model of its own, run by tract once per
+///   step; kiln patches only the outer graph.
+/// - `GruSeq` (tract's whole-sequence GRU): per step and batch row the
+///   recurrent product h x R (hidden x 3 hidden), plus x x W (input x 3
+///   hidden) unless declutter already moved that product out of the op,
+///   into an EinSum of the graph.
+fn recurrent_macs(node: &TypedNode, facts: &[&TypedFact]) -> TractResult<Option<(u64, Refusal)>> {
+    if let Some(s) = node.op_as::<Scan>() {
+        let iterations = scan::iteration_count(&s.input_mapping, facts)
+            .and_then(|d| d.to_usize().ok())
+            .unwrap_or(0) as u64;
+        let body: u64 = layers(&s.body)?.iter().map(|l| l.macs).sum();
+        return Ok(Some((
+            body * iterations,
+            format!(
+                "the MACs are inside a loop ({iterations} iterations of a body of {body} MACs), \
+                 which tract runs step by step; kiln does not offload loop bodies"
+            ),
+        )));
+    }
+    if let Some(g) = node.op_as::<GruSeq>() {
+        let Some(x) = facts.first().and_then(|f| f.shape.as_concrete()) else {
+            return Ok(None);
+        };
+        let [batch, steps, input] = x[..] else {
+            return Ok(None);
+        };
+        let h = g.hidden;
+        let per_row = h * 3 * h + if g.projected { 0 } else { input * 3 * h };
+        return Ok(Some((
+            (batch * steps * per_row) as u64,
+            "GruSeq: a GRU recurrence, one step after another on tract; kiln does not offload \
+             recurrent ops"
+                .to_string(),
+        )));
+    }
+    Ok(None)
 }
 
 /// `model` with every offloadable layer replaced by a [`KilnOp`]. Float

@@ -1,15 +1,15 @@
-//! The offload op that replaces an EinSum or Conv node in the decluttered
-//! model. It holds what the node needs from kiln (its GEMM geometry, the
-//! weights already in the design's format, the activation quantisation) and
-//! is evaluated by kiln's executor (see `exec`), which hands it a
-//! [`GemmRunner`]; tract's own evaluation refuses it, so a patched model
-//! cannot silently run without the accelerator.
+//! The offload op that replaces an EinSum, Conv or Deconv node in the
+//! decluttered model. It holds what the node needs from kiln (its GEMM
+//! geometry, the weights already in the design's format, the activation
+//! quantisation) and is evaluated by kiln's executor (see `exec`), which
+//! hands it a [`GemmRunner`]; tract's own evaluation refuses it, so a patched
+//! model cannot silently run without the accelerator.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
 use super::quant::{ActQuant, Weights};
-use super::site::{ConvSite, EinSumSite, Site};
+use super::site::{ConvSite, DeconvSite, EinSumSite, Site};
 use crate::backend::Arithmetic;
 use crate::backend::MatmulProblem;
 use crate::bfp::{BfpFormat, BfpMatrix, ElementKind};
@@ -51,7 +51,10 @@ pub struct KilnOp {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreparedWeights {
     pub weights: Weights,
-    /// Real bias per output channel (zeros without one).
+    /// Real bias per output channel of the call (zeros without one). For an
+    /// EinSum or a Conv that is one per GEMM column, added by the GEMM. A
+    /// Deconv's GEMM columns are (channel, tap) pairs that col2im sums, so
+    /// its bias, one per output channel of the group, is added after col2im.
     pub bias: Vec<f64>,
 }
 
@@ -151,7 +154,7 @@ impl KilnOp {
     pub fn operands(&self) -> (usize, usize) {
         match &self.site {
             Site::EinSum(s) => (s.act_input, 1 - s.act_input),
-            Site::Conv(_) => (0, 1),
+            Site::Conv(_) | Site::Deconv(_) => (0, 1),
         }
     }
 
@@ -181,10 +184,11 @@ impl KilnOp {
             };
         let w = input(self.operands().1)?;
         let [_, k, n] = self.site.shape();
-        let out_channels = n * if matches!(self.site, Site::Conv(_)) {
-            self.site.calls()
-        } else {
-            1
+        // Output channels of the node, and of each call.
+        let (out_channels, per_call) = match &self.site {
+            Site::EinSum(_) => (n, n),
+            Site::Conv(c) => (c.out_channels, n),
+            Site::Deconv(d) => (d.out_channels, d.out_channels / d.groups),
         };
         let (w_zp, w_scale) = if self.quantised() {
             let (zp_in, scale_in) = self.weight_params();
@@ -205,7 +209,7 @@ impl KilnOp {
         };
         // Bias: real for float convolutions; for quantised nodes an int32 in
         // accumulator units (activation scale x weight scale).
-        let has_bias = self.quantised() || matches!(self.site, Site::Conv(_));
+        let has_bias = self.quantised() || !matches!(self.site, Site::EinSum(_));
         let mut bias = vec![0.0; out_channels];
         if has_bias && inputs.len() > 2 {
             bias = per_channel(&scalars_f64(input(2)?)?, out_channels, "the bias")?;
@@ -216,10 +220,10 @@ impl KilnOp {
                 }
             }
         }
-        // Output channels of call `call` (a convolution group's slice).
+        // Output channels of call `call` (a group's slice).
         let channels = |call: usize| match self.site {
-            Site::Conv(_) => call * n..(call + 1) * n,
             Site::EinSum(_) => 0..n,
+            Site::Conv(_) | Site::Deconv(_) => call * per_call..(call + 1) * per_call,
         };
         let weights = if w.datum_type().unquantized().is_float() {
             let real = w.cast_to::<f32>()?;
@@ -230,17 +234,25 @@ impl KilnOp {
                 w.shape(),
                 |s| &s.weight_perm,
                 |c, g| c.weights(real, g),
+                |d, g| d.weights(real, g),
             )
             .iter()
             .map(|m| Weights::from_real(&self.arithmetic, m, n, k))
             .collect::<Result<Vec<_>, _>>()?
         } else {
+            // Integer weights carry per-channel zero points and scales, one
+            // per GEMM column; a deconvolution's columns are (channel, tap)
+            // pairs, and `deconv_site` offloads float ones only.
+            if matches!(self.site, Site::Deconv(_)) {
+                bail!("{}: a deconvolution's weights must be f32", self.name);
+            }
             let values = ints(w)?;
             self.per_call(
                 &values,
                 w.shape(),
                 |s| &s.weight_perm,
                 |c, g| c.weights(&values, g),
+                |d, g| d.weights(&values, g),
             )
             .iter()
             .enumerate()
@@ -262,16 +274,19 @@ impl KilnOp {
 
     /// The operand `x` (of `shape`) split into one row-major matrix per
     /// call: an EinSum permutes it once by `perm` and cuts it into its batch
-    /// matrices; a convolution builds each group's matrix with `conv`.
+    /// matrices; a convolution or deconvolution builds each group's matrix
+    /// with `conv` or `deconv`.
     fn per_call<T: Copy>(
         &self,
         x: &[T],
         shape: &[usize],
         perm: impl Fn(&EinSumSite) -> &Vec<usize>,
         conv: impl Fn(&ConvSite, usize) -> Vec<T>,
+        deconv: impl Fn(&DeconvSite, usize) -> Vec<T>,
     ) -> Vec<Vec<T>> {
         match &self.site {
             Site::Conv(c) => (0..c.groups).map(|g| conv(c, g)).collect(),
+            Site::Deconv(d) => (0..d.groups).map(|g| deconv(d, g)).collect(),
             Site::EinSum(s) => permute(x, shape, perm(s))
                 .chunks(x.len().max(1) / s.batch.max(1))
                 .map(<[T]>::to_vec)
@@ -361,11 +376,14 @@ impl KilnOp {
             .map(|s| s.iter().product())
             .unwrap_or(0);
         // Results in the order the site produces them.
-        // Convolutions scatter into `y`; EinSums fill `class_order`, which is
-        // permuted into `y` at the end.
-        let conv = matches!(self.site, Site::Conv(_));
-        let mut y = vec![0f64; if conv { out_len } else { 0 }];
-        let mut class_order = vec![0f64; if conv { 0 } else { out_len }];
+        // Convolutions scatter into `y` and deconvolutions add into it;
+        // EinSums fill `class_order`, which is permuted into `y` at the end.
+        let einsum = matches!(self.site, Site::EinSum(_));
+        let mut y = vec![0f64; if einsum { 0 } else { out_len }];
+        let mut class_order = vec![0f64; if einsum { out_len } else { 0 }];
+        // A deconvolution's GEMMs run without bias (see PreparedWeights).
+        let deconv = matches!(self.site, Site::Deconv(_));
+        let no_bias = vec![0f64; if deconv { n } else { 0 }];
         // Every call's A, gathered once: an EinSum's activation is permuted
         // once for all its batch matrices.
         let (mut a_int, mut a_real) = match &act {
@@ -375,16 +393,24 @@ impl KilnOp {
                     &x_shape,
                     |s| &s.act_perm,
                     |c, g| c.gather(q, g, *zero_point),
+                    |d, g| d.gather(q, g),
                 ),
                 Vec::new(),
             ),
             ActValues::Real(x) => (
                 Vec::new(),
-                self.per_call(x, &x_shape, |s| &s.act_perm, |c, g| c.gather(x, g, 0.0)),
+                self.per_call(
+                    x,
+                    &x_shape,
+                    |s| &s.act_perm,
+                    |c, g| c.gather(x, g, 0.0),
+                    |d, g| d.gather(x, g),
+                ),
             ),
         };
         let (mut a_int, mut a_real) = (a_int.drain(..), a_real.drain(..));
         for (call, pw) in weights.iter().enumerate() {
+            let bias = if deconv { &no_bias } else { &pw.bias };
             let rows: Vec<f64> = match (&act, &pw.weights) {
                 (
                     ActValues::Int {
@@ -407,7 +433,7 @@ impl KilnOp {
                         codes,
                         zero_points,
                         scales,
-                        &pw.bias,
+                        bias,
                         m,
                         k,
                         n,
@@ -422,7 +448,7 @@ impl KilnOp {
                     };
                     let out = runner.matmul(self.layer, &problem)?;
                     out.chunks_exact(n)
-                        .flat_map(|row| row.iter().zip(&pw.bias).map(|(&v, b)| f64::from(v) + b))
+                        .flat_map(|row| row.iter().zip(bias).map(|(&v, b)| f64::from(v) + b))
                         .collect()
                 }
                 _ => bail!(
@@ -432,13 +458,20 @@ impl KilnOp {
             };
             match &self.site {
                 Site::Conv(c) => scatter_conv(c, call, &rows, &mut y),
+                Site::Deconv(d) => d.col2im(&rows, call, &mut y),
                 Site::EinSum(_) => {
                     class_order[call * m * n..(call + 1) * m * n].copy_from_slice(&rows)
                 }
             }
         }
-        if let Site::EinSum(s) = &self.site {
-            y = unpermute_output(s, &class_order);
+        match &self.site {
+            Site::EinSum(s) => y = unpermute_output(s, &class_order),
+            Site::Deconv(d) => {
+                // Once per output channel, after every tap has been summed.
+                let bias: Vec<f64> = weights.iter().flat_map(|pw| pw.bias.clone()).collect();
+                d.add_bias(&bias, &mut y);
+            }
+            Site::Conv(_) => {}
         }
         let tensor = self.output_tensor(&tensors, &y)?;
         Ok(tvec!(tensor.into_tvalue()))

@@ -50,6 +50,13 @@ pub enum RunError {
     Spec(#[from] kiln_spec::SpecError),
     #[error("{0}")]
     Input(String),
+    #[error("layer `{layer}` cannot run on {board}")]
+    Budget {
+        layer: String,
+        board: String,
+        #[source]
+        source: crate::budget::BudgetError,
+    },
     #[error("{0:#}")]
     Tract(anyhow::Error),
     #[error("RTL replay of a call of layer `{layer}` on {board} differs from the golden model in {wrong} of {outputs} outputs")]
@@ -609,6 +616,23 @@ fn run_with(
                 "{} labels for {samples} inputs; give one label per input",
                 labels.len()
             )));
+        }
+    }
+    // Every call must fit every board's DDR and the design's limits; this is
+    // known from the shapes alone, so it is checked before anything runs.
+    for design in &config.designs {
+        for layer in &layers {
+            let Ok(site) = &layer.site else { continue };
+            let signature = CallSignature::of_layer(design, site.shape());
+            for board in &config.boards {
+                signature
+                    .check_fits(design, board)
+                    .map_err(|source| RunError::Budget {
+                        layer: layer.name.clone(),
+                        board: board.name.clone(),
+                        source,
+                    })?;
+            }
         }
     }
     let labelled = config.labels.is_some();

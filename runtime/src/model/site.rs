@@ -1,11 +1,13 @@
 //! Where a model's MACs are and how they become accelerator GEMMs: an
 //! EinSum (MatMul, Gemm, 1x1 Conv and their quantised forms after
-//! decluttering) or a Conv (lowered by im2col), described as the GEMMs
+//! decluttering), a Conv (lowered by im2col) or a Deconv (ONNX's
+//! ConvTranspose, lowered to a GEMM and col2im), described as the GEMMs
 //! `C[b] = A[b] x W[b]^T` and how to gather A from the activation tensor and
 //! scatter C into the output tensor.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::conv::{Conv, KernelFormat};
+use tract_onnx::tract_core::ops::cnn::Deconv;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
@@ -18,6 +20,7 @@ pub const Q_INPUTS: usize = 9;
 pub enum Site {
     EinSum(EinSumSite),
     Conv(ConvSite),
+    Deconv(DeconvSite),
 }
 
 /// An EinSum whose axes split into batch, M, N and K.
@@ -61,11 +64,73 @@ pub struct ConvSite {
     pub reads: Vec<Option<usize>>,
 }
 
+/// A transposed convolution (tract's `Deconv`, ONNX's ConvTranspose)
+/// lowered to one GEMM per group, then col2im: M = images x input
+/// positions, K = input channels per group, N = output channels per group x
+/// kernel taps. Every input position spreads its K channels through every
+/// tap, and col2im adds each (input position, tap) product into the output
+/// position it lands on. The bias is added once per output channel after
+/// col2im, not by the GEMM, whose columns are (channel, tap) pairs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeconvSite {
+    pub nhwc: bool,
+    pub images: usize,
+    pub channels: usize,
+    pub groups: usize,
+    pub out_channels: usize,
+    pub in_spatial: Vec<usize>,
+    pub out_spatial: Vec<usize>,
+    pub kernel: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub dilations: Vec<usize>,
+    pub pad_before: Vec<usize>,
+    pub kernel_fmt: KernelFmt,
+    /// For each (input position, kernel tap), the output position it adds
+    /// into, or `None` where it lands outside the output (cropped by the
+    /// padding): computed once, read on every call.
+    pub lands: Vec<Option<usize>>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KernelFmt {
     Oihw,
     Hwio,
     Ohwi,
+}
+
+impl KernelFmt {
+    fn of(format: KernelFormat) -> Self {
+        match format {
+            KernelFormat::OIHW => KernelFmt::Oihw,
+            KernelFormat::HWIO => KernelFmt::Hwio,
+            KernelFormat::OHWI => KernelFmt::Ohwi,
+        }
+    }
+
+    /// Flat index in a kernel of this format of group `g`'s output channel
+    /// `o` (of `og`) and input channel `c` (of `cg`) at tap `t` (of `taps`).
+    /// tract's layouts (`KernelFormat::kernel_as_group_o_i_h_w_ops`), for
+    /// convolutions and deconvolutions alike: OIHW is `[groups * og, cg,
+    /// taps]`, HWIO `[taps, groups * cg, og]` and OHWI `[og, taps, groups *
+    /// cg]`, so the group sits on O in the first and on I in the others.
+    #[allow(clippy::too_many_arguments)]
+    fn index(
+        self,
+        groups: usize,
+        g: usize,
+        og: usize,
+        o: usize,
+        cg: usize,
+        c: usize,
+        taps: usize,
+        t: usize,
+    ) -> usize {
+        match self {
+            KernelFmt::Oihw => ((g * og + o) * cg + c) * taps + t,
+            KernelFmt::Hwio => (t * groups * cg + g * cg + c) * og + o,
+            KernelFmt::Ohwi => (o * taps + t) * groups * cg + g * cg + c,
+        }
+    }
 }
 
 impl Site {
@@ -74,6 +139,7 @@ impl Site {
         match self {
             Site::EinSum(s) => s.batch,
             Site::Conv(c) => c.groups,
+            Site::Deconv(d) => d.groups,
         }
     }
 
@@ -82,6 +148,7 @@ impl Site {
         match self {
             Site::EinSum(s) => [s.m, s.k, s.n],
             Site::Conv(c) => [c.m(), c.k(), c.n()],
+            Site::Deconv(d) => [d.m(), d.k(), d.n()],
         }
     }
 
@@ -91,16 +158,33 @@ impl Site {
     }
 
     pub fn describe(&self) -> String {
+        let dims = |v: &[usize]| {
+            v.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("x")
+        };
+        let groups = |g: usize| {
+            if g > 1 {
+                format!(", {g} groups")
+            } else {
+                String::new()
+            }
+        };
         match self {
             Site::EinSum(_) => "EinSum".to_string(),
-            Site::Conv(c) => {
-                let k: Vec<String> = c.kernel.iter().map(|d| d.to_string()).collect();
-                let g = if c.groups > 1 {
-                    format!(", {} groups", c.groups)
+            Site::Conv(c) => format!("Conv {} (im2col{})", dims(&c.kernel), groups(c.groups)),
+            Site::Deconv(d) => {
+                let stride = if d.strides.iter().all(|&s| s == d.strides[0]) {
+                    d.strides[0].to_string()
                 } else {
-                    String::new()
+                    dims(&d.strides)
                 };
-                format!("Conv {} (im2col{g})", k.join("x"))
+                format!(
+                    "ConvTranspose {} stride {stride} (GEMM + col2im{})",
+                    dims(&d.kernel),
+                    groups(d.groups)
+                )
             }
         }
     }
@@ -182,14 +266,10 @@ impl ConvSite {
         let (cg, og) = (self.channels / self.groups, self.n());
         let taps = self.kernel.iter().product::<usize>();
         let mut out = Vec::with_capacity(og * cg * taps);
-        for o in g * og..(g + 1) * og {
+        for o in 0..og {
             for c in 0..cg {
                 for t in 0..taps {
-                    let idx = match self.kernel_fmt {
-                        KernelFmt::Oihw => (o * cg + c) * taps + t,
-                        KernelFmt::Ohwi => (o * taps + t) * cg + c,
-                        KernelFmt::Hwio => (t * cg + c) * self.out_channels + o,
-                    };
+                    let idx = self.kernel_fmt.index(self.groups, g, og, o, cg, c, taps, t);
                     out.push(w[idx]);
                 }
             }
@@ -206,6 +286,133 @@ impl ConvSite {
         } else {
             (img * self.out_channels + ch) * outs + o
         }
+    }
+}
+
+impl DeconvSite {
+    pub fn m(&self) -> usize {
+        self.images * self.in_spatial.iter().product::<usize>()
+    }
+    pub fn k(&self) -> usize {
+        self.channels / self.groups
+    }
+    pub fn n(&self) -> usize {
+        self.out_channels / self.groups * self.taps()
+    }
+    fn taps(&self) -> usize {
+        self.kernel.iter().product()
+    }
+
+    /// A for group `g`: M x K row-major, one row per (image, input
+    /// position), the group's input channels along K. Unlike im2col there is
+    /// no padding to fill: every input value is used.
+    pub fn gather<T: Copy>(&self, x: &[T], g: usize) -> Vec<T> {
+        let spatial: usize = self.in_spatial.iter().product();
+        let cg = self.k();
+        let mut a = Vec::with_capacity(self.m() * cg);
+        for img in 0..self.images {
+            for pos in 0..spatial {
+                a.extend((g * cg..(g + 1) * cg).map(|ch| {
+                    x[if self.nhwc {
+                        (img * spatial + pos) * self.channels + ch
+                    } else {
+                        (img * self.channels + ch) * spatial + pos
+                    }]
+                }));
+            }
+        }
+        a
+    }
+
+    /// Weights of group `g` as N x K: one row per (output channel, tap) in
+    /// that order, the group's input channels along K.
+    pub fn weights<T: Copy>(&self, w: &[T], g: usize) -> Vec<T> {
+        let (cg, og, taps) = (self.k(), self.out_channels / self.groups, self.taps());
+        let mut out = Vec::with_capacity(og * taps * cg);
+        for o in 0..og {
+            for t in 0..taps {
+                for c in 0..cg {
+                    out.push(w[self.kernel_fmt.index(self.groups, g, og, o, cg, c, taps, t)]);
+                }
+            }
+        }
+        out
+    }
+
+    /// col2im: adds group `g`'s GEMM result `c` (M x N, [`DeconvSite::weights`]'
+    /// N order) into the output tensor `y`, each (input position, tap) into
+    /// the output position it lands on. Products that land in the padding
+    /// are dropped, as the transposed convolution crops them.
+    pub fn col2im(&self, c: &[f64], g: usize, y: &mut [f64]) {
+        let taps = self.taps();
+        let og = self.out_channels / self.groups;
+        let spatial: usize = self.in_spatial.iter().product();
+        let outs: usize = self.out_spatial.iter().product();
+        let n = self.n();
+        for (row, values) in c.chunks_exact(n).enumerate() {
+            let (img, pos) = (row / spatial, row % spatial);
+            let lands = &self.lands[pos * taps..(pos + 1) * taps];
+            for o in 0..og {
+                let ch = g * og + o;
+                for (t, land) in lands.iter().enumerate() {
+                    if let Some(out) = land {
+                        let index = if self.nhwc {
+                            (img * outs + out) * self.out_channels + ch
+                        } else {
+                            (img * self.out_channels + ch) * outs + out
+                        };
+                        y[index] += values[o * taps + t];
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds `bias[ch]` to every output value of channel `ch`.
+    pub fn add_bias(&self, bias: &[f64], y: &mut [f64]) {
+        let outs: usize = self.out_spatial.iter().product();
+        for (i, v) in y.iter_mut().enumerate() {
+            let ch = if self.nhwc {
+                i % self.out_channels
+            } else {
+                i / outs % self.out_channels
+            };
+            *v += bias[ch];
+        }
+    }
+
+    /// The [`DeconvSite::lands`] table of this geometry.
+    fn land_table(&self) -> Vec<Option<usize>> {
+        let taps = self.taps();
+        let ins: usize = self.in_spatial.iter().product();
+        let rank = self.in_spatial.len();
+        let mut pos = vec![0usize; rank];
+        let mut tap = vec![0usize; rank];
+        let mut lands = Vec::with_capacity(ins * taps);
+        for i in 0..ins {
+            unravel(i, &self.in_spatial, &mut pos);
+            for t in 0..taps {
+                unravel(t, &self.kernel, &mut tap);
+                lands.push(self.output_offset(&pos, &tap));
+            }
+        }
+        lands
+    }
+
+    /// Flat spatial offset of the output that input position `pos` reaches
+    /// through kernel tap `tap`, `pos * stride - pad_before + tap *
+    /// dilation` on each axis, or `None` outside the output.
+    fn output_offset(&self, pos: &[usize], tap: &[usize]) -> Option<usize> {
+        let mut offset = 0;
+        for d in 0..pos.len() {
+            let o = (pos[d] * self.strides[d] + tap[d] * self.dilations[d]) as isize
+                - self.pad_before[d] as isize;
+            if o < 0 || o as usize >= self.out_spatial[d] {
+                return None;
+            }
+            offset = offset * self.out_spatial[d] + o as usize;
+        }
+        Some(offset)
     }
 }
 
@@ -372,18 +579,12 @@ pub fn conv_site(op: &Conv, inputs: &[&TypedFact]) -> Result<Site, Refusal> {
     }
     let spec = &op.pool_spec;
     let x = concrete(inputs[0], "the input")?;
-    let (nhwc, has_n) = match spec.data_format {
-        DataFormat::NCHW => (false, true),
-        DataFormat::NHWC => (true, true),
-        DataFormat::CHW => (false, false),
-        DataFormat::HWC => (true, false),
-    };
-    let (images, rest) = if has_n { (x[0], &x[1..]) } else { (1, &x[..]) };
-    let (channels, in_spatial) = if nhwc {
-        (rest[rest.len() - 1], rest[..rest.len() - 1].to_vec())
-    } else {
-        (rest[0], rest[1..].to_vec())
-    };
+    let Layout {
+        nhwc,
+        images,
+        channels,
+        spatial: in_spatial,
+    } = Layout::of(spec.data_format, &x)?;
     let rank = in_spatial.len();
     let strides = spec.strides().to_vec();
     let dilations = spec.dilations().to_vec();
@@ -414,13 +615,381 @@ pub fn conv_site(op: &Conv, inputs: &[&TypedFact]) -> Result<Site, Refusal> {
         } else {
             vec![1; rank]
         },
-        kernel_fmt: match op.kernel_fmt {
-            KernelFormat::OIHW => KernelFmt::Oihw,
-            KernelFormat::HWIO => KernelFmt::Hwio,
-            KernelFormat::OHWI => KernelFmt::Ohwi,
-        },
+        kernel_fmt: KernelFmt::of(op.kernel_fmt),
         reads: Vec::new(),
     };
     site.reads = site.read_table();
     Ok(Site::Conv(site))
+}
+
+/// How an activation tensor's axes split, by its data format.
+struct Layout {
+    /// Channels last.
+    nhwc: bool,
+    images: usize,
+    channels: usize,
+    spatial: Vec<usize>,
+}
+
+impl Layout {
+    fn of(format: DataFormat, shape: &[usize]) -> Result<Self, Refusal> {
+        let (nhwc, has_n) = match format {
+            DataFormat::NCHW => (false, true),
+            DataFormat::NHWC => (true, true),
+            DataFormat::CHW => (false, false),
+            DataFormat::HWC => (true, false),
+        };
+        if shape.len() < 1 + usize::from(has_n) {
+            return Err(format!("the input's shape {shape:?} has no channel axis"));
+        }
+        let (images, rest) = if has_n {
+            (shape[0], &shape[1..])
+        } else {
+            (1, shape)
+        };
+        let (channels, spatial) = if nhwc {
+            (rest[rest.len() - 1], rest[..rest.len() - 1].to_vec())
+        } else {
+            (rest[0], rest[1..].to_vec())
+        };
+        Ok(Layout {
+            nhwc,
+            images,
+            channels,
+            spatial,
+        })
+    }
+
+    /// The shape of a tensor of this layout with `channels` and `spatial`.
+    fn shape(&self, format: DataFormat, channels: usize, spatial: &[usize]) -> Vec<usize> {
+        let mut shape = Vec::with_capacity(spatial.len() + 2);
+        if format.has_n() {
+            shape.push(self.images);
+        }
+        if !self.nhwc {
+            shape.push(channels);
+        }
+        shape.extend_from_slice(spatial);
+        if self.nhwc {
+            shape.push(channels);
+        }
+        shape
+    }
+}
+
+/// Multiply-accumulates of a transposed convolution, offloaded or not:
+/// every input value of a group meets every tap of each of the group's
+/// output channels (products the padding crops included, as the GEMM
+/// computes them). `None` when the input shape is symbolic.
+pub fn deconv_macs(op: &Deconv, inputs: &[&TypedFact]) -> Option<u64> {
+    let x = inputs.first()?.shape.as_concrete()?;
+    let layout = Layout::of(op.pool_spec.data_format, x).ok()?;
+    let positions: usize = layout.spatial.iter().product();
+    let taps: usize = op.pool_spec.kernel_shape.iter().product();
+    let groups = op.group.max(1);
+    let (cg, og) = (
+        op.pool_spec.input_channels / groups,
+        op.pool_spec.output_channels / groups,
+    );
+    Some((layout.images * positions * cg * og * taps * groups) as u64)
+}
+
+/// Describes a transposed convolution as GEMMs and col2im, or says why it
+/// cannot be. The geometry is tract's own (`PaddingSpec::compute_for_deconv`
+/// with the op's adjustments, which is how tract maps ONNX's pads,
+/// auto_pad, output_padding and output_shape), so the output matches
+/// tract's shape and crop exactly.
+pub fn deconv_site(
+    op: &Deconv,
+    inputs: &[&TypedFact],
+    output: &TypedFact,
+) -> Result<Site, Refusal> {
+    if inputs.len() != 3 {
+        return Err(format!("Deconv with {} inputs", inputs.len()));
+    }
+    let (x_dt, k_dt) = (inputs[0].datum_type, inputs[1].datum_type);
+    if x_dt != DatumType::F32 || k_dt != DatumType::F32 {
+        // ONNX's ConvTranspose is float only; an integer or quantised
+        // deconvolution (other front ends) would need the zero-point
+        // handling of quantised convolutions, which is not built.
+        return Err(format!(
+            "transposed convolution on {x_dt:?} x {k_dt:?}: kiln offloads f32 ones only"
+        ));
+    }
+    let spec = &op.pool_spec;
+    let x = concrete(inputs[0], "the input")?;
+    let layout = Layout::of(spec.data_format, &x)?;
+    let rank = layout.spatial.len();
+    if rank == 0 {
+        return Err("transposed convolution without spatial axes".into());
+    }
+    let groups = op.group;
+    if groups == 0 || layout.channels % groups != 0 || !spec.output_channels.is_multiple_of(groups)
+    {
+        return Err(format!("group {groups} does not divide the channels"));
+    }
+    if layout.channels != spec.input_channels {
+        return Err("input channels disagree with the kernel".into());
+    }
+    let per_axis = |v: Vec<usize>| if v.len() == rank { v } else { vec![1; rank] };
+    let strides = per_axis(spec.strides().to_vec());
+    let dilations = per_axis(spec.dilations().to_vec());
+    if spec.kernel_shape.len() != rank || op.adjustments.len() != rank {
+        return Err(format!(
+            "kernel {:?} or adjustments {:?} do not match {rank} spatial axes",
+            spec.kernel_shape, op.adjustments
+        ));
+    }
+    let dims = spec
+        .padding
+        .compute_for_deconv(
+            &layout.spatial,
+            &spec.kernel_shape,
+            &dilations,
+            &strides,
+            &op.adjustments,
+        )
+        .map_err(|e| format!("padding: {e}"))?;
+    let out_spatial: Vec<usize> = dims.iter().map(|d| d.deconvoluted).collect();
+    let expected = layout.shape(spec.data_format, spec.output_channels, &out_spatial);
+    let out_shape = concrete(output, "the output")?;
+    if out_shape != expected {
+        return Err(format!(
+            "output shape {out_shape:?} is not the computed {expected:?}"
+        ));
+    }
+    let taps: usize = spec.kernel_shape.iter().product();
+    let kernel = concrete(inputs[1], "the kernel")?;
+    let kernel_len: usize = kernel.iter().product();
+    if kernel_len != spec.output_channels * (layout.channels / groups) * taps {
+        return Err(format!("kernel shape {kernel:?} does not fit the channels"));
+    }
+    // tract-onnx gives a per-channel vector or a zero scalar; a bias over
+    // the spatial axes too would not be one value per channel.
+    let bias = concrete(inputs[2], "the bias")?;
+    let bias_len: usize = bias.iter().product();
+    if !(bias_len == 1 || (bias.len() == 1 && bias_len == spec.output_channels)) {
+        return Err(format!(
+            "bias of shape {bias:?} is not one value per channel"
+        ));
+    }
+    let mut site = DeconvSite {
+        nhwc: layout.nhwc,
+        images: layout.images,
+        channels: layout.channels,
+        groups,
+        out_channels: spec.output_channels,
+        in_spatial: layout.spatial,
+        out_spatial,
+        kernel: spec.kernel_shape.to_vec(),
+        strides,
+        dilations,
+        pad_before: dims.iter().map(|d| d.pad_before).collect(),
+        kernel_fmt: KernelFmt::of(op.kernel_format),
+        lands: Vec::new(),
+    };
+    site.lands = site.land_table();
+    Ok(Site::Deconv(site))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tract_onnx::tract_core::ops::cnn::{PaddingSpec, PoolSpec};
+
+    /// A 1-D, one-channel deconvolution of `input` positions.
+    fn one_d(
+        input: usize,
+        kernel: usize,
+        stride: usize,
+        dilation: usize,
+        pad_before: usize,
+        out: usize,
+    ) -> DeconvSite {
+        let mut site = DeconvSite {
+            nhwc: false,
+            images: 1,
+            channels: 1,
+            groups: 1,
+            out_channels: 1,
+            in_spatial: vec![input],
+            out_spatial: vec![out],
+            kernel: vec![kernel],
+            strides: vec![stride],
+            dilations: vec![dilation],
+            pad_before: vec![pad_before],
+            kernel_fmt: KernelFmt::Oihw,
+            lands: Vec::new(),
+        };
+        site.lands = site.land_table();
+        site
+    }
+
+    #[test]
+    fn col2im_one_d_by_hand() {
+        // 3 inputs, kernel 3, stride 2, pads 1 and 1: the output is
+        // (3 - 1) * 2 + 3 - 2 = 5 long, and input i tap t lands on 2i - 1 + t.
+        let site = one_d(3, 3, 2, 1, 1, 5);
+        assert_eq!(
+            site.lands,
+            [
+                None,    // i0 t0: -1, cropped
+                Some(0), // i0 t1
+                Some(1), // i0 t2
+                Some(1), // i1 t0
+                Some(2),
+                Some(3),
+                Some(3), // i2 t0
+                Some(4),
+                None, // i2 t2: 5, cropped
+            ]
+        );
+        assert_eq!([site.m(), site.k(), site.n()], [3, 1, 3]);
+        let x = [1.0, 2.0, 3.0];
+        let w = [10.0, 20.0, 30.0];
+        let a = site.gather(&x, 0);
+        let b = site.weights(&w, 0);
+        // The GEMM C = A x B^T, one row per input position, one column per tap.
+        let c: Vec<f64> = a
+            .iter()
+            .flat_map(|&xi| b.iter().map(move |&wt| xi * wt))
+            .collect();
+        let mut y = vec![0.0; 5];
+        site.col2im(&c, 0, &mut y);
+        // y[o] = sum over 2i - 1 + t = o of x[i] w[t]:
+        // y0 = x0 w1; y1 = x0 w2 + x1 w0; y2 = x1 w1; y3 = x1 w2 + x2 w0; y4 = x2 w1.
+        assert_eq!(y, [20.0, 30.0 + 20.0, 40.0, 60.0 + 30.0, 60.0]);
+        site.add_bias(&[0.5], &mut y);
+        assert_eq!(y, [20.5, 50.5, 40.5, 90.5, 60.5]);
+    }
+
+    #[test]
+    fn col2im_dilation_and_output_padding() {
+        // 2 inputs, kernel 2 dilated by 2, stride 3, no pads, output_padding
+        // 1: (2 - 1) * 3 + (2 - 1) * 2 + 1 + 1 = 7 long; input i tap t lands
+        // on 3i + 2t. Positions 1 and 4 get nothing; 6 is the output padding.
+        let site = one_d(2, 2, 3, 2, 0, 7);
+        assert_eq!(site.lands, [Some(0), Some(2), Some(3), Some(5)]);
+        let c = [1.0, 2.0, 3.0, 4.0];
+        let mut y = vec![0.0; 7];
+        site.col2im(&c, 0, &mut y);
+        assert_eq!(y, [1.0, 0.0, 2.0, 3.0, 0.0, 4.0, 0.0]);
+    }
+
+    /// tract's Deconv on an NCHW input of `x` with an OIHW kernel.
+    fn deconv_of(
+        x: &[usize],
+        out_channels: usize,
+        kernel: &[usize],
+        padding: PaddingSpec,
+        strides: &[usize],
+        adjustments: &[usize],
+        group: usize,
+    ) -> (Deconv, Vec<TypedFact>) {
+        let spec = PoolSpec::new(
+            DataFormat::NCHW,
+            kernel.into(),
+            padding,
+            None,
+            Some(strides.into()),
+            x[1],
+            out_channels,
+        );
+        let op = Deconv::new(spec, KernelFormat::OIHW, adjustments.into(), group);
+        let mut k_shape = vec![out_channels, x[1] / group];
+        k_shape.extend_from_slice(kernel);
+        let facts = vec![f32::fact(x), f32::fact(&k_shape), f32::fact([out_channels])];
+        (op, facts)
+    }
+
+    #[test]
+    fn deconv_site_takes_tracts_geometry() {
+        // 2 groups of 2 channels, 3x4 -> kernel 3x2, stride (2, 1), pads
+        // (1, 0) before and (0, 1) after, output_padding (1, 0):
+        // H = (3 - 1) * 2 + 3 - 1 + 1 = 7, W = (4 - 1) + 2 - 1 = 4.
+        let (op, facts) = deconv_of(
+            &[1, 4, 3, 4],
+            6,
+            &[3, 2],
+            PaddingSpec::Explicit(tvec![1, 0], tvec![0, 1]),
+            &[2, 1],
+            &[1, 0],
+            2,
+        );
+        let refs: Vec<&TypedFact> = facts.iter().collect();
+        let output = op.output_facts(&refs).unwrap().remove(0);
+        let Site::Deconv(d) = deconv_site(&op, &refs, &output).unwrap() else {
+            panic!("not a deconvolution site")
+        };
+        assert_eq!(d.out_spatial, [7, 4]);
+        assert_eq!(d.pad_before, [1, 0]);
+        // M = 12 input positions, K = 2 channels per group, N = 3 x 6 taps.
+        assert_eq!([d.m(), d.k(), d.n()], [12, 2, 18]);
+        let site = Site::Deconv(d.clone());
+        assert_eq!(site.calls(), 2);
+        assert_eq!(site.macs(), deconv_macs(&op, &refs).unwrap());
+        assert_eq!(site.macs(), 12 * 2 * 3 * 6 * 2);
+        assert_eq!(
+            site.describe(),
+            "ConvTranspose 3x2 stride 2x1 (GEMM + col2im, 2 groups)"
+        );
+        // Input (1, 2), tap (0, 1): row 1 * 2 - 1 + 0 = 1, column 2 + 1 = 3.
+        assert_eq!(d.lands[(4 + 2) * 6 + 1], Some(4 + 3));
+        // Input (0, 0), tap (0, 0): row -1, cropped.
+        assert_eq!(d.lands[0], None);
+        // Weights of group 1 as (output channel, tap) rows over its 2 input
+        // channels: OIHW row o = 3 + 1, tap 5, channel 1.
+        let w: Vec<usize> = (0..6 * 2 * 6).collect();
+        let b = d.weights(&w, 1);
+        assert_eq!(b[(6 + 5) * 2 + 1], ((3 + 1) * 2 + 1) * 6 + 5);
+        // Group 1 gathers channels 2 and 3.
+        let x: Vec<usize> = (0..4 * 12).collect();
+        let a = d.gather(&x, 1);
+        assert_eq!(&a[..4], &[24, 36, 25, 37]);
+    }
+
+    #[test]
+    fn deconv_site_refuses_integer_deconvolution() {
+        let (op, mut facts) = deconv_of(
+            &[1, 2, 3, 3],
+            2,
+            &[2, 2],
+            PaddingSpec::Valid,
+            &[2, 2],
+            &[0, 0],
+            1,
+        );
+        facts[0] = i8::fact([1, 2, 3, 3]);
+        facts[1] = i8::fact([2, 2, 2, 2]);
+        let refs: Vec<&TypedFact> = facts.iter().collect();
+        let output = i8::fact([1, 2, 6, 6]);
+        let refused = deconv_site(&op, &refs, &output).unwrap_err();
+        assert!(
+            refused.contains("I8") && refused.contains("f32"),
+            "{refused}"
+        );
+        // Still counted: 9 positions x 2 x 2 channels x 4 taps.
+        assert_eq!(deconv_macs(&op, &refs), Some(9 * 2 * 2 * 4));
+    }
+
+    #[test]
+    fn kernel_index_puts_the_group_where_tract_does() {
+        // groups 2, 3 output and 2 input channels per group, 4 taps.
+        let (groups, og, cg, taps) = (2, 3, 2, 4);
+        // OIHW [6, 2, 4]: group 1, o 2 is row 5.
+        assert_eq!(
+            KernelFmt::Oihw.index(groups, 1, og, 2, cg, 1, taps, 3),
+            (5 * 2 + 1) * 4 + 3
+        );
+        // HWIO [4, 4, 3]: group 1, c 1 is input channel 3.
+        assert_eq!(
+            KernelFmt::Hwio.index(groups, 1, og, 2, cg, 1, taps, 3),
+            (3 * 4 + 3) * 3 + 2
+        );
+        // OHWI [3, 4, 4].
+        assert_eq!(
+            KernelFmt::Ohwi.index(groups, 1, og, 2, cg, 1, taps, 3),
+            (2 * 4 + 3) * 4 + 3
+        );
+    }
 }
