@@ -14,6 +14,10 @@
 // Only `kiln_json` of the shared CLI helpers is used here.
 #[allow(dead_code)]
 mod common;
+#[path = "common/onnx_testdata.rs"]
+mod onnx_testdata;
+#[path = "common/test_models.rs"]
+mod test_models;
 
 use std::path::{Path, PathBuf};
 
@@ -27,10 +31,8 @@ use kiln::model::op::KilnOp;
 use kiln::model::run::{as_f32, calibrate, BackendRunner};
 use kiln::model::site::Site;
 use kiln_spec::Design;
-use prost::Message;
+use onnx_testdata::{load_pb, testdata};
 use serde_json::Value;
-use tract_onnx::data_resolver::FopenDataResolver;
-use tract_onnx::pb::TensorProto;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::{Deconv, KernelFormat, PaddingSpec, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
@@ -39,22 +41,7 @@ const MIN_SQNR_DB: f64 = 30.0;
 
 /// `$KILN_TEST_MODELS/convtranspose`, which must have been built.
 fn models() -> PathBuf {
-    let root = std::env::var_os("KILN_TEST_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../target/test-models"
-            ))
-        });
-    let dir = root.join("convtranspose");
-    assert!(
-        dir.join("model.onnx").is_file(),
-        "ConvTranspose test models not found in {}; run `make test-models` \
-         (tests/models/convtranspose.py writes them)",
-        dir.display()
-    );
-    dir
+    test_models::test_model("convtranspose")
 }
 
 /// The samples of `npy` (one per entry of axis 0) as inputs of `model`.
@@ -375,34 +362,9 @@ fn recurrent_layers_stay_on_tract_with_their_macs() {
 
 // ---- ONNX's own backend test models ---------------------------------------
 
-/// ONNX's backend test models (`make onnx-testdata`), as tests/model_onnx.rs
-/// reads them.
-fn onnx_testdata() -> PathBuf {
-    let dir = std::env::var_os("KILN_ONNX_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../target/onnx-testdata/onnx/backend/test/data/node"
-            ))
-        });
-    assert!(
-        dir.is_dir(),
-        "ONNX backend test data not found at {}; run `make onnx-testdata`",
-        dir.display()
-    );
-    dir
-}
-
-fn load_pb(path: &Path) -> Tensor {
-    let bytes = std::fs::read(path).unwrap();
-    let proto = TensorProto::decode(&bytes[..]).unwrap();
-    tract_onnx::tensor::load_tensor(&FopenDataResolver, &proto, None).unwrap()
-}
-
 /// The test model's inputs (`input_<i>.pb`) and ONNX's output.
 fn onnx_case(case: &str) -> (TypedModel, TVec<TValue>, Vec<f32>) {
-    let dir = onnx_testdata().join(case);
+    let dir = testdata().join(case);
     let model = load_onnx(&dir.join("model.onnx"), None).unwrap();
     let set = dir.join("test_data_set_0");
     let inputs = (0..model.input_outlets().unwrap().len())

@@ -10,7 +10,8 @@
 //!   SQNR >= 30 dB (8-bit quantisation noise alone is near 40 dB);
 //!   to 4-bit power-of-two weights: SQNR >= 12 dB.
 
-use std::path::PathBuf;
+#[path = "common/onnx_testdata.rs"]
+mod onnx_testdata;
 
 use kiln::backend::{Arithmetic, GoldenBackend};
 use kiln::model::exec::Runner;
@@ -19,33 +20,8 @@ use kiln::model::load::load_onnx;
 use kiln::model::op::KilnOp;
 use kiln::model::run::{as_f32, calibrate, BackendRunner};
 use kiln_spec::Design;
-use prost::Message;
-use tract_onnx::data_resolver::FopenDataResolver;
-use tract_onnx::pb::TensorProto;
+use onnx_testdata::{load_pb, testdata};
 use tract_onnx::prelude::*;
-
-fn testdata() -> PathBuf {
-    let dir = std::env::var_os("KILN_ONNX_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../target/onnx-testdata/onnx/backend/test/data/node"
-            ))
-        });
-    assert!(
-        dir.is_dir(),
-        "ONNX backend test data not found at {}; run `make onnx-testdata`",
-        dir.display()
-    );
-    dir
-}
-
-fn load_pb(path: &std::path::Path) -> Tensor {
-    let bytes = std::fs::read(path).unwrap();
-    let proto = TensorProto::decode(&bytes[..]).unwrap();
-    tract_onnx::tensor::load_tensor(&FopenDataResolver, &proto, None).unwrap()
-}
 
 struct Outcome {
     /// tract's output, kiln's output, ONNX's reference output.
