@@ -257,6 +257,11 @@ impl Xclbin {
             return Err(truncated(&format!("{count} section headers"), table_end));
         }
         let mut sections = Vec::with_capacity(count as usize);
+        // Each section is copied out, so sections that overlap (many
+        // headers naming the same bytes) would make a file of n bytes cost
+        // up to n * n / 40 bytes of memory. Sections of a real xclbin are
+        // disjoint, so their sizes add up to at most the file's length.
+        let mut claimed = 0u64;
         for i in 0..count as usize {
             let h = SECTIONS + i * SECTION_HEADER_BYTES;
             let kind = u32_at(bytes, h);
@@ -271,6 +276,16 @@ impl Xclbin {
                 })?;
             if end > len {
                 return Err(truncated(&format!("section {i} ({name})"), end));
+            }
+            claimed += size;
+            if claimed > len {
+                return Err(XclbinError::Malformed {
+                    what,
+                    reason: format!(
+                        "its sections up to section {i} ({name}) hold {claimed} bytes together, \
+                         more than the file's {len}: sections overlap"
+                    ),
+                });
             }
             sections.push(Section {
                 kind,
@@ -497,6 +512,40 @@ mod tests {
         bad[h..h + 8].copy_from_slice(&u64::MAX.to_le_bytes());
         let err = Xclbin::parse(&bad, "bad").unwrap_err();
         assert!(matches!(err, XclbinError::Malformed { .. }), "{err:?}");
+    }
+
+    /// Many section headers naming the same bytes: each section is copied,
+    /// so this used to take count x size bytes (80 MB here, for a file of
+    /// 80 kB) instead of being refused.
+    #[test]
+    fn overlapping_sections_are_refused() {
+        let count = 1000;
+        let sections = (0..count)
+            .map(|i| Section {
+                kind: kind::BITSTREAM,
+                name: format!("s{i}"),
+                data: vec![0xa5; 40],
+            })
+            .collect();
+        let mut bytes = Xclbin::new(mode::HW_EMU, EMULATION_PLATFORM, sections).to_bytes();
+        let len = bytes.len() as u64;
+        for i in 0..count {
+            let h = SECTIONS + i * SECTION_HEADER_BYTES;
+            bytes[h + SECTION_OFFSET..h + SECTION_OFFSET + 8].copy_from_slice(&0u64.to_le_bytes());
+            bytes[h + SECTION_SIZE..h + SECTION_SIZE + 8].copy_from_slice(&len.to_le_bytes());
+        }
+        let err = Xclbin::parse(&bytes, "overlap.xclbin").unwrap_err();
+        assert!(matches!(err, XclbinError::Malformed { .. }), "{err:?}");
+        assert!(err.to_string().contains("sections overlap"), "{err}");
+        // Sections that share no byte but fill the file exactly still parse.
+        let mut whole = Xclbin::emulation("gemm-pot-8x8").unwrap().to_bytes();
+        let total = whole.len() as u64;
+        whole[SECTIONS + SECTION_OFFSET..SECTIONS + SECTION_OFFSET + 8]
+            .copy_from_slice(&0u64.to_le_bytes());
+        let second = u64_at(&whole, SECTIONS + SECTION_HEADER_BYTES + SECTION_SIZE);
+        whole[SECTIONS + SECTION_SIZE..SECTIONS + SECTION_SIZE + 8]
+            .copy_from_slice(&(total - second).to_le_bytes());
+        assert!(Xclbin::parse(&whole, "whole.xclbin").is_ok());
     }
 
     #[test]

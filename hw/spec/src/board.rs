@@ -95,39 +95,44 @@ pub struct Board {
 impl Board {
     /// Every board compiled into this binary, sorted by name.
     pub fn all() -> Result<Vec<Board>, SpecError> {
-        let mut boards = Vec::new();
-        for (file, text) in BOARD_FILES {
-            let board: Board = parse_toml(file, text)?;
-            check_file_name(file, &board.name)?;
-            if !board.fabric_clock_mhz.is_finite() || board.fabric_clock_mhz <= 0.0 {
-                return Err(invalid(file, "fabric_clock_mhz must be positive"));
-            }
-            if !["devmem", "xrt"].contains(&board.transport.as_str()) {
-                return Err(invalid(
-                    file,
-                    format!(
-                        "transport `{}` is unknown; use devmem or xrt",
-                        board.transport
-                    ),
-                ));
-            }
-            let m = &board.memory;
-            if m.port_bytes == 0
-                || !m.port_bytes.is_power_of_two()
-                || !m.bytes_per_cycle.is_finite()
-                || m.bytes_per_cycle <= 0.0
-            {
-                return Err(invalid(
-                    file,
-                    "[memory] needs a power-of-two port_bytes and a positive bytes_per_cycle",
-                ));
-            }
-            if board.addresses.ddr_bytes == 0 {
-                return Err(invalid(file, "[addresses] ddr_bytes must be positive"));
-            }
-            boards.push(board);
+        BOARD_FILES
+            .iter()
+            .map(|(file, text)| Self::parse(file, text))
+            .collect()
+    }
+
+    /// Parses and checks the text of a board file. `file` is its path,
+    /// which errors name and whose stem the board's `name` must be.
+    pub fn parse(file: &str, text: &str) -> Result<Board, SpecError> {
+        let board: Board = parse_toml(file, text)?;
+        check_file_name(file, &board.name)?;
+        if !board.fabric_clock_mhz.is_finite() || board.fabric_clock_mhz <= 0.0 {
+            return Err(invalid(file, "fabric_clock_mhz must be positive"));
         }
-        Ok(boards)
+        if !["devmem", "xrt"].contains(&board.transport.as_str()) {
+            return Err(invalid(
+                file,
+                format!(
+                    "transport `{}` is unknown; use devmem or xrt",
+                    board.transport
+                ),
+            ));
+        }
+        let m = &board.memory;
+        if m.port_bytes == 0
+            || !m.port_bytes.is_power_of_two()
+            || !m.bytes_per_cycle.is_finite()
+            || m.bytes_per_cycle <= 0.0
+        {
+            return Err(invalid(
+                file,
+                "[memory] needs a power-of-two port_bytes and a positive bytes_per_cycle",
+            ));
+        }
+        if board.addresses.ddr_bytes == 0 {
+            return Err(invalid(file, "[addresses] ddr_bytes must be positive"));
+        }
+        Ok(board)
     }
 
     /// The board with this name.

@@ -243,13 +243,24 @@ impl Design {
         let library = PeLibrary::builtin()?;
         let mut designs = Vec::new();
         for (file, text) in DESIGN_FILES {
-            let raw: DesignFile = parse_toml(file, text)?;
-            let design = raw.into_design(file)?;
-            design.validate(file, &library)?;
-            designs.push(design);
+            designs.push(Self::parse_with(file, text, &library)?);
         }
         designs.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(designs)
+    }
+
+    /// Parses and checks the text of a design file against the built-in PE
+    /// library. `file` is its path, which errors name and whose stem the
+    /// design's `name` must be.
+    pub fn parse(file: &str, text: &str) -> Result<Design, SpecError> {
+        Self::parse_with(file, text, &PeLibrary::builtin()?)
+    }
+
+    fn parse_with(file: &str, text: &str, library: &PeLibrary) -> Result<Design, SpecError> {
+        let raw: DesignFile = parse_toml(file, text)?;
+        let design = raw.into_design(file)?;
+        design.validate(file, library)?;
+        Ok(design)
     }
 
     /// The designs users see (test-only ones left out).

@@ -284,7 +284,30 @@ fn library_entry(entry: LibraryEntry, shape: PortShape) -> Result<PeSpec, SpecEr
             ))
         }
     };
-    let spec = PeSpec {
+    // The largest product must fit the signed product port. The largest
+    // magnitude is taken from the file's numbers, not from
+    // `PeSpec::max_magnitude`: that goes through `weight_value`'s i32, and
+    // a magnitude above i32::MAX (which this check refuses) would overflow
+    // it before it could be refused.
+    let largest = match &encoding {
+        Encoding::TwosComplement => 1u64 << (entry.weight_bits - 1),
+        Encoding::SignMagnitude { magnitudes } => {
+            magnitudes.iter().copied().max().map_or(0, u64::from)
+        }
+    };
+    let act_min = 1u64 << (shape.act_bits - 1);
+    let product_limit = 1u64 << (shape.product_bits - 1);
+    if act_min * largest > product_limit - 1 {
+        return Err(invalid(
+            file,
+            format!(
+                "PE `{name}`: a product of magnitude {} does not fit a {}-bit signed prod_o",
+                act_min * largest,
+                shape.product_bits
+            ),
+        ));
+    }
+    Ok(PeSpec {
         rtl: PathBuf::from(format!("hw/ip/pe/rtl/{name}.sv")),
         golden: name.clone(),
         name,
@@ -292,22 +315,7 @@ fn library_entry(entry: LibraryEntry, shape: PortShape) -> Result<PeSpec, SpecEr
         weight_bits: entry.weight_bits,
         encoding,
         test_only: false,
-    };
-    // The largest product must fit the signed product port.
-    let act_min = 1u64 << (shape.act_bits - 1);
-    let product_limit = 1u64 << (shape.product_bits - 1);
-    if act_min * u64::from(spec.max_magnitude()) > product_limit - 1 {
-        return Err(invalid(
-            file,
-            format!(
-                "PE `{}`: a product of magnitude {} does not fit a {}-bit signed prod_o",
-                spec.name,
-                act_min * u64::from(spec.max_magnitude()),
-                shape.product_bits
-            ),
-        ));
-    }
-    Ok(spec)
+    })
 }
 
 #[cfg(test)]
@@ -361,6 +369,12 @@ mod tests {
             ),
             (
                 "[[pe]]\nname = \"a\"\nsummary = \"\"\nweight_bits = 4\nencoding = \"sign_magnitude\"\nmagnitudes = [1, 2, 4, 8, 16, 32, 64, 512]\n",
+                "does not fit",
+            ),
+            // Above i32::MAX: this used to overflow (a panic with overflow
+            // checks) while the product was being checked.
+            (
+                "[[pe]]\nname = \"a\"\nsummary = \"\"\nweight_bits = 2\nencoding = \"sign_magnitude\"\nmagnitudes = [0, 2147483648]\n",
                 "does not fit",
             ),
             (

@@ -137,10 +137,12 @@ fn check_rows(
         return Err(BfpError::GgmlK { format, k });
     }
     let blocks_per_row = k / QK;
-    let expected = rows
-        .checked_mul(blocks_per_row * block_bytes)
-        .filter(|&e| e == len);
-    if expected.is_none() {
+    // Both products are checked: a K near usize::MAX makes the bytes per
+    // row wrap, and a wrapped product could equal `len` for a shape that
+    // does not match the data.
+    let row_bytes = blocks_per_row.checked_mul(block_bytes);
+    let expected = row_bytes.and_then(|r| rows.checked_mul(r));
+    if expected != Some(len) {
         return Err(BfpError::GgmlLength {
             format,
             len,
@@ -148,7 +150,7 @@ fn check_rows(
             k,
             blocks_per_row,
             block_bytes,
-            expected: rows.saturating_mul(blocks_per_row * block_bytes),
+            expected: row_bytes.map_or(usize::MAX, |r| rows.saturating_mul(r)),
         });
     }
     Ok(())
@@ -286,5 +288,23 @@ mod tests {
             q8_0_to_mxint8(&[0; 34], 1, 40),
             Err(BfpError::GgmlK { k: 40, .. })
         ));
+    }
+
+    /// The largest K that is a multiple of 32: its bytes per row used to be
+    /// computed unchecked, which overflows (a panic with overflow checks,
+    /// a wrapped length without).
+    #[test]
+    fn a_k_whose_row_size_overflows_is_refused() {
+        let k = usize::MAX - usize::MAX % QK;
+        for rows in [0, 1, 2] {
+            assert!(matches!(
+                q8_0_to_mxint8(&[0; Q8_0_BYTES], rows, k),
+                Err(BfpError::GgmlLength {
+                    expected: usize::MAX,
+                    ..
+                })
+            ));
+            assert!(q4_0_to_mxint4(&[], rows, k).is_err());
+        }
     }
 }

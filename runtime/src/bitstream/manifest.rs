@@ -261,7 +261,13 @@ impl Manifest {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| ManifestError::Parse {
+        Self::parse(&text, path)
+    }
+
+    /// Parses the text of a manifest (no checks beyond its syntax); `path`
+    /// names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ManifestError> {
+        toml::from_str(text).map_err(|e| ManifestError::Parse {
             path: path.to_path_buf(),
             message: e.message().to_string(),
         })
@@ -272,7 +278,13 @@ impl Manifest {
     /// bitstream's sha256 when the file is present. `require_file` makes a
     /// missing bitstream an error.
     pub fn load(path: &Path, require_file: bool) -> Result<CheckedManifest, ManifestError> {
-        let manifest = Self::read(path)?;
+        Self::read(path)?.check(path, require_file)
+    }
+
+    /// The checks of [`Manifest::load`] on a manifest read from `path`: the
+    /// bitstream is looked for beside it.
+    pub fn check(self, path: &Path, require_file: bool) -> Result<CheckedManifest, ManifestError> {
+        let manifest = self;
         let invalid = |message: String| ManifestError::Invalid {
             path: path.to_path_buf(),
             message,
