@@ -38,8 +38,11 @@ fn run(backend: &str, boards: [&str; 2]) -> Value {
     kiln_json(&args, 0)
 }
 
+/// (board, cycles per inference) pairs.
+type ByBoard = Vec<(String, f64)>;
+
 /// (board, cycles per inference) of each entry of a JSON array.
-fn by_board(entries: &Value) -> Vec<(String, f64)> {
+fn by_board(entries: &Value) -> ByBoard {
     entries
         .as_array()
         .unwrap()
@@ -54,7 +57,7 @@ fn by_board(entries: &Value) -> Vec<(String, f64)> {
 }
 
 /// A run's cycles per inference per board, and per layer per board.
-fn cycles(run: &Value) -> (Vec<(String, f64)>, Vec<Vec<(String, f64)>>) {
+fn cycles(run: &Value) -> (ByBoard, Vec<ByBoard>) {
     let layers = run["layers"]
         .as_array()
         .unwrap()
@@ -64,7 +67,7 @@ fn cycles(run: &Value) -> (Vec<(String, f64)>, Vec<Vec<(String, f64)>>) {
     (by_board(&run["timing"]["boards"]), layers)
 }
 
-fn sorted(mut v: Vec<(String, f64)>) -> Vec<(String, f64)> {
+fn sorted(mut v: ByBoard) -> ByBoard {
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }

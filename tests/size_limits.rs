@@ -431,7 +431,7 @@ fn a_model_layer_beyond_the_ddr_is_refused_before_it_runs() {
     let inputs = std::env::temp_dir().join(format!("kiln-huge-{}.npy", std::process::id()));
     let mut header =
         "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 4194304, 128), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

@@ -54,8 +54,9 @@ pub enum RunError {
     Budget {
         layer: String,
         board: String,
+        // Boxed: it is large, and every fallible call here returns RunError.
         #[source]
-        source: crate::budget::BudgetError,
+        source: Box<crate::budget::BudgetError>,
     },
     #[error("{0:#}")]
     Tract(anyhow::Error),
@@ -630,7 +631,7 @@ fn run_with(
                     .map_err(|source| RunError::Budget {
                         layer: layer.name.clone(),
                         board: board.name.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
             }
         }
