@@ -228,37 +228,17 @@ impl ConvSite {
         a
     }
 
-    /// The [`ConvSite::reads`] table of this geometry.
+    /// The [`ConvSite::reads`] table of this geometry: from each output
+    /// position through each tap to the input position it reads.
     fn read_table(&self) -> Vec<Option<usize>> {
-        let taps = self.kernel.iter().product::<usize>();
-        let outs: usize = self.out_spatial.iter().product();
-        let rank = self.in_spatial.len();
-        let mut pos = vec![0usize; rank];
-        let mut tap = vec![0usize; rank];
-        let mut reads = Vec::with_capacity(outs * taps);
-        for o in 0..outs {
-            unravel(o, &self.out_spatial, &mut pos);
-            for t in 0..taps {
-                unravel(t, &self.kernel, &mut tap);
-                reads.push(self.input_offset(&pos, &tap));
-            }
-        }
-        reads
-    }
-
-    /// Flat spatial offset of the input under output position `pos` and
-    /// kernel tap `tap`, or `None` in the padding.
-    fn input_offset(&self, pos: &[usize], tap: &[usize]) -> Option<usize> {
-        let mut offset = 0;
-        for d in 0..pos.len() {
-            let i = (pos[d] * self.strides[d] + tap[d] * self.dilations[d]) as isize
-                - self.pad_before[d] as isize;
-            if i < 0 || i as usize >= self.in_spatial[d] {
-                return None;
-            }
-            offset = offset * self.in_spatial[d] + i as usize;
-        }
-        Some(offset)
+        tap_table(&TapGeometry {
+            from: &self.out_spatial,
+            to: &self.in_spatial,
+            kernel: &self.kernel,
+            strides: &self.strides,
+            dilations: &self.dilations,
+            pad_before: &self.pad_before,
+        })
     }
 
     /// Weights of group `g` as N x K in [`ConvSite::gather`]'s K order.
@@ -381,39 +361,64 @@ impl DeconvSite {
         }
     }
 
-    /// The [`DeconvSite::lands`] table of this geometry.
+    /// The [`DeconvSite::lands`] table of this geometry: from each input
+    /// position through each tap to the output position it lands on.
     fn land_table(&self) -> Vec<Option<usize>> {
-        let taps = self.taps();
-        let ins: usize = self.in_spatial.iter().product();
-        let rank = self.in_spatial.len();
-        let mut pos = vec![0usize; rank];
-        let mut tap = vec![0usize; rank];
-        let mut lands = Vec::with_capacity(ins * taps);
-        for i in 0..ins {
-            unravel(i, &self.in_spatial, &mut pos);
-            for t in 0..taps {
-                unravel(t, &self.kernel, &mut tap);
-                lands.push(self.output_offset(&pos, &tap));
-            }
-        }
-        lands
+        tap_table(&TapGeometry {
+            from: &self.in_spatial,
+            to: &self.out_spatial,
+            kernel: &self.kernel,
+            strides: &self.strides,
+            dilations: &self.dilations,
+            pad_before: &self.pad_before,
+        })
     }
+}
 
-    /// Flat spatial offset of the output that input position `pos` reaches
-    /// through kernel tap `tap`, `pos * stride - pad_before + tap *
-    /// dilation` on each axis, or `None` outside the output.
-    fn output_offset(&self, pos: &[usize], tap: &[usize]) -> Option<usize> {
-        let mut offset = 0;
-        for d in 0..pos.len() {
-            let o = (pos[d] * self.strides[d] + tap[d] * self.dilations[d]) as isize
-                - self.pad_before[d] as isize;
-            if o < 0 || o as usize >= self.out_spatial[d] {
-                return None;
-            }
-            offset = offset * self.out_spatial[d] + o as usize;
+/// One side of a convolution's geometry: positions of `from` reach
+/// positions of `to` through each kernel tap, at `pos * stride + tap *
+/// dilation - pad_before` on every axis. A Conv reads its input from its
+/// output positions this way; a ConvTranspose lands its input positions on
+/// its output the same way.
+struct TapGeometry<'a> {
+    from: &'a [usize],
+    to: &'a [usize],
+    kernel: &'a [usize],
+    strides: &'a [usize],
+    dilations: &'a [usize],
+    pad_before: &'a [usize],
+}
+
+/// For each (position of `from`, kernel tap), the flat position of `to` it
+/// reaches, or `None` outside `to`.
+fn tap_table(g: &TapGeometry<'_>) -> Vec<Option<usize>> {
+    let taps: usize = g.kernel.iter().product();
+    let count: usize = g.from.iter().product();
+    let rank = g.from.len();
+    let mut pos = vec![0usize; rank];
+    let mut tap = vec![0usize; rank];
+    let mut table = Vec::with_capacity(count * taps);
+    for p in 0..count {
+        unravel(p, g.from, &mut pos);
+        for t in 0..taps {
+            unravel(t, g.kernel, &mut tap);
+            table.push(reach(g, &pos, &tap));
         }
-        Some(offset)
     }
+    table
+}
+
+fn reach(g: &TapGeometry<'_>, pos: &[usize], tap: &[usize]) -> Option<usize> {
+    let mut offset = 0;
+    for d in 0..pos.len() {
+        let i =
+            (pos[d] * g.strides[d] + tap[d] * g.dilations[d]) as isize - g.pad_before[d] as isize;
+        if i < 0 || i as usize >= g.to[d] {
+            return None;
+        }
+        offset = offset * g.to[d] + i as usize;
+    }
+    Some(offset)
 }
 
 fn unravel(mut i: usize, dims: &[usize], out: &mut [usize]) {
