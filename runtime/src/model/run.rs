@@ -303,10 +303,9 @@ impl Offload {
     /// Adds the call's cycles on every timed board.
     fn time(&mut self, layer: usize, signature: CallSignature) -> Result<(), BackendError> {
         for b in &mut self.boards {
-            if b.table.get(&signature).is_none() {
-                b.table
-                    .simulate(&self.design, &b.board, &[signature], self.seed, &mut || {})?;
-            }
+            // `simulate` skips signatures it already holds.
+            b.table
+                .simulate(&self.design, &b.board, &[signature], self.seed, &mut || {})?;
             b.per_layer[layer] += b.table.get(&signature).unwrap_or(0);
         }
         Ok(())
@@ -534,10 +533,10 @@ fn has_nonfinite(values: &[f32]) -> bool {
     values.iter().any(|v| !v.is_finite())
 }
 
-/// `reference`, `accelerator` or `both`, when either holds a non-finite
+/// `reference`, `accelerator` or `both`, by which side holds a non-finite
 /// value.
-fn nonfinite_side(reference: &[f32], test: &[f32]) -> Option<&'static str> {
-    match (has_nonfinite(reference), has_nonfinite(test)) {
+fn nonfinite_side(reference: bool, test: bool) -> Option<&'static str> {
+    match (reference, test) {
         (true, true) => Some("both"),
         (true, false) => Some("reference"),
         (false, true) => Some("accelerator"),
@@ -732,21 +731,28 @@ fn run_with(
             pass.task.add(&want_out, &got_out, label);
             for (l, name) in names.iter().enumerate() {
                 if let (Some(w), Some(g)) = (&want_layers[l], got.nodes.get(name)) {
-                    let g = as_f32(g)?;
-                    if pass.first_nonfinite.is_none() {
-                        if let Some(side) = nonfinite_side(w, &g) {
-                            pass.first_nonfinite = Some(NonFiniteAt {
-                                layer: name.clone(),
-                                side: side.into(),
-                                sample: i,
-                            });
-                        }
+                    // The statistics count non-finite elements anyway: a
+                    // count that grew marks where one first appeared.
+                    let before = pass.stats[l].nonfinite();
+                    pass.stats[l].add(w, &as_f32(g)?);
+                    let after = pass.stats[l].nonfinite();
+                    let side = nonfinite_side(
+                        after.reference > before.reference,
+                        after.test > before.test,
+                    );
+                    if let (None, Some(side)) = (&pass.first_nonfinite, side) {
+                        pass.first_nonfinite = Some(NonFiniteAt {
+                            layer: name.clone(),
+                            side: side.into(),
+                            sample: i,
+                        });
                     }
-                    pass.stats[l].add(w, &g);
                 }
             }
             if pass.first_nonfinite.is_none() {
-                if let Some(side) = nonfinite_side(&want_out, &got_out) {
+                if let Some(side) =
+                    nonfinite_side(has_nonfinite(&want_out), has_nonfinite(&got_out))
+                {
                     pass.first_nonfinite = Some(NonFiniteAt {
                         layer: "model output".into(),
                         side: side.into(),
