@@ -395,6 +395,19 @@ mod tests {
         }
     }
 
+    /// A model of `graph` at IR 8, opset 13.
+    fn onnx_model(graph: pb::GraphProto) -> pb::ModelProto {
+        pb::ModelProto {
+            ir_version: 8,
+            opset_import: vec![pb::OperatorSetIdProto {
+                domain: String::new(),
+                version: 13,
+            }],
+            graph: Some(graph),
+            ..Default::default()
+        }
+    }
+
     /// `y = x + ConstantOfShape(shape)`, the shape a raw int64 initializer.
     fn folding_model(shape: &[i64]) -> Vec<u8> {
         let node = |op: &str, inputs: &[&str], output: &str| pb::NodeProto {
@@ -404,31 +417,23 @@ mod tests {
             output: vec![output.into()],
             ..Default::default()
         };
-        pb::ModelProto {
-            ir_version: 8,
-            opset_import: vec![pb::OperatorSetIdProto {
-                domain: String::new(),
-                version: 13,
-            }],
-            graph: Some(pb::GraphProto {
-                name: "g".into(),
-                node: vec![
-                    node("ConstantOfShape", &["shape"], "c"),
-                    node("Add", &["x", "c"], "y"),
-                ],
-                initializer: vec![pb::TensorProto {
-                    name: "shape".into(),
-                    dims: vec![shape.len() as i64],
-                    data_type: pb::tensor_proto::DataType::Int64 as i32,
-                    raw_data: shape.iter().flat_map(|v| v.to_le_bytes()).collect(),
-                    ..Default::default()
-                }],
-                input: vec![value("x", Some(&[2, 4]))],
-                output: vec![value("y", None)],
+        onnx_model(pb::GraphProto {
+            name: "g".into(),
+            node: vec![
+                node("ConstantOfShape", &["shape"], "c"),
+                node("Add", &["x", "c"], "y"),
+            ],
+            initializer: vec![pb::TensorProto {
+                name: "shape".into(),
+                dims: vec![shape.len() as i64],
+                data_type: pb::tensor_proto::DataType::Int64 as i32,
+                raw_data: shape.iter().flat_map(|v| v.to_le_bytes()).collect(),
                 ..Default::default()
-            }),
+            }],
+            input: vec![value("x", Some(&[2, 4]))],
+            output: vec![value("y", None)],
             ..Default::default()
-        }
+        })
         .encode_to_vec()
     }
 
@@ -478,33 +483,25 @@ mod tests {
     /// range"), later than the parse, inside the same guard.
     #[test]
     fn a_panic_while_typing_is_an_error() {
-        let model = pb::ModelProto {
-            ir_version: 8,
-            opset_import: vec![pb::OperatorSetIdProto {
-                domain: String::new(),
-                version: 13,
-            }],
-            graph: Some(pb::GraphProto {
-                name: "g".into(),
-                node: vec![pb::NodeProto {
-                    name: "flat".into(),
-                    op_type: "Flatten".into(),
-                    input: vec!["x".into()],
-                    output: vec!["y".into()],
-                    attribute: vec![pb::AttributeProto {
-                        name: "axis".into(),
-                        r#type: pb::attribute_proto::AttributeType::Int as i32,
-                        i: 5,
-                        ..Default::default()
-                    }],
+        let model = onnx_model(pb::GraphProto {
+            name: "g".into(),
+            node: vec![pb::NodeProto {
+                name: "flat".into(),
+                op_type: "Flatten".into(),
+                input: vec!["x".into()],
+                output: vec!["y".into()],
+                attribute: vec![pb::AttributeProto {
+                    name: "axis".into(),
+                    r#type: pb::attribute_proto::AttributeType::Int as i32,
+                    i: 5,
                     ..Default::default()
                 }],
-                input: vec![value("x", Some(&[2, 4]))],
-                output: vec![value("y", None)],
                 ..Default::default()
-            }),
+            }],
+            input: vec![value("x", Some(&[2, 4]))],
+            output: vec![value("y", None)],
             ..Default::default()
-        };
+        });
         let err =
             load_onnx_bytes(&model.encode_to_vec(), Path::new("flat.onnx"), None).unwrap_err();
         assert!(matches!(err, ModelError::Malformed { .. }), "{err:?}");
@@ -514,27 +511,19 @@ mod tests {
     /// produces: tract-onnx 0.23.9 panicked on it in parse_graph.
     #[test]
     fn an_output_that_nothing_produces_is_an_error() {
-        let model = pb::ModelProto {
-            ir_version: 8,
-            opset_import: vec![pb::OperatorSetIdProto {
-                domain: String::new(),
-                version: 13,
-            }],
-            graph: Some(pb::GraphProto {
-                name: "g".into(),
-                node: vec![pb::NodeProto {
-                    name: "relu".into(),
-                    op_type: "Relu".into(),
-                    input: vec!["x".into()],
-                    output: vec!["y".into()],
-                    ..Default::default()
-                }],
-                input: vec![value("x", Some(&[2, 4]))],
-                output: vec![value("ghost", None)],
+        let model = onnx_model(pb::GraphProto {
+            name: "g".into(),
+            node: vec![pb::NodeProto {
+                name: "relu".into(),
+                op_type: "Relu".into(),
+                input: vec!["x".into()],
+                output: vec!["y".into()],
                 ..Default::default()
-            }),
+            }],
+            input: vec![value("x", Some(&[2, 4]))],
+            output: vec![value("ghost", None)],
             ..Default::default()
-        };
+        });
         let err =
             load_onnx_bytes(&model.encode_to_vec(), Path::new("ghost.onnx"), None).unwrap_err();
         assert!(matches!(err, ModelError::Malformed { .. }), "{err:?}");
