@@ -133,14 +133,14 @@ clippy: xrt-emu
 
 # Every module is linted as its own top, with the whole library of RTL
 # available for the modules it instantiates (the register package first).
-LINT_LIB := hw/ip/common/rtl/kiln_reg_pkg.sv $(filter-out %kiln_reg_pkg.sv,$(wildcard hw/ip/common/rtl/*.sv)) \
-	$(wildcard hw/ip/pe/rtl/*.sv) hw/lint/gemm_pe.sv $(wildcard hw/ip/gemm/rtl/*.sv) $(wildcard hw/ip/bfp/rtl/*.sv)
+LINT_LIB := hw/ip/common/rtl/kiln_reg_pkg.sv $(filter-out %kiln_reg_pkg.sv,$(wildcard hw/ip/*/rtl/*.sv)) \
+	$(wildcard hw/lint/*.sv)
 lint-rtl:
 	@for f in $(RTL); do \
 	  top=$$(basename $$f .sv); files="$(LINT_LIB)"; \
 	  case " $$files " in *" $$f "*) ;; *) files="$$files $$f";; esac; \
 	  echo "verilator --lint-only -Wall --top-module $$top"; \
-	  verilator --lint-only -Wall hw/lint/waivers.vlt $$files --top-module $$top || exit 1; \
+	  verilator --lint-only -Wall -Ihw/ip/common/rtl hw/lint/waivers.vlt $$files --top-module $$top || exit 1; \
 	done
 
 # cross-test builds its native kiln with this same command line.
@@ -158,7 +158,8 @@ docs: build
 	$(KILN) pe docs --write docs/pe-library.md
 
 ## regs: regenerate the files that come from hw/regs/kiln.toml (SystemVerilog
-## package, driver/src/regs.rs, docs/registers.md); `make test` fails when stale
+## package, driver/src/regs.rs, docs/registers.md) and hw/regs/shell.toml (the
+## shell's port list, the lint stand-in core); `make test` fails when stale
 regs: setup
 	$(CARGO) run --release --locked -p kiln -- regs generate
 

@@ -16,14 +16,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::{env, fs};
 
-use kiln_spec::{Design, PeLibrary};
+use kiln_spec::shell::Dir;
+use kiln_spec::{Design, PeLibrary, ShellPorts};
 
 const INSTALL_HINT: &str = "kiln-sim needs Verilator 5 to build its models: install it with \
 `apt-get install verilator` (or run `make setup`), or point $VERILATOR at a verilator binary.";
 
 /// A top-level port of a model.
 struct Port {
-    name: &'static str,
+    name: String,
     input: bool,
     width: u32,
 }
@@ -36,6 +37,8 @@ struct Model {
     top: String,
     /// SystemVerilog sources, dependencies first.
     sources: Vec<PathBuf>,
+    /// Directories `include` searches.
+    include_dirs: Vec<PathBuf>,
     /// Top-level parameter overrides (`-G`).
     parameters: Vec<(&'static str, String)>,
     ports: Vec<Port>,
@@ -83,8 +86,8 @@ fn main() {
         "sim/templates",
         "hw/designs",
         "hw/designs/dv",
+        "hw/regs/shell.toml",
         "hw/ip/common/rtl",
-        "hw/ip/gemm/rtl",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
@@ -103,10 +106,12 @@ fn main() {
         .filter(|pe| with_test_pes || !pe.test_only)
         .map(|pe| pe_harness_model(&root, &hw_gen, &library, pe))
         .collect();
+    let shell = ShellPorts::builtin().unwrap_or_else(|e| panic!("{e}"));
     let designs = Design::all().unwrap_or_else(|e| panic!("{e}"));
     for design in designs.iter().filter(|d| with_test_pes || !d.test_only) {
-        models.push(design_model(&root, &hw_gen, design));
+        models.push(design_model(&root, &hw_gen, design, &shell));
     }
+    write_if_changed(&out.join("shell_ports.rs"), &rust_shell_ports(&shell));
 
     let mut build = cc::Build::new();
     build
@@ -194,46 +199,47 @@ fn pe_harness_model(
         name: format!("pe_{}", pe.name),
         top,
         sources: vec![rtl, harness_path],
+        include_dirs: Vec::new(),
         parameters: Vec::new(),
         traces: &Trace::ALL,
         ports: vec![
             Port {
-                name: "clk_i",
+                name: "clk_i".into(),
                 input: true,
                 width: 1,
             },
             Port {
-                name: "rst_ni",
+                name: "rst_ni".into(),
                 input: true,
                 width: 1,
             },
             Port {
-                name: "valid_i",
+                name: "valid_i".into(),
                 input: true,
                 width: 1,
             },
             Port {
-                name: "act_i",
+                name: "act_i".into(),
                 input: true,
                 width: shape.act_bits,
             },
             Port {
-                name: "wcode_i",
+                name: "wcode_i".into(),
                 input: true,
                 width: pe.weight_bits,
             },
             Port {
-                name: "valid_o",
+                name: "valid_o".into(),
                 input: false,
                 width: 1,
             },
             Port {
-                name: "prod_o",
+                name: "prod_o".into(),
                 input: false,
                 width: shape.product_bits,
             },
             Port {
-                name: "acc_o",
+                name: "acc_o".into(),
                 input: false,
                 width: 32,
             },
@@ -241,66 +247,44 @@ fn pe_harness_model(
     }
 }
 
-fn port(name: &'static str, input: bool, width: u32) -> Port {
-    Port { name, input, width }
+/// The ports every design's top (`kiln_shell`) has, from the port table
+/// hw/regs/shell.toml. A port missing from the RTL fails the C++ compile of
+/// the generated switch.
+fn shell_ports(shell: &ShellPorts) -> Vec<Port> {
+    shell
+        .ports
+        .iter()
+        .map(|p| Port {
+            name: p.name.clone(),
+            input: p.dir == Dir::In,
+            width: p.width,
+        })
+        .collect()
 }
 
-/// The ports every engine top shares (gemm_top, bfp_top). A port missing here
-/// or misnamed fails the C++ compile of the generated switch, so the two
-/// cannot drift apart silently.
-fn accelerator_ports() -> Vec<Port> {
-    vec![
-        port("clk_i", true, 1),
-        port("rst_ni", true, 1),
-        port("irq_o", false, 1),
-        port("s_awvalid_i", true, 1),
-        port("s_awready_o", false, 1),
-        port("s_awaddr_i", true, 8),
-        port("s_wvalid_i", true, 1),
-        port("s_wready_o", false, 1),
-        port("s_wdata_i", true, 32),
-        port("s_wstrb_i", true, 4),
-        port("s_bvalid_o", false, 1),
-        port("s_bready_i", true, 1),
-        port("s_bresp_o", false, 2),
-        port("s_arvalid_i", true, 1),
-        port("s_arready_o", false, 1),
-        port("s_araddr_i", true, 8),
-        port("s_rvalid_o", false, 1),
-        port("s_rready_i", true, 1),
-        port("s_rdata_o", false, 32),
-        port("s_rresp_o", false, 2),
-        port("m_arvalid_o", false, 1),
-        port("m_arready_i", true, 1),
-        port("m_araddr_o", false, 64),
-        port("m_arlen_o", false, 8),
-        port("m_arsize_o", false, 3),
-        port("m_arburst_o", false, 2),
-        port("m_rvalid_i", true, 1),
-        port("m_rready_o", false, 1),
-        port("m_rdata_i", true, 64),
-        port("m_rresp_i", true, 2),
-        port("m_rlast_i", true, 1),
-        port("m_awvalid_o", false, 1),
-        port("m_awready_i", true, 1),
-        port("m_awaddr_o", false, 64),
-        port("m_awlen_o", false, 8),
-        port("m_awsize_o", false, 3),
-        port("m_awburst_o", false, 2),
-        port("m_wvalid_o", false, 1),
-        port("m_wready_i", true, 1),
-        port("m_wdata_o", false, 64),
-        port("m_wstrb_o", false, 8),
-        port("m_wlast_o", false, 1),
-        port("m_bvalid_i", true, 1),
-        port("m_bready_o", false, 1),
-        port("m_bresp_i", true, 2),
-    ]
+/// The simulator's handles on the shell's ports: a struct with one
+/// [`Port`] per row of the table, resolved by name when a model opens.
+fn rust_shell_ports(shell: &ShellPorts) -> String {
+    let mut s = String::from(
+        "// Generated by sim/build.rs from hw/regs/shell.toml.\n\
+         /// Handles on the ports of `kiln_shell`, one per row of the port table.\n\
+         #[allow(dead_code)]\n\
+         struct ShellPorts {\n",
+    );
+    for port in &shell.ports {
+        writeln!(s, "    {}: Port,", port.name).unwrap();
+    }
+    s.push_str("}\n\nimpl ShellPorts {\n    fn resolve(sim: &Sim) -> Result<Self, SimError> {\n        Ok(Self {\n");
+    for port in &shell.ports {
+        writeln!(s, "            {0}: sim.port({0:?})?,", port.name).unwrap();
+    }
+    s.push_str("        })\n    }\n}\n");
+    s
 }
 
-/// One accelerator design: its RTL plus, for a GEMM design, the generated
-/// PE binding.
-fn design_model(root: &Path, hw_gen: &Path, design: &Design) -> Model {
+/// One accelerator design: its RTL plus its generated sources (the core
+/// binding and, for a GEMM design, the PE binding).
+fn design_model(root: &Path, hw_gen: &Path, design: &Design, shell: &ShellPorts) -> Model {
     let mut sources: Vec<PathBuf> = design
         .rtl_sources()
         .unwrap_or_else(|e| panic!("{e}"))
@@ -310,19 +294,24 @@ fn design_model(root: &Path, hw_gen: &Path, design: &Design) -> Model {
     for source in &sources {
         println!("cargo:rerun-if-changed={}", source.display());
     }
-    if let Some(binding) = design.pe_binding_sv().unwrap_or_else(|e| panic!("{e}")) {
-        let dir = hw_gen.join(&design.name);
-        fs::create_dir_all(&dir).unwrap();
-        let binding_path = dir.join("gemm_pe.sv");
-        write_if_changed(&binding_path, &binding);
-        sources.push(binding_path);
+    let dir = hw_gen.join(&design.name);
+    fs::create_dir_all(&dir).unwrap();
+    for (name, text) in design.generated_sources().unwrap_or_else(|e| panic!("{e}")) {
+        let path = dir.join(name);
+        write_if_changed(&path, &text);
+        sources.push(path);
     }
     Model {
         name: design.name.clone(),
         top: design.top_module().to_string(),
         sources,
+        include_dirs: design
+            .include_dirs()
+            .into_iter()
+            .map(|d| root.join(d))
+            .collect(),
         parameters: design.top_parameters().unwrap_or_else(|e| panic!("{e}")),
-        ports: accelerator_ports(),
+        ports: shell_ports(shell),
         traces: &Trace::NO_VCD,
     }
 }
@@ -355,6 +344,9 @@ fn verilate(verilator: &str, out: &Path, model: &Model, trace: Trace) -> PathBuf
     }
     for (name, value) in &model.parameters {
         cmd.arg(format!("-G{name}={value}"));
+    }
+    for dir in &model.include_dirs {
+        cmd.arg(format!("-I{}", dir.display()));
     }
     // Model names may hold dashes; C++ identifiers may not.
     cmd.args(&model.sources);

@@ -127,11 +127,14 @@ fn lint(out: &Path, design: &Design) -> Check {
     cmd.current_dir(&root)
         .args(["--lint-only", "-Wall", "+1364-2001ext+v"])
         .arg("hw/lint/waivers.vlt");
+    for dir in design.include_dirs() {
+        cmd.arg(format!("-I{}", dir.display()));
+    }
     for source in design.rtl_sources().unwrap() {
         cmd.arg(&source);
     }
-    if design.pe_binding_sv().unwrap().is_some() {
-        cmd.arg(out.join("rtl/gemm_pe.sv"));
+    for (name, _) in design.generated_sources().unwrap() {
+        cmd.arg(out.join("rtl").join(name));
     }
     cmd.arg(out.join("kiln_kernel.v"))
         .args(["--top-module", "kiln_kernel"]);
@@ -426,14 +429,10 @@ fn vendor_part(board: &Board) -> String {
 /// The RTL the scripts must add, in order.
 fn expected_sources(out: &Path, design: &Design) -> Vec<PathBuf> {
     let root = repo_root();
-    let mut files: Vec<PathBuf> = design
-        .rtl_sources()
-        .unwrap()
-        .iter()
-        .map(|p| root.join(p))
-        .collect();
-    if design.pe_binding_sv().unwrap().is_some() {
-        files.push(out.join("rtl/gemm_pe.sv"));
+    let mut files = vec![root.join(kiln_spec::shell::PORTS_SVH)];
+    files.extend(design.rtl_sources().unwrap().iter().map(|p| root.join(p)));
+    for (name, _) in design.generated_sources().unwrap() {
+        files.push(out.join("rtl").join(name));
     }
     files.push(out.join("kiln_kernel.v"));
     files

@@ -56,7 +56,12 @@ fn designs_json_lists_the_designs_and_no_test_ones() {
 #[test]
 fn designs_show_gives_parameters_and_sources() {
     let d = kiln_json(&["designs", "show", "gemm-mac-dsp-8x8", "--json"], 0);
-    assert_eq!(d["top_module"], "gemm_top");
+    assert_eq!(d["top_module"], "kiln_shell");
+    assert_eq!(d["core_module"], "gemm_core");
+    assert_eq!(
+        d["generated_sources"],
+        serde_json::json!(["kiln_pe.sv", "kiln_core.sv"])
+    );
     assert_eq!(d["weight_bits"], 8);
     let params = d["parameters"].as_array().unwrap();
     assert_eq!(params[0][0], "DesignId");
@@ -66,18 +71,23 @@ fn designs_show_gives_parameters_and_sources() {
     );
     let sources = d["rtl_sources"].as_array().unwrap();
     assert!(sources.iter().any(|s| s == "hw/ip/pe/rtl/mac_dsp.sv"));
-    assert_eq!(sources.last().unwrap(), "hw/ip/gemm/rtl/gemm_top.sv");
+    assert_eq!(sources.last().unwrap(), "hw/ip/gemm/rtl/gemm_core.sv");
+    assert!(sources
+        .iter()
+        .any(|s| s == "hw/ip/common/rtl/kiln_shell.sv"));
     let err = kiln_error(["designs", "show", "gemm-nope"]);
     assert!(err.contains("gemm-pot-8x8"), "{err}");
 
     let d = kiln_json(&["designs", "show", "bfp-mxint4", "--json"], 0);
-    assert_eq!(d["top_module"], "bfp_top");
+    assert_eq!(d["top_module"], "kiln_shell");
+    assert_eq!(d["core_module"], "bfp_core");
+    assert_eq!(d["generated_sources"], serde_json::json!(["kiln_core.sv"]));
     assert_eq!(d["format"], "mxint4");
     let sources = d["rtl_sources"].as_array().unwrap();
     assert!(sources
         .iter()
         .all(|s| !s.as_str().unwrap().contains("/pe/")));
-    assert_eq!(sources.last().unwrap(), "hw/ip/bfp/rtl/bfp_top.sv");
+    assert_eq!(sources.last().unwrap(), "hw/ip/bfp/rtl/bfp_core.sv");
 }
 
 #[test]

@@ -996,7 +996,8 @@ fn design() {
         let derived = (|| {
             design.top_parameters()?;
             design.rtl_sources()?;
-            design.pe_binding_sv()?;
+            design.generated_sources()?;
+            design.core_parameters()?;
             design.pe_kind()?;
             design.weight_bits()
         })();

@@ -8,7 +8,7 @@
 //! registers.
 //!
 //! A design is synthesised whole: its engine's top module with the design's
-//! parameters, and the generated `gemm_pe` binding to its PE kind.
+//! parameters, and the generated `kiln_pe` binding to its PE kind.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -455,19 +455,19 @@ tee -q -o {stat} stat -json\n",
     Ok(summarise(spec, library, board, cells))
 }
 
-/// The yosys script that synthesises a design: every RTL source and (GEMM)
-/// the PE binding, the top module's parameters set with `chparam`, then
+/// The yosys script that synthesises a design: every RTL source and the
+/// generated bindings, the top module's parameters set with `chparam`, then
 /// `synth_xilinx -flatten`. `chparam` takes the Verilog literals of
 /// [`Design::top_parameters`] as they are (yosys 0.23 parses sized ones such
 /// as `32'he40c292c` itself). It comes before synth_xilinx's own
-/// `hierarchy -top`: yosys 0.23 aborts on `hierarchy -top gemm_top -chparam
+/// `hierarchy -top`: yosys 0.23 aborts on `hierarchy -top kiln_shell -chparam
 /// ...` for these sources (`Assert modules_.count(module->name) == 0 failed
 /// in kernel/rtlil.cc:663`), and a separate `hierarchy` pass would rename
 /// the top to `$paramod$...`, which synth_xilinx then does not find.
 fn design_script(
     design: &Design,
     board: &Board,
-    binding: Option<&Path>,
+    generated: &[PathBuf],
     stat: &Path,
 ) -> Result<String, SynthError> {
     let root = kiln_spec::repo_root();
@@ -476,7 +476,12 @@ fn design_script(
         .iter()
         .map(|p| root.join(p).display().to_string())
         .collect();
-    sources.extend(binding.map(|b| b.display().to_string()));
+    sources.extend(generated.iter().map(|b| b.display().to_string()));
+    let includes: Vec<String> = design
+        .include_dirs()
+        .iter()
+        .map(|d| format!("-I{}", root.join(d).display()))
+        .collect();
     let params: Vec<String> = design
         .top_parameters()?
         .iter()
@@ -484,10 +489,11 @@ fn design_script(
         .collect();
     let top = design.top_module();
     Ok(format!(
-        "read_verilog -sv {sources}\n\
+        "read_verilog -sv {includes} {sources}\n\
 chparam {params} {top}\n\
 synth_xilinx -family {family} -top {top} -flatten -noiopad -noclkbuf\n\
 tee -q -o {stat} stat -json\n",
+        includes = includes.join(" "),
         sources = sources.join(" "),
         params = params.join(" "),
         family = board.family.yosys_name(),
@@ -501,15 +507,13 @@ pub fn synth_design(design: &Design, options: &SynthOptions) -> Result<DesignRep
     let board = &options.board;
     let scratch = Scratch::new(&design.name)?;
     let dir = scratch.0.clone();
-    let binding = match design.pe_binding_sv()? {
-        Some(text) => {
-            let path = dir.join("gemm_pe.sv");
-            std::fs::write(&path, text).map_err(io(&path))?;
-            Some(path)
-        }
-        None => None,
-    };
-    let script = design_script(design, board, binding.as_deref(), &dir.join("stat.json"))?;
+    let mut generated = Vec::new();
+    for (name, text) in design.generated_sources()? {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(io(&path))?;
+        generated.push(path);
+    }
+    let script = design_script(design, board, &generated, &dir.join("stat.json"))?;
     let subject = format!("design `{}`", design.name);
     let started = Instant::now();
     let cells = run_yosys(

@@ -14,101 +14,12 @@ use crate::{Port, Sim, SimError};
 /// Cycles an AXI-Lite transaction may take before the bus counts as hung.
 const LITE_TIMEOUT: u64 = 1_000;
 
-/// Port handles of a design's top (gemm_top's port list).
-struct Ports {
-    irq: Port,
-    s_awvalid: Port,
-    s_awready: Port,
-    s_awaddr: Port,
-    s_wvalid: Port,
-    s_wdata: Port,
-    s_wstrb: Port,
-    s_bvalid: Port,
-    s_bready: Port,
-    s_arvalid: Port,
-    s_arready: Port,
-    s_araddr: Port,
-    s_rvalid: Port,
-    s_rready: Port,
-    s_rdata: Port,
-    m_arvalid: Port,
-    m_arready: Port,
-    m_araddr: Port,
-    m_arlen: Port,
-    m_arsize: Port,
-    m_arburst: Port,
-    m_rvalid: Port,
-    m_rready: Port,
-    m_rdata: Port,
-    m_rresp: Port,
-    m_rlast: Port,
-    m_awvalid: Port,
-    m_awready: Port,
-    m_awaddr: Port,
-    m_awlen: Port,
-    m_awsize: Port,
-    m_awburst: Port,
-    m_wvalid: Port,
-    m_wready: Port,
-    m_wdata: Port,
-    m_wstrb: Port,
-    m_wlast: Port,
-    m_bvalid: Port,
-    m_bready: Port,
-    m_bresp: Port,
-}
-
-impl Ports {
-    fn resolve(sim: &Sim) -> Result<Self, SimError> {
-        Ok(Self {
-            irq: sim.port("irq_o")?,
-            s_awvalid: sim.port("s_awvalid_i")?,
-            s_awready: sim.port("s_awready_o")?,
-            s_awaddr: sim.port("s_awaddr_i")?,
-            s_wvalid: sim.port("s_wvalid_i")?,
-            s_wdata: sim.port("s_wdata_i")?,
-            s_wstrb: sim.port("s_wstrb_i")?,
-            s_bvalid: sim.port("s_bvalid_o")?,
-            s_bready: sim.port("s_bready_i")?,
-            s_arvalid: sim.port("s_arvalid_i")?,
-            s_arready: sim.port("s_arready_o")?,
-            s_araddr: sim.port("s_araddr_i")?,
-            s_rvalid: sim.port("s_rvalid_o")?,
-            s_rready: sim.port("s_rready_i")?,
-            s_rdata: sim.port("s_rdata_o")?,
-            m_arvalid: sim.port("m_arvalid_o")?,
-            m_arready: sim.port("m_arready_i")?,
-            m_araddr: sim.port("m_araddr_o")?,
-            m_arlen: sim.port("m_arlen_o")?,
-            m_arsize: sim.port("m_arsize_o")?,
-            m_arburst: sim.port("m_arburst_o")?,
-            m_rvalid: sim.port("m_rvalid_i")?,
-            m_rready: sim.port("m_rready_o")?,
-            m_rdata: sim.port("m_rdata_i")?,
-            m_rresp: sim.port("m_rresp_i")?,
-            m_rlast: sim.port("m_rlast_i")?,
-            m_awvalid: sim.port("m_awvalid_o")?,
-            m_awready: sim.port("m_awready_i")?,
-            m_awaddr: sim.port("m_awaddr_o")?,
-            m_awlen: sim.port("m_awlen_o")?,
-            m_awsize: sim.port("m_awsize_o")?,
-            m_awburst: sim.port("m_awburst_o")?,
-            m_wvalid: sim.port("m_wvalid_o")?,
-            m_wready: sim.port("m_wready_i")?,
-            m_wdata: sim.port("m_wdata_o")?,
-            m_wstrb: sim.port("m_wstrb_o")?,
-            m_wlast: sim.port("m_wlast_o")?,
-            m_bvalid: sim.port("m_bvalid_i")?,
-            m_bready: sim.port("m_bready_o")?,
-            m_bresp: sim.port("m_bresp_i")?,
-        })
-    }
-}
+include!(concat!(env!("OUT_DIR"), "/shell_ports.rs"));
 
 /// One simulated accelerator with its memory.
 pub struct AccelSim {
     sim: Sim,
-    ports: Ports,
+    ports: ShellPorts,
     mem: AxiMemory,
     /// Last value driven on each input port (by port index), so that
     /// unchanged inputs cost no call into the model.
@@ -130,7 +41,7 @@ impl AccelSim {
     /// optionally traces to `trace` (.fst), and resets it.
     pub fn open(model: &str, mem: AxiMemory, trace: Option<&Path>) -> Result<Self, SimError> {
         let sim = Sim::open(model, trace)?;
-        let ports = Ports::resolve(&sim)?;
+        let ports = ShellPorts::resolve(&sim)?;
         let inputs = sim.info().ports.len();
         let mut accel = Self {
             sim,
@@ -140,15 +51,15 @@ impl AccelSim {
             cycle: 0,
         };
         for port in [
-            accel.ports.s_awvalid,
-            accel.ports.s_wvalid,
-            accel.ports.s_arvalid,
-            accel.ports.s_bready,
-            accel.ports.s_rready,
+            accel.ports.s_awvalid_i,
+            accel.ports.s_wvalid_i,
+            accel.ports.s_arvalid_i,
+            accel.ports.s_bready_i,
+            accel.ports.s_rready_i,
         ] {
             accel.drive(port, 0)?;
         }
-        accel.drive(accel.ports.s_wstrb, 0xF)?;
+        accel.drive(accel.ports.s_wstrb_i, 0xF)?;
         accel.sim.reset(4)?;
         accel.cycle = 0;
         Ok(accel)
@@ -186,9 +97,15 @@ impl AccelSim {
     fn tick(&mut self) -> Result<(), SimError> {
         let d: MemDrive = self.mem.drive(self.cycle);
         let p = &self.ports;
-        let (arready, rvalid, rdata, rresp, rlast) =
-            (p.m_arready, p.m_rvalid, p.m_rdata, p.m_rresp, p.m_rlast);
-        let (awready, wready, bvalid, bresp) = (p.m_awready, p.m_wready, p.m_bvalid, p.m_bresp);
+        let (arready, rvalid, rdata, rresp, rlast) = (
+            p.m_arready_i,
+            p.m_rvalid_i,
+            p.m_rdata_i,
+            p.m_rresp_i,
+            p.m_rlast_i,
+        );
+        let (awready, wready, bvalid, bresp) =
+            (p.m_awready_i, p.m_wready_i, p.m_bvalid_i, p.m_bresp_i);
         self.drive(arready, u64::from(d.arready))?;
         self.drive(rvalid, u64::from(d.rvalid))?;
         if d.rvalid {
@@ -205,29 +122,29 @@ impl AccelSim {
 
         let p = &self.ports;
         let mut m = MasterSignals {
-            arvalid: self.sim.get(p.m_arvalid) != 0,
-            rready: d.rvalid && self.sim.get(p.m_rready) != 0,
-            awvalid: self.sim.get(p.m_awvalid) != 0,
-            wvalid: d.wready && self.sim.get(p.m_wvalid) != 0,
-            bready: d.bvalid && self.sim.get(p.m_bready) != 0,
+            arvalid: self.sim.get(p.m_arvalid_o) != 0,
+            rready: d.rvalid && self.sim.get(p.m_rready_o) != 0,
+            awvalid: self.sim.get(p.m_awvalid_o) != 0,
+            wvalid: d.wready && self.sim.get(p.m_wvalid_o) != 0,
+            bready: d.bvalid && self.sim.get(p.m_bready_o) != 0,
             ..MasterSignals::default()
         };
         if m.arvalid && d.arready {
-            m.araddr = self.sim.get(p.m_araddr);
-            m.arlen = self.sim.get(p.m_arlen);
-            m.arsize = self.sim.get(p.m_arsize);
-            m.arburst = self.sim.get(p.m_arburst);
+            m.araddr = self.sim.get(p.m_araddr_o);
+            m.arlen = self.sim.get(p.m_arlen_o);
+            m.arsize = self.sim.get(p.m_arsize_o);
+            m.arburst = self.sim.get(p.m_arburst_o);
         }
         if m.awvalid && d.awready {
-            m.awaddr = self.sim.get(p.m_awaddr);
-            m.awlen = self.sim.get(p.m_awlen);
-            m.awsize = self.sim.get(p.m_awsize);
-            m.awburst = self.sim.get(p.m_awburst);
+            m.awaddr = self.sim.get(p.m_awaddr_o);
+            m.awlen = self.sim.get(p.m_awlen_o);
+            m.awsize = self.sim.get(p.m_awsize_o);
+            m.awburst = self.sim.get(p.m_awburst_o);
         }
         if m.wvalid {
-            m.wdata = self.sim.get(p.m_wdata);
-            m.wstrb = self.sim.get(p.m_wstrb);
-            m.wlast = self.sim.get(p.m_wlast) != 0;
+            m.wdata = self.sim.get(p.m_wdata_o);
+            m.wstrb = self.sim.get(p.m_wstrb_o);
+            m.wlast = self.sim.get(p.m_wlast_o) != 0;
         }
         self.mem.observe(self.cycle, &d, &m);
         self.sim.step(1);
@@ -245,7 +162,7 @@ impl AccelSim {
 
     /// The interrupt line.
     pub fn irq(&mut self) -> bool {
-        let irq = self.ports.irq;
+        let irq = self.ports.irq_o;
         self.flag(irq)
     }
 
@@ -280,13 +197,13 @@ impl AccelSim {
     pub fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), SimError> {
         let p = &self.ports;
         let (awvalid, awaddr, wvalid, wdata, awready, bready, bvalid) = (
-            p.s_awvalid,
-            p.s_awaddr,
-            p.s_wvalid,
-            p.s_wdata,
-            p.s_awready,
-            p.s_bready,
-            p.s_bvalid,
+            p.s_awvalid_i,
+            p.s_awaddr_i,
+            p.s_wvalid_i,
+            p.s_wdata_i,
+            p.s_awready_o,
+            p.s_bready_i,
+            p.s_bvalid_o,
         );
         self.drive(awaddr, u64::from(offset))?;
         self.drive(wdata, u64::from(value))?;
@@ -307,12 +224,12 @@ impl AccelSim {
     pub fn read_reg(&mut self, offset: u32) -> Result<u32, SimError> {
         let p = &self.ports;
         let (arvalid, araddr, arready, rready, rvalid, rdata) = (
-            p.s_arvalid,
-            p.s_araddr,
-            p.s_arready,
-            p.s_rready,
-            p.s_rvalid,
-            p.s_rdata,
+            p.s_arvalid_i,
+            p.s_araddr_i,
+            p.s_arready_o,
+            p.s_rready_i,
+            p.s_rvalid_o,
+            p.s_rdata_o,
         );
         self.drive(araddr, u64::from(offset))?;
         self.drive(arvalid, 1)?;

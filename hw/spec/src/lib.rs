@@ -2,8 +2,9 @@
 //!
 //! The PE library (`hw/ip/pe/data/codebooks.toml`), the test-only PEs
 //! (`hw/ip/pe/dv/test_pes.toml`), the board files (`boards/*.toml`), the
-//! design files (`hw/designs/*.toml`) and the register map
-//! (`hw/regs/kiln.toml`) are embedded at compile time, so a cross-compiled
+//! design files (`hw/designs/*.toml`), the register map
+//! (`hw/regs/kiln.toml`) and the shell's port table (`hw/regs/shell.toml`)
+//! are embedded at compile time, so a cross-compiled
 //! `kiln` carries them, and parsed here for both build scripts and the
 //! runtime. Nothing else in the workspace reads those files.
 
@@ -11,11 +12,13 @@ mod board;
 mod design;
 mod pe;
 pub mod regs;
+pub mod shell;
 
 pub use board::{Addresses, Board, Family, Memory, Resources};
 pub use design::{BfpEngine, Design, Engine, EngineConfig, GemmArray};
 pub use pe::{Encoding, PeLibrary, PeSpec, PortShape};
 pub use regs::{Field, HwAccess, Register, RegisterMap, SwAccess};
+pub use shell::ShellPorts;
 
 use std::path::PathBuf;
 

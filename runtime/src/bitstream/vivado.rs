@@ -4,10 +4,11 @@
 //! [`vivado_project`] returns, with paths relative to an output folder:
 //!
 //! - `kiln_kernel.v`: the RTL kernel `kiln_kernel`, a Verilog-2001 wrapper
-//!   around the design's engine top with the port names Vivado and Vitis
-//!   infer interfaces from (`ap_clk`, `ap_rst_n`, `interrupt`,
+//!   around the design's top, `kiln_shell`, with the port names Vivado and
+//!   Vitis infer interfaces from (`ap_clk`, `ap_rst_n`, `interrupt`,
 //!   `s_axi_control_*`, `m_axi_gmem_*`);
-//! - `rtl/gemm_pe.sv` (GEMM designs): the generated PE binding;
+//! - `rtl/`: the design's generated sources, the `kiln_core` binding of
+//!   the shell to the engine core and (GEMM designs) the PE binding;
 //! - `build_bitstream.tcl`: project, block design (Zynq PS, kiln as a module
 //!   reference, clock, reset, GP and HP ports, interrupt, register address),
 //!   synthesis, implementation and bitstream;
@@ -125,17 +126,15 @@ impl<'a> Project<'a> {
     }
 
     /// The RTL the kernel needs, in compile order, as Tcl expressions:
-    /// the design's sources from the kiln tree, then (GEMM) the generated
-    /// PE binding and the kernel wrapper from the output folder.
+    /// the shell's generated port list and the design's sources from the
+    /// kiln tree, then the generated bindings and the kernel wrapper from
+    /// the output folder.
     fn sources(&self) -> Result<Vec<Source>, VivadoError> {
-        let mut sources: Vec<Source> = self
-            .design
-            .rtl_sources()?
-            .into_iter()
-            .map(|p| Source::Tree(p.to_string_lossy().replace('\\', "/")))
-            .collect();
-        if self.design.pe_binding_sv()?.is_some() {
-            sources.push(Source::Out(PE_BINDING.into()));
+        let tree = |p: &std::path::Path| Source::Tree(p.to_string_lossy().replace('\\', "/"));
+        let mut sources = vec![tree(std::path::Path::new(kiln_spec::shell::PORTS_SVH))];
+        sources.extend(self.design.rtl_sources()?.iter().map(|p| tree(p)));
+        for (name, _) in self.design.generated_sources()? {
+            sources.push(Source::Out(format!("{GENERATED_RTL}/{name}")));
         }
         sources.push(Source::Out(format!("{KERNEL}.v")));
         Ok(sources)
@@ -154,8 +153,9 @@ enum Source {
     Out(String),
 }
 
-/// Where the generated PE binding goes in the output folder.
-const PE_BINDING: &str = "rtl/gemm_pe.sv";
+/// Where the design's generated sources (core and PE bindings) go in the
+/// output folder.
+const GENERATED_RTL: &str = "rtl";
 
 /// Every file Vivado needs to build `design` for `board`, with paths
 /// relative to the output folder (see the module documentation).
@@ -165,10 +165,10 @@ pub fn vivado_project(design: &Design, board: &Board) -> Result<Vec<GeneratedFil
         path: format!("{KERNEL}.v"),
         text: wrapper::render(&project)?,
     }];
-    if let Some(binding) = design.pe_binding_sv()? {
+    for (name, text) in design.generated_sources()? {
         files.push(GeneratedFile {
-            path: PE_BINDING.into(),
-            text: format!("// {}\n{binding}", project.note),
+            path: format!("{GENERATED_RTL}/{name}"),
+            text: format!("// {}\n{text}", project.note),
         });
     }
     files.push(GeneratedFile {
@@ -355,7 +355,8 @@ mod tests {
             names(vivado_project(&design, &board).unwrap()),
             [
                 "kiln_kernel.v",
-                "rtl/gemm_pe.sv",
+                "rtl/kiln_pe.sv",
+                "rtl/kiln_core.sv",
                 "build_bitstream.tcl",
                 "README.md"
             ]
@@ -366,6 +367,7 @@ mod tests {
             names(vivado_project(&bfp, &kv260).unwrap()),
             [
                 "kiln_kernel.v",
+                "rtl/kiln_core.sv",
                 "build_bitstream.tcl",
                 "kernel.xml",
                 "package_kernel.tcl",

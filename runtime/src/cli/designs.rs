@@ -50,11 +50,17 @@ struct Detail<'a> {
     entry: Entry<'a>,
     pe_kind: u32,
     top_module: &'static str,
-    /// Top-module parameters as (name, Verilog literal).
+    /// Top-module (shell) parameters as (name, Verilog literal).
     parameters: Vec<(&'static str, String)>,
+    /// The engine core the generated `kiln_core` binding instantiates.
+    core_module: &'static str,
+    /// Its parameters as (name, Verilog literal).
+    core_parameters: Vec<(&'static str, String)>,
     /// RTL sources relative to the repository root, dependencies first;
-    /// a GEMM design's generated `gemm_pe` binding goes after them.
+    /// the generated sources go after them.
     rtl_sources: Vec<String>,
+    /// File names of the sources kiln generates for the design.
+    generated_sources: Vec<String>,
 }
 
 fn entry(design: &Design) -> anyhow::Result<Entry<'_>> {
@@ -111,6 +117,13 @@ fn show(name: &str, json: bool) -> anyhow::Result<Outcome> {
         pe_kind: design.pe_kind()?,
         top_module: design.top_module(),
         parameters: design.top_parameters()?,
+        core_module: design.core_module(),
+        core_parameters: design.core_parameters()?,
+        generated_sources: design
+            .generated_sources()?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect(),
         rtl_sources: design
             .rtl_sources()?
             .iter()
@@ -165,11 +178,14 @@ fn show(name: &str, json: bool) -> anyhow::Result<Outcome> {
     for (param, value) in &detail.parameters {
         println!("    {param:<12} {value}");
     }
-    if d.pe_binding_sv()?.is_some() {
-        println!("  RTL sources (then the generated gemm_pe binding):");
-    } else {
-        println!("  RTL sources:");
+    println!("  core module   {}", detail.core_module);
+    for (param, value) in &detail.core_parameters {
+        println!("    {param:<12} {value}");
     }
+    println!(
+        "  RTL sources (then the generated {}):",
+        detail.generated_sources.join(", ")
+    );
     for source in &detail.rtl_sources {
         println!("    {source}");
     }

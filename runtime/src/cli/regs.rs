@@ -140,7 +140,7 @@ fn is_stale(root: &std::path::Path, file: &GeneratedFile) -> anyhow::Result<bool
 
 fn generate(map: &RegisterMap, check: bool, json: bool) -> anyhow::Result<Outcome> {
     let root = kiln_spec::repo_root();
-    let files = generated_files(map);
+    let files = generated_files(map)?;
     let mut report = Vec::new();
     for file in &files {
         let stale = is_stale(&root, file)?;
@@ -178,7 +178,7 @@ fn generate(map: &RegisterMap, check: bool, json: bool) -> anyhow::Result<Outcom
         }
         if !fresh {
             println!(
-                "\n{} generated file{} out of date with hw/regs/kiln.toml: {}. \
+                "\n{} generated file{} out of date with hw/regs/kiln.toml and hw/regs/shell.toml: {}. \
                  Run `make regs` (kiln regs generate) and commit the result.",
                 stale.len(),
                 if stale.len() == 1 { " is" } else { "s are" },

@@ -8,15 +8,17 @@
 // all a control port needs. Unmapped offsets read as zero and ignore writes.
 module kiln_ctrl_regs #(
   parameter logic [31:0] DesignId = 32'd0,   // FNV-1a of the design name
-  parameter int unsigned Engine   = 0,       // 0 GEMM, 1 BFP (ENGINE.KIND)
-  parameter int unsigned Block    = 0,       // BFP block size (ENGINE.BLOCK)
-  parameter int unsigned Rows     = 8,       // PE rows (BFP: lanes)
-  parameter int unsigned Cols     = 8,       // PE columns (BFP: n_tile)
-  parameter int unsigned PeKind   = 0,       // index in the PE library
-  parameter int unsigned WBits    = 4,       // bits per weight code
-  parameter int unsigned KDepth   = 256,     // K per buffer half
-  parameter int unsigned MTiles   = 4,       // array-row tiles per block
-  parameter int unsigned NTiles   = 4        // array-column tiles per block
+  // The identity registers' values; what each means for an engine is in
+  // hw/regs/kiln.toml and the engine's own docs.
+  parameter int unsigned Engine   = 0,       // ENGINE.KIND (hw/engines.toml)
+  parameter int unsigned Block    = 0,       // ENGINE.BLOCK
+  parameter int unsigned Rows     = 8,       // ARRAY.ROWS
+  parameter int unsigned Cols     = 8,       // ARRAY.COLS
+  parameter int unsigned PeKind   = 0,       // ARRAY.PE_KIND
+  parameter int unsigned WBits    = 4,       // ARRAY.WEIGHT_BITS
+  parameter int unsigned KDepth   = 256,     // BUFFERS.K_DEPTH
+  parameter int unsigned MTiles   = 4,       // BUFFERS.M_TILES
+  parameter int unsigned NTiles   = 4        // BUFFERS.N_TILES
 ) (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -57,9 +59,7 @@ module kiln_ctrl_regs #(
   output logic [31:0] lda_o,
   output logic [31:0] ldb_o,
   output logic [31:0] ldc_o,
-  output logic        out_int32_o,
-  output logic [7:0]  act_zp_o,
-  output logic [7:0]  out_zp_o,
+  output logic [31:0] mode_o,         // MODE, whole: each engine decodes its own fields
   // Counters and state, read-only to software.
   input  logic [63:0] cycles_i,
   input  logic [63:0] busy_i,
@@ -121,9 +121,7 @@ module kiln_ctrl_regs #(
   assign lda_o       = args_q[11];
   assign ldb_o       = args_q[12];
   assign ldc_o       = args_q[13];
-  assign out_int32_o = args_q[14][kiln_reg_pkg::KILN_MODE_OUT_INT32_LSB];
-  assign act_zp_o    = args_q[14][kiln_reg_pkg::KILN_MODE_ACT_ZP_LSB +: 8];
-  assign out_zp_o    = args_q[14][kiln_reg_pkg::KILN_MODE_OUT_ZP_LSB +: 8];
+  assign mode_o      = args_q[14];
 
   // Interrupt status: set by events whose enable is on; a write of 1 toggles.
   logic [1:0] isr_d;

@@ -28,7 +28,7 @@ module gemm_cell #(
   logic             clear_q;
   logic [31:0]      acc_mem_q [AccWords];
 
-  gemm_pe u_pe (
+  kiln_pe u_pe (
     .clk_i   (clk_i),
     .rst_ni  (rst_ni),
     .valid_i (valid_i),

@@ -2,7 +2,7 @@
 //
 // For each block (from the loader) it waits until the PE array has
 // finished the block, then reads the accumulators one per cycle, row by
-// row, through gemm_requant, packs the values into 64-bit beats with byte
+// row, through kiln_requant, packs the values into 64-bit beats with byte
 // strobes (int8: one byte per value; int32: four) and hands the beats to
 // the write master. Each output row is one write segment: its first and
 // last beats carry partial strobes, so nothing outside the row is written.
@@ -194,7 +194,7 @@ module gemm_drain #(
   logic [7:0]  rq_y;
   logic [3:0]  rq_tag;
 
-  gemm_requant #(.TagW(4)) u_requant (
+  kiln_requant #(.TagW(4)) u_requant (
     .clk_i    (clk_i),
     .rst_ni   (rst_ni),
     .en_i     (adv),

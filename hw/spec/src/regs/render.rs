@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{HwAccess, RegisterMap, SwAccess, REGS_FILE};
+use crate::SpecError;
 
 /// One generated file: where it is committed and what it must contain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,10 +16,11 @@ pub struct GeneratedFile {
     pub text: String,
 }
 
-/// Every file generated from the map, in a fixed order: the SystemVerilog
-/// package, the driver's Rust module and the Markdown reference.
-pub fn generated_files(map: &RegisterMap) -> Vec<GeneratedFile> {
-    vec![
+/// Every committed file generated from the map and the shell's port table
+/// beside it, in a fixed order: the SystemVerilog package, the driver's
+/// Rust module, the Markdown reference and the shell's port declarations.
+pub fn generated_files(map: &RegisterMap) -> Result<Vec<GeneratedFile>, SpecError> {
+    let mut files = vec![
         GeneratedFile {
             path: format!("hw/ip/common/rtl/{}", sv_file_name(map)),
             text: render_sv(map),
@@ -31,7 +33,9 @@ pub fn generated_files(map: &RegisterMap) -> Vec<GeneratedFile> {
             path: "docs/registers.md".into(),
             text: render_markdown(map),
         },
-    ]
+    ];
+    files.extend(crate::ShellPorts::builtin_with(map)?.generated_files());
+    Ok(files)
 }
 
 fn generated_note() -> String {
@@ -507,26 +511,33 @@ mod tests {
     #[test]
     fn every_file_starts_with_the_generated_note_and_is_deterministic() {
         let map = RegisterMap::builtin().unwrap();
-        let files = generated_files(&map);
+        let files = generated_files(&map).unwrap();
         let paths: Vec<_> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
             paths,
             [
                 "hw/ip/common/rtl/kiln_reg_pkg.sv",
                 "driver/src/regs.rs",
-                "docs/registers.md"
+                "docs/registers.md",
+                "hw/ip/common/rtl/kiln_shell_ports.svh",
+                "hw/lint/kiln_core.sv"
             ]
         );
         for file in &files {
             let first = file.text.lines().next().unwrap();
+            let source = if file.path.contains("kiln_shell") || file.path.contains("hw/lint") {
+                "hw/regs/shell.toml"
+            } else {
+                "hw/regs/kiln.toml"
+            };
             assert!(
-                first.contains("Generated from hw/regs/kiln.toml by `kiln regs generate`")
+                first.contains(&format!("Generated from {source} by "))
                     && first.contains("do not edit by hand"),
                 "{}: {first}",
                 file.path
             );
         }
-        assert_eq!(files, generated_files(&map));
+        assert_eq!(files, generated_files(&map).unwrap());
     }
 
     #[test]

@@ -32,8 +32,13 @@ pub(super) fn render(project: &Project<'_>) -> String {
         "| `{KERNEL}.v` | the kernel: `{top}` with Vivado/Vitis port names |",
         top = project.design.top_module()
     );
-    if project.design.pe_binding_sv().ok().flatten().is_some() {
-        s.push_str("| `rtl/gemm_pe.sv` | the PE binding of this design |\n");
+    for (name, _) in project.design.generated_sources().unwrap_or_default() {
+        let what = if name.starts_with(kiln_spec::shell::CORE_BINDING) {
+            format!("binds the shell to `{}`", project.design.core_module())
+        } else {
+            "the PE binding of this design".to_string()
+        };
+        let _ = writeln!(s, "| `rtl/{name}` | {what} |");
     }
     s.push_str("| `build_bitstream.tcl` | project, block design, bitstream |\n");
     if project.xrt() {

@@ -29,6 +29,20 @@ fn comment(s: &mut String, text: &str) {
     }
 }
 
+/// The `include_dirs` line: the shell includes its generated port list.
+fn include_dirs(project: &Project<'_>) -> String {
+    let dirs: Vec<String> = project
+        .design
+        .include_dirs()
+        .iter()
+        .map(|d| format!("[file join $kiln_root {{{}}}]", d.display()))
+        .collect();
+    format!(
+        "set_property include_dirs [list {}] [current_fileset]\n",
+        dirs.join(" ")
+    )
+}
+
 /// What both scripts start with: where the kiln tree and the output folder
 /// are, the RTL list and its check, and the part.
 fn preamble(s: &mut String, project: &Project<'_>) -> Result<(), VivadoError> {
@@ -163,12 +177,13 @@ pub(super) fn build_bitstream(project: &Project<'_>) -> Result<String, VivadoErr
         s,
         "set_property target_language Verilog [current_project]\n\
          add_files -norecurse $kiln_sources\n\
-         update_compile_order -fileset sources_1\n\n\
+         {includes}update_compile_order -fileset sources_1\n\n\
          # ---- Block design\n\
          create_bd_design {BLOCK_DESIGN}\n\
          set kiln_ps [create_bd_cell -type ip -vlnv xilinx.com:ip:{ip} {cell}]\n",
         ip = ps.ip,
         cell = ps.cell,
+        includes = include_dirs(project),
     );
     match family {
         kiln_spec::Family::Xc7 => {
@@ -323,7 +338,7 @@ pub(super) fn package_kernel(project: &Project<'_>) -> Result<String, VivadoErro
          puts \"kiln: packaging {KERNEL} ($kiln_design) with Vivado [version -short]\"\n\n\
          create_project -force {KERNEL}_pack $kiln_pack_dir -part $kiln_part\n\
          add_files -norecurse $kiln_sources\n\
-         set_property top {KERNEL} [current_fileset]\n\
+         {includes}set_property top {KERNEL} [current_fileset]\n\
          update_compile_order -fileset sources_1\n\n\
          # Vendor, library, name and version make the VLNV kernel.xml names.\n\
          ipx::package_project -root_dir $kiln_ip_dir -vendor kiln -library kernel -taxonomy /KernelIP -import_files -set_current true\n\
@@ -341,6 +356,7 @@ pub(super) fn package_kernel(project: &Project<'_>) -> Result<String, VivadoErro
          package_xo -force -xo_path $kiln_xo -kernel_name {KERNEL} -ip_directory $kiln_ip_dir -kernel_xml $kiln_kernel_xml\n\
          puts \"kiln: wrote $kiln_xo; link it with\"\n\
          puts \"  v++ -l -t hw --platform <platform>.xpfm -o [file join $kiln_out kiln.xclbin] $kiln_xo\"\n",
+        includes = include_dirs(project),
     );
     Ok(s)
 }

@@ -1,15 +1,18 @@
-//! `kiln_kernel.v`: the engine top under the port names Vivado's IP
-//! integrator and IP packager infer AXI interfaces from.
+//! `kiln_kernel.v`: the design's top (`kiln_shell`) under the port names
+//! Vivado's IP integrator and IP packager infer AXI interfaces from. The
+//! ports come from the shell's port table (hw/regs/shell.toml).
 //!
 //! Verilog-2001, not SystemVerilog, because a block-design module reference
-//! must have a Verilog or VHDL top. The AXI4 signals the engine tops do not
+//! must have a Verilog or VHDL top. The AXI4 signals the shell does not
 //! have (IDs, lock, cache, protection, QoS) are constants here: one ID, so
 //! responses come back in order; cache 4'b0011 (bufferable, modifiable), the
 //! value Xilinx's own masters use by default.
 
 use std::fmt::Write as _;
 
-use kiln_spec::regs::{CONTROL_PORT, MEMORY_PORT, MEMORY_PORT_BITS};
+use kiln_spec::regs::{CONTROL_PORT, MEMORY_PORT};
+use kiln_spec::shell::{self, Bus};
+use kiln_spec::ShellPorts;
 
 use super::{Project, VivadoError, KERNEL};
 
@@ -21,10 +24,10 @@ enum Dir {
 }
 
 /// What a kernel port connects to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Drive {
-    /// This port of the engine top.
-    Top(&'static str),
+    /// This port of the shell.
+    Top(String),
     /// A constant (outputs only).
     Const(&'static str),
     /// Nothing: an input the engine does not need.
@@ -38,90 +41,58 @@ struct Port {
     drive: Drive,
 }
 
-/// The kernel's ports, in declaration order.
-fn ports(addr_bits: u32) -> Vec<Port> {
-    let mut ports = Vec::new();
-    let mut add = |name: String, dir, bits, drive| {
+/// AXI4 signals of the memory master that the shell does not have, and
+/// what the kernel drives on them (an output constant, or nothing for an
+/// input it ignores): one ID, so responses return in order; cache 4'b0011.
+const MEMORY_EXTRAS: [(&str, Dir, u32, Drive); 12] = [
+    ("awid", Dir::Out, 1, Drive::Const("1'b0")),
+    ("awlock", Dir::Out, 1, Drive::Const("1'b0")),
+    ("awcache", Dir::Out, 4, Drive::Const("4'b0011")),
+    ("awprot", Dir::Out, 3, Drive::Const("3'b000")),
+    ("awqos", Dir::Out, 4, Drive::Const("4'b0000")),
+    ("bid", Dir::In, 1, Drive::Unused),
+    ("arid", Dir::Out, 1, Drive::Const("1'b0")),
+    ("arlock", Dir::Out, 1, Drive::Const("1'b0")),
+    ("arcache", Dir::Out, 4, Drive::Const("4'b0011")),
+    ("arprot", Dir::Out, 3, Drive::Const("3'b000")),
+    ("arqos", Dir::Out, 4, Drive::Const("4'b0000")),
+    ("rid", Dir::In, 1, Drive::Unused),
+];
+
+/// The kernel's ports, in declaration order: every port of the shell's
+/// port table (hw/regs/shell.toml) under its Vitis name, then the AXI4
+/// signals the shell lacks.
+fn ports(shell: &ShellPorts) -> Vec<Port> {
+    let mut ports: Vec<Port> = shell
+        .ports
+        .iter()
+        .map(|p| {
+            let name = match (p.bus, &p.kernel) {
+                (Some(Bus::Control), _) => format!("{CONTROL_PORT}_{}", p.signal()),
+                (Some(Bus::Memory), _) => format!("{MEMORY_PORT}_{}", p.signal()),
+                (None, Some(kernel)) => kernel.clone(),
+                // The table's parser refuses a port with neither.
+                (None, None) => p.name.clone(),
+            };
+            let dir = match p.dir {
+                shell::Dir::In => Dir::In,
+                shell::Dir::Out => Dir::Out,
+            };
+            Port {
+                name,
+                dir,
+                bits: p.width,
+                drive: Drive::Top(p.name.clone()),
+            }
+        })
+        .collect();
+    for (signal, dir, bits, drive) in MEMORY_EXTRAS {
         ports.push(Port {
-            name,
+            name: format!("{MEMORY_PORT}_{signal}"),
             dir,
             bits,
             drive,
-        })
-    };
-    add("ap_clk".into(), Dir::In, 1, Drive::Top("clk_i"));
-    add("ap_rst_n".into(), Dir::In, 1, Drive::Top("rst_ni"));
-    add("interrupt".into(), Dir::Out, 1, Drive::Top("irq_o"));
-    use Dir::{In, Out};
-    let control: [(&str, Dir, u32, &'static str); 17] = [
-        ("awvalid", In, 1, "s_awvalid_i"),
-        ("awready", Out, 1, "s_awready_o"),
-        ("awaddr", In, addr_bits, "s_awaddr_i"),
-        ("wvalid", In, 1, "s_wvalid_i"),
-        ("wready", Out, 1, "s_wready_o"),
-        ("wdata", In, 32, "s_wdata_i"),
-        ("wstrb", In, 4, "s_wstrb_i"),
-        ("bvalid", Out, 1, "s_bvalid_o"),
-        ("bready", In, 1, "s_bready_i"),
-        ("bresp", Out, 2, "s_bresp_o"),
-        ("arvalid", In, 1, "s_arvalid_i"),
-        ("arready", Out, 1, "s_arready_o"),
-        ("araddr", In, addr_bits, "s_araddr_i"),
-        ("rvalid", Out, 1, "s_rvalid_o"),
-        ("rready", In, 1, "s_rready_i"),
-        ("rdata", Out, 32, "s_rdata_o"),
-        ("rresp", Out, 2, "s_rresp_o"),
-    ];
-    for (signal, dir, bits, top) in control {
-        add(
-            format!("{CONTROL_PORT}_{signal}"),
-            dir,
-            bits,
-            Drive::Top(top),
-        );
-    }
-    let data = MEMORY_PORT_BITS;
-    let memory: [(&str, Dir, u32, Drive); 37] = [
-        ("awvalid", Out, 1, Drive::Top("m_awvalid_o")),
-        ("awready", In, 1, Drive::Top("m_awready_i")),
-        ("awaddr", Out, 64, Drive::Top("m_awaddr_o")),
-        ("awid", Out, 1, Drive::Const("1'b0")),
-        ("awlen", Out, 8, Drive::Top("m_awlen_o")),
-        ("awsize", Out, 3, Drive::Top("m_awsize_o")),
-        ("awburst", Out, 2, Drive::Top("m_awburst_o")),
-        ("awlock", Out, 1, Drive::Const("1'b0")),
-        ("awcache", Out, 4, Drive::Const("4'b0011")),
-        ("awprot", Out, 3, Drive::Const("3'b000")),
-        ("awqos", Out, 4, Drive::Const("4'b0000")),
-        ("wvalid", Out, 1, Drive::Top("m_wvalid_o")),
-        ("wready", In, 1, Drive::Top("m_wready_i")),
-        ("wdata", Out, data, Drive::Top("m_wdata_o")),
-        ("wstrb", Out, data / 8, Drive::Top("m_wstrb_o")),
-        ("wlast", Out, 1, Drive::Top("m_wlast_o")),
-        ("bvalid", In, 1, Drive::Top("m_bvalid_i")),
-        ("bready", Out, 1, Drive::Top("m_bready_o")),
-        ("bresp", In, 2, Drive::Top("m_bresp_i")),
-        ("bid", In, 1, Drive::Unused),
-        ("arvalid", Out, 1, Drive::Top("m_arvalid_o")),
-        ("arready", In, 1, Drive::Top("m_arready_i")),
-        ("araddr", Out, 64, Drive::Top("m_araddr_o")),
-        ("arid", Out, 1, Drive::Const("1'b0")),
-        ("arlen", Out, 8, Drive::Top("m_arlen_o")),
-        ("arsize", Out, 3, Drive::Top("m_arsize_o")),
-        ("arburst", Out, 2, Drive::Top("m_arburst_o")),
-        ("arlock", Out, 1, Drive::Const("1'b0")),
-        ("arcache", Out, 4, Drive::Const("4'b0011")),
-        ("arprot", Out, 3, Drive::Const("3'b000")),
-        ("arqos", Out, 4, Drive::Const("4'b0000")),
-        ("rvalid", In, 1, Drive::Top("m_rvalid_i")),
-        ("rready", Out, 1, Drive::Top("m_rready_o")),
-        ("rdata", In, data, Drive::Top("m_rdata_i")),
-        ("rresp", In, 2, Drive::Top("m_rresp_i")),
-        ("rlast", In, 1, Drive::Top("m_rlast_i")),
-        ("rid", In, 1, Drive::Unused),
-    ];
-    for (signal, dir, bits, drive) in memory {
-        add(format!("{MEMORY_PORT}_{signal}"), dir, bits, drive);
+        });
     }
     ports
 }
@@ -153,7 +124,7 @@ pub(super) fn render(project: &Project<'_>) -> Result<String, VivadoError> {
     let design = project.design;
     let top = design.top_module();
     let addr_bits = project.map.offset_bits();
-    let ports = ports(addr_bits);
+    let ports = ports(&ShellPorts::builtin_with(&project.map)?);
     let mut s = String::new();
     let _ = writeln!(s, "// {}", project.note);
     let _ = writeln!(
@@ -197,7 +168,7 @@ pub(super) fn render(project: &Project<'_>) -> Result<String, VivadoError> {
     s.push_str(");\n\n");
 
     for port in &ports {
-        if let Drive::Const(value) = port.drive {
+        if let Drive::Const(value) = &port.drive {
             let _ = writeln!(s, "  assign {} = {value};", port.name);
         }
     }
@@ -223,8 +194,8 @@ pub(super) fn render(project: &Project<'_>) -> Result<String, VivadoError> {
     s.push_str("  ) u_top (\n");
     let connected: Vec<(&str, &str)> = ports
         .iter()
-        .filter_map(|p| match p.drive {
-            Drive::Top(top_port) => Some((top_port, p.name.as_str())),
+        .filter_map(|p| match &p.drive {
+            Drive::Top(top_port) => Some((top_port.as_str(), p.name.as_str())),
             _ => None,
         })
         .collect();

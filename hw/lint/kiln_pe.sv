@@ -1,8 +1,8 @@
-// Lint-only binding of the GEMM array's `gemm_pe` to one PE, so that the
+// Lint-only binding of the GEMM array's `kiln_pe` to one PE, so that the
 // gemm blocks can be linted on their own. The real binding is generated per
 // design from kiln_spec::Design::pe_binding_sv, and the kiln-sim build
 // lints every design with its own binding when it Verilates it.
-module gemm_pe (
+module kiln_pe (
   input  logic        clk_i,
   input  logic        rst_ni,
   input  logic        valid_i,

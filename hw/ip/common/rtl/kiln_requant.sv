@@ -1,4 +1,4 @@
-// gemm_requant: turns one accumulator into an output value, four pipeline
+// kiln_requant: turns one accumulator into an output value, four pipeline
 // stages that all advance together on en_i.
 //
 //   s1  x = acc - zp_sum + bias                      (int32, wrapping)
@@ -8,8 +8,8 @@
 //
 // s2-s4 are TFLite's MultiplyByQuantizedMultiplier (gemmlowp rounding),
 // with left = max(shift, 0) and right = max(-shift, 0). x is carried along
-// for raw int32 output. The golden model is runtime/src/gemm/requant.rs.
-module gemm_requant #(
+// for raw int32 output. The golden model is kiln::formats::requant (runtime/src/formats/requant.rs).
+module kiln_requant #(
   parameter int unsigned TagW = 4  // side information carried with each value
 ) (
   input  logic            clk_i,
