@@ -132,8 +132,10 @@ clippy: xrt-emu
 	XILINX_XRT=$(XRT_EMU) $(CARGO) clippy --release --locked -p kiln --no-default-features --features xrt -- -D warnings
 
 # Every module is linted as its own top, with the whole library of RTL
-# available for the modules it instantiates (the register package first).
-LINT_LIB := hw/ip/common/rtl/kiln_reg_pkg.sv $(filter-out %kiln_reg_pkg.sv,$(wildcard hw/ip/*/rtl/*.sv)) \
+# available for the modules it instantiates (the packages first: the
+# register package, then each engine's MODE package).
+LINT_PKGS := hw/ip/common/rtl/kiln_reg_pkg.sv $(wildcard hw/ip/*/rtl/*_args_pkg.sv)
+LINT_LIB := $(LINT_PKGS) $(filter-out $(LINT_PKGS),$(wildcard hw/ip/*/rtl/*.sv)) \
 	$(wildcard hw/lint/*.sv)
 lint-rtl:
 	@for f in $(RTL); do \

@@ -6,13 +6,13 @@
 
 use std::path::PathBuf;
 
-use kiln::bfp::bound::{error_bound, error_terms};
-use kiln::bfp::ggml::{
+use kiln::engines::bfp::bound::{error_bound, error_terms};
+use kiln::engines::bfp::ggml::{
     dequantise_q4_0, dequantise_q8_0, q4_0_to_mxint4, q8_0_to_mxint8, quantise_q4_0, quantise_q8_0,
     Q4_0_BYTES, Q8_0_BYTES,
 };
-use kiln::bfp::layout::{pack, row_bytes, unpack};
-use kiln::bfp::{e_off, golden_matmul, BfpError, BfpFormat, BfpMatrix, ElementKind};
+use kiln::engines::bfp::layout::{pack, row_bytes, unpack};
+use kiln::engines::bfp::{e_off, golden_matmul, BfpError, BfpFormat, BfpMatrix, ElementKind};
 use kiln::rng::SplitMix64;
 
 // ---------------------------------------------------------------------------

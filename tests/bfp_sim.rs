@@ -7,14 +7,15 @@ mod common;
 
 use std::time::Duration;
 
-use kiln::backend::{
-    expected_design, sim_board, weight_format, Backend, GoldenBackend, MatmulProblem, SimBackend,
+use kiln::backend::{expected_design, sim_board, GoldenBackend, SimBackend};
+use kiln::engines::bfp::{
+    weight_format, BfpFormat, BfpMatrix, ElementKind, MatmulDescriptor, MatmulProblem, RunMatmul,
 };
-use kiln::bfp::{BfpFormat, BfpMatrix, ElementKind};
+use kiln::engines::gemm::{GemmDescriptor, OutputMode};
 use kiln::rng::SplitMix64;
 use kiln_driver::transport::{SimTransport, Transport};
-use kiln_driver::{regs, Accelerator, DriverError, MatmulDescriptor, Operand};
-use kiln_spec::{Board, Design};
+use kiln_driver::{regs, Accelerator, DriverError, Operand};
+use kiln_spec::{BfpEngine, Board, Design};
 
 /// How a random operand's values are drawn.
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +92,7 @@ fn random_matrix(
 /// compared and how many of them were infinite or subnormal.
 fn check_random(design: &str, cases: usize, seed: u64) -> (usize, usize) {
     let design = Design::by_name(design).unwrap();
-    let engine = design.bfp().unwrap().clone();
+    let engine = design.params::<BfpEngine>().unwrap().clone();
     let board = Board::by_name("pynq-z1").unwrap();
     let w_format = weight_format(&design).unwrap();
     let a_format = BfpFormat::new(ElementKind::Int8, w_format.block).unwrap();
@@ -99,7 +100,7 @@ fn check_random(design: &str, cases: usize, seed: u64) -> (usize, usize) {
     let mut golden = GoldenBackend::new(&design).unwrap();
     let mut rng = SplitMix64::new(seed);
     let (mut outputs, mut special) = (0, 0);
-    let k_max = (design.k_depth as usize).min(8 * w_format.block + 40);
+    let k_max = (engine.k_depth as usize).min(8 * w_format.block + 40);
     for case in 0..cases {
         let m = 1 + rng.below(2 * u64::from(engine.lanes) + 1) as usize;
         let n = 1 + rng.below(2 * u64::from(engine.n_tile) + 3) as usize;
@@ -233,7 +234,7 @@ fn bad_matmuls_are_refused_before_any_register_is_written() {
         (MatmulDescriptor { k: 0, ..good }, "dimension K is 0"),
         (
             MatmulDescriptor { k: 513, ..good },
-            "K is 513, 528 once padded to whole blocks of 16; this design holds at most 512",
+            "K is 513; 528 once padded to whole blocks of 16; this design holds at most 512",
         ),
         (
             MatmulDescriptor {
@@ -257,7 +258,7 @@ fn bad_matmuls_are_refused_before_any_register_is_written() {
         ),
     ];
     for (desc, wanted) in cases {
-        let err = accel.matmul(&desc, timeout).unwrap_err();
+        let err = accel.run(&desc, timeout).unwrap_err();
         assert!(
             matches!(err, DriverError::Descriptor(_)),
             "{err:?} should be a descriptor error"
@@ -269,8 +270,8 @@ fn bad_matmuls_are_refused_before_any_register_is_written() {
     }
     // A GEMM submission to a BFP engine is refused the same way.
     let gemm_err = accel
-        .gemm(
-            &kiln_driver::GemmDescriptor {
+        .run(
+            &GemmDescriptor {
                 m: 1,
                 n: 1,
                 k: 1,
@@ -279,7 +280,7 @@ fn bad_matmuls_are_refused_before_any_register_is_written() {
                 c: good.c,
                 params: good.a,
                 act_zero_point: 0,
-                output: kiln_driver::OutputKind::Int32,
+                output: OutputMode::Int32,
             },
             timeout,
         )
@@ -287,7 +288,7 @@ fn bad_matmuls_are_refused_before_any_register_is_written() {
     assert!(
         gemm_err
             .to_string()
-            .contains("a GEMM submission went to a BFP MatMul engine"),
+            .contains("a GEMM (for ENGINE.KIND 0) went to an accelerator whose ENGINE.KIND is 1"),
         "{gemm_err}"
     );
     let mut transport = accel.into_transport();

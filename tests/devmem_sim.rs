@@ -15,8 +15,9 @@ use kiln::backend::{
     devmem_on_device, devmem_on_sim, expected_design, sim_board, BackendError, DeviceBackend,
     SIM_UDMABUF_BYTES,
 };
+use kiln::engines::gemm::{GemmDescriptor, OutputMode};
 use kiln_driver::transport::{DevmemTransport, SimDevice, Transport, TransportError};
-use kiln_driver::{Accelerator, DriverError, GemmDescriptor, Operand, OutputKind};
+use kiln_driver::{Accelerator, DriverError, Operand};
 use kiln_spec::{Board, Design};
 
 fn devmem(design: &Design, board: &Board) -> DeviceBackend<DevmemTransport> {
@@ -90,11 +91,11 @@ fn a_hung_accelerator_times_out_and_the_next_open_is_refused_as_busy() {
         c: operand(c, 8),
         params: operand(p, 0),
         act_zero_point: 0,
-        output: OutputKind::Int32,
+        output: OutputMode::Int32,
     };
     let timeout = Duration::from_micros(50);
     let before = device.cycles();
-    let err = accel.gemm(&desc, timeout).unwrap_err();
+    let err = accel.run(&desc, timeout).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, DriverError::Timeout { .. }), "{msg}");
     assert!(msg.contains("did not finish within 50µs"), "{msg}");

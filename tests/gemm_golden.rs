@@ -2,15 +2,15 @@
 //! references: exact i128 arithmetic and f64 written from the definitions
 //! (docs/gemm-layouts.md), never by calling the functions under test.
 
-use kiln::formats::Codebook;
-use kiln::gemm::layout::{
+use kiln::engines::gemm::layout::{
     self, pack_a, pack_b, pack_channels, unpack_c, Strides, CHANNEL_RECORD_BYTES,
 };
-use kiln::gemm::{
+use kiln::engines::gemm::{
     golden_gemm, multiply_by_quantized_multiplier, quantize_multiplier, random_problem,
     rounding_divide_by_pot, saturating_rounding_doubling_high_mul, ChannelParams, GemmProblem,
     OutputMode,
 };
+use kiln::formats::Codebook;
 use kiln::rng::SplitMix64;
 use kiln_spec::PeLibrary;
 

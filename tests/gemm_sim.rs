@@ -4,25 +4,25 @@
 
 mod common;
 
-use kiln::backend::{Backend, GoldenBackend, SimBackend};
+use kiln::backend::{GoldenBackend, SimBackend};
+use kiln::engines::gemm::{random_problem, GemmDescriptor, GemmProblem, OutputMode, RunGemm};
 use kiln::formats::Codebook;
-use kiln::gemm::{random_problem, GemmProblem, OutputMode};
 use kiln::rng::SplitMix64;
-use kiln_spec::{Board, Design, Engine};
+use kiln_spec::{Board, Design, GemmArray};
 
 /// The listed GEMM designs (the BFP ones have tests/bfp_sim.rs).
 fn gemm_designs() -> Vec<Design> {
     Design::listed()
         .unwrap()
         .into_iter()
-        .filter(|d| d.engine() == Engine::Gemm)
+        .filter(|d| d.params::<GemmArray>().is_ok())
         .collect()
 }
 
 fn check(design: &str, shapes: &[(usize, usize, usize)], seed: u64) {
     let design = Design::by_name(design).unwrap();
     let board = Board::by_name("pynq-z1").unwrap();
-    let codebook = Codebook::named(&design.gemm().unwrap().pe).unwrap();
+    let codebook = Codebook::named(&design.params::<GemmArray>().unwrap().pe).unwrap();
     let mut sim = SimBackend::open(&design, &board, None).unwrap();
     let mut golden = GoldenBackend::new(&design).unwrap();
     let mut rng = SplitMix64::new(seed);
@@ -98,9 +98,7 @@ fn random_shapes_up_to_several_hundred_match_on_every_design() {
 
 use kiln::backend::{expected_design, sim_board};
 use kiln_driver::transport::SimTransport;
-use kiln_driver::{
-    regs, Accelerator, DescriptorError, DriverError, GemmDescriptor, Operand, OutputKind, Transport,
-};
+use kiln_driver::{regs, Accelerator, DescriptorError, DriverError, Operand, Transport};
 use std::time::Duration;
 
 fn open(design: &str, expect: &str) -> Result<Accelerator<SimTransport>, DriverError> {
@@ -128,7 +126,7 @@ fn descriptor(accel: &mut Accelerator<SimTransport>) -> GemmDescriptor {
         c: op(8 * 16, 16),
         params: op(16 * 16, 0),
         act_zero_point: 0,
-        output: OutputKind::Int8 { zero_point: 0 },
+        output: OutputMode::Int8 { zero_point: 0 },
     }
 }
 
@@ -161,14 +159,14 @@ fn bad_descriptors_are_refused_before_any_register_is_written() {
         ),
         (
             GemmDescriptor {
-                output: OutputKind::Int32,
+                output: OutputMode::Int32,
                 ..good
             },
             "shorter than its 64 bytes of row data",
         ),
     ];
     for (desc, wanted) in cases {
-        let err = accel.gemm(&desc, timeout).unwrap_err();
+        let err = accel.run(&desc, timeout).unwrap_err();
         assert!(
             matches!(err, DriverError::Descriptor(_)),
             "{err:?} should be a descriptor error"
@@ -198,7 +196,7 @@ fn bad_descriptors_are_refused_before_any_register_is_written() {
 fn a_good_descriptor_runs_through_the_driver() {
     let mut accel = open("gemm-pot-8x8", "gemm-pot-8x8").unwrap();
     let desc = descriptor(&mut accel);
-    let counters = accel.gemm(&desc, Duration::from_millis(10)).unwrap();
+    let counters = accel.run(&desc, Duration::from_millis(10)).unwrap();
     assert_eq!(counters.macs, 8 * 16 * 32);
 }
 
@@ -232,10 +230,10 @@ fn the_watchdog_fires_on_a_design_held_busy_and_reports_its_state() {
         c: op(3 * 8, 8),
         params: op(48, 0),
         act_zero_point: 0,
-        output: OutputKind::Int8 { zero_point: 0 },
+        output: OutputMode::Int8 { zero_point: 0 },
     };
     // 200 us of device time at 100 MHz: 20,000 cycles, far more than the run needs.
-    let err = accel.gemm(&desc, Duration::from_micros(200)).unwrap_err();
+    let err = accel.run(&desc, Duration::from_micros(200)).unwrap_err();
     let DriverError::Timeout { state, .. } = &err else {
         panic!("expected a timeout, got {err:?}");
     };

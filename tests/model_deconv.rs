@@ -22,14 +22,14 @@ mod test_models;
 use std::path::{Path, PathBuf};
 
 use common::kiln_json;
-use kiln::backend::{Arithmetic, GoldenBackend};
 use kiln::model::exec::Runner;
 use kiln::model::graph::{layers, patch, Layer};
 use kiln::model::load::load_onnx;
 use kiln::model::npy::read_f32;
 use kiln::model::op::KilnOp;
-use kiln::model::run::{as_f32, calibrate, BackendRunner};
+use kiln::model::run::{as_f32, calibrate, GoldenRunner};
 use kiln::model::site::Site;
+use kiln::model::system::System;
 use kiln_spec::Design;
 use onnx_testdata::{load_pb, testdata};
 use serde_json::Value;
@@ -84,13 +84,9 @@ fn offload(
 ) -> Vec<(String, Vec<(Vec<f32>, Vec<f32>)>)> {
     let design = Design::by_name(design).unwrap();
     let calibration = calibrate(model, found, sets.iter().cloned()).unwrap();
-    let patched = patch(
-        model,
-        found,
-        &Arithmetic::of(&design).unwrap(),
-        &calibration,
-    )
-    .unwrap();
+    let system = System::single(design.clone());
+    let assignment = system.assign(found).unwrap();
+    let (patched, _) = patch(model, found, &system, &assignment, &calibration).unwrap();
     let replaced = patched
         .nodes()
         .iter()
@@ -100,7 +96,7 @@ fn offload(
     let names: Vec<String> = found.iter().map(|l| l.name.clone()).collect();
     let mut reference = Runner::new(model.clone(), names.clone()).unwrap();
     let mut offloaded = Runner::new(patched, names.clone()).unwrap();
-    let mut gemms = BackendRunner(GoldenBackend::new(&design).unwrap());
+    let mut gemms = GoldenRunner::new(&system).unwrap();
     let mut out: Vec<(String, Vec<(Vec<f32>, Vec<f32>)>)> =
         names.iter().map(|n| (n.clone(), Vec::new())).collect();
     for inputs in sets {

@@ -13,12 +13,12 @@
 #[path = "common/onnx_testdata.rs"]
 mod onnx_testdata;
 
-use kiln::backend::{Arithmetic, GoldenBackend};
 use kiln::model::exec::Runner;
 use kiln::model::graph::{layers, patch};
 use kiln::model::load::load_onnx;
 use kiln::model::op::KilnOp;
-use kiln::model::run::{as_f32, calibrate, BackendRunner};
+use kiln::model::run::{as_f32, calibrate, GoldenRunner};
+use kiln::model::system::System;
 use kiln_spec::Design;
 use onnx_testdata::{load_pb, testdata};
 use tract_onnx::prelude::*;
@@ -52,13 +52,9 @@ fn run_case(case: &str, design: &str) -> Outcome {
     }
     let design = Design::by_name(design).unwrap();
     let calibration = calibrate(&model, &found, [inputs.clone()]).unwrap();
-    let patched = patch(
-        &model,
-        &found,
-        &Arithmetic::of(&design).unwrap(),
-        &calibration,
-    )
-    .unwrap();
+    let system = System::single(design.clone());
+    let assignment = system.assign(&found).unwrap();
+    let (patched, _) = patch(&model, &found, &system, &assignment, &calibration).unwrap();
     let replaced = patched
         .nodes()
         .iter()
@@ -73,7 +69,7 @@ fn run_case(case: &str, design: &str) -> Outcome {
         .unwrap()
         .run(inputs.clone(), None)
         .unwrap();
-    let mut gemms = BackendRunner(GoldenBackend::new(&design).unwrap());
+    let mut gemms = GoldenRunner::new(&system).unwrap();
     let kiln = Runner::new(patched, [])
         .unwrap()
         .run(inputs, Some(&mut gemms))

@@ -12,8 +12,10 @@ mod common;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use kiln::budget::{check_gemm, check_matmul, BudgetError};
-use kiln::gemm::OutputMode;
+use kiln::budget::BudgetError;
+use kiln::engines::bfp::budget::check_matmul;
+use kiln::engines::gemm::budget::check_gemm;
+use kiln::engines::gemm::OutputMode;
 use kiln_spec::{Board, Design};
 
 /// 100 MB (10^8 bytes) in the KiB `ulimit -v` takes.
@@ -176,7 +178,7 @@ fn matmul_one_element_beyond_the_ddr_is_refused_small() {
     let n = largest(s, 4 * s, |n| fits(s, n));
     assert!(s > 5_000, "pynq-z1 holds an {s}x{s}x{k} MatMul at most");
 
-    let block = u64::from(design.block());
+    let block = u64::from(design.identity().unwrap().engine.block);
     let bits = u64::from(design.weight_bits().unwrap());
     let (s64, n64, k64) = (s as u64, n as u64, k as u64);
     let inside = bfp_device_bytes(s64, k64, n64, block, bits);

@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kiln::backend::{expected_design, BackendError, DeviceBackend};
+use kiln::engines::gemm::{GemmDescriptor, OutputMode};
 use kiln_driver::transport::{Transport, TransportError, XrtTransport};
 use kiln_driver::xclbin::{Xclbin, XclbinError};
-use kiln_driver::{Accelerator, DeviceBuffer, DriverError, GemmDescriptor, Operand, OutputKind};
+use kiln_driver::{Accelerator, DeviceBuffer, DriverError, Operand};
 use kiln_spec::{Board, Design};
 
 /// The board the emulation library models by default (KILN_XRT_EMU_BOARD).
@@ -102,7 +103,7 @@ fn descriptor(accel: &mut Accelerator<XrtTransport>, m: u32, offset: u64) -> Gem
         c: op(u64::from(m) * 16, 16),
         params: op(16 * 16, 0),
         act_zero_point: 0,
-        output: OutputKind::Int8 { zero_point: 0 },
+        output: OutputMode::Int8 { zero_point: 0 },
     }
 }
 
@@ -121,7 +122,7 @@ fn pointers_inside_buffers_and_reused_runs_work() {
     // the run handle is reused and the pointers become sub-buffers.
     for offset in [0, 4096, 8] {
         let desc = descriptor(&mut accel, 8, offset);
-        let counters = accel.gemm(&desc, timeout).unwrap();
+        let counters = accel.run(&desc, timeout).unwrap();
         assert_eq!(counters.macs, 8 * 16 * 32, "offset {offset}");
     }
     // A pointer outside every buffer of this transport is refused before
@@ -131,7 +132,7 @@ fn pointers_inside_buffers_and_reused_runs_work() {
         phys: 0x10,
         len: desc.c.buffer.len,
     };
-    let err = accel.gemm(&desc, timeout).unwrap_err();
+    let err = accel.run(&desc, timeout).unwrap_err();
     assert!(
         matches!(
             err,
@@ -142,7 +143,7 @@ fn pointers_inside_buffers_and_reused_runs_work() {
     assert!(err.to_string().contains("argument `c` at 0x10"), "{err}");
     // The transport still works afterwards.
     let desc = descriptor(&mut accel, 3, 0);
-    assert_eq!(accel.gemm(&desc, timeout).unwrap().macs, 3 * 16 * 32);
+    assert_eq!(accel.run(&desc, timeout).unwrap().macs, 3 * 16 * 32);
 }
 
 #[test]
@@ -238,11 +239,11 @@ fn a_held_busy_design_times_out_and_the_transport_drops_cleanly() {
         c: op(64, 8),
         params: op(64, 0),
         act_zero_point: 0,
-        output: OutputKind::Int32,
+        output: OutputMode::Int32,
     };
     // 200 us asked, the 1 ms floor given: 200,000 cycles of device time
     // at the KV260's 200 MHz, far more than the run needs.
-    let err = accel.gemm(&desc, Duration::from_micros(200)).unwrap_err();
+    let err = accel.run(&desc, Duration::from_micros(200)).unwrap_err();
     let msg = err.to_string();
     let DriverError::Timeout { state, .. } = &err else {
         panic!("expected a timeout, got {err:?}");
@@ -253,7 +254,7 @@ fn a_held_busy_design_times_out_and_the_transport_drops_cleanly() {
     assert_eq!(state.ctrl, 0, "{msg}");
     assert!(msg.contains("did not finish"), "{msg}");
     // A second start while the run is in flight is refused, not queued.
-    let err = accel.gemm(&desc, Duration::from_micros(200)).unwrap_err();
+    let err = accel.run(&desc, Duration::from_micros(200)).unwrap_err();
     assert!(err.to_string().contains("still in flight"), "{err}");
     // Runs, buffers, kernel and device go away in order, with the run
     // still in flight.

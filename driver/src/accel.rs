@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use crate::descriptor::{
-    BfpGeometry, DescriptorError, GemmDescriptor, MatmulDescriptor, OutputKind,
-};
+use crate::descriptor::DescriptorError;
 use crate::regs;
 use crate::transport::{DeviceBuffer, Transport, TransportError};
 
@@ -15,9 +13,9 @@ use crate::transport::{DeviceBuffer, Transport, TransportError};
 pub struct DesignIdentity {
     /// FNV-1a of the design name (DESIGN_ID).
     pub id: u32,
-    /// ENGINE.KIND: [`ENGINE_GEMM`] or [`ENGINE_BFP`].
+    /// ENGINE.KIND: the engine's code in hw/engines.toml.
     pub engine: u32,
-    /// ENGINE.BLOCK: elements per BFP block (0 for GEMM).
+    /// ENGINE.BLOCK: elements per BFP block (0 for other engines).
     pub block: u32,
     pub rows: u32,
     pub cols: u32,
@@ -28,35 +26,15 @@ pub struct DesignIdentity {
     pub n_tiles: u32,
 }
 
-/// ENGINE.KIND of the quantised GEMM engine.
-pub const ENGINE_GEMM: u32 = 0;
-/// ENGINE.KIND of the block-floating-point MatMul engine.
-pub const ENGINE_BFP: u32 = 1;
-
-fn engine_name(kind: u32) -> &'static str {
-    match kind {
-        ENGINE_GEMM => "GEMM",
-        ENGINE_BFP => "BFP MatMul",
-        _ => "unknown",
-    }
-}
-
 impl std::fmt::Display for DesignIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.engine == ENGINE_BFP {
-            return write!(
-                f,
-                "{:#010x}: BFP MatMul, {} lanes, {}-bit weights in blocks of {}, K up to {}, {}-column tiles",
-                self.id, self.rows, self.weight_bits, self.block, self.k_depth, self.cols
-            );
-        }
-        if self.engine != ENGINE_GEMM {
-            return write!(f, "{:#010x}: unknown engine kind {}", self.id, self.engine);
-        }
         write!(
             f,
-            "{:#010x}: {}x{} array, PE kind {}, {}-bit codes, K depth {}, {}x{} tiles",
+            "{:#010x}: ENGINE.KIND {} BLOCK {}, ARRAY {}x{} PE_KIND {} WEIGHT_BITS {}, \
+             BUFFERS K_DEPTH {} M_TILES {} N_TILES {}",
             self.id,
+            self.engine,
+            self.block,
             self.rows,
             self.cols,
             self.pe_kind,
@@ -66,6 +44,36 @@ impl std::fmt::Display for DesignIdentity {
             self.n_tiles
         )
     }
+}
+
+/// One run of an engine: its argument registers, checked in full against
+/// the opened accelerator before any of them is written. Each engine's
+/// jobs implement it in the engine's own folder; the driver sequences any
+/// of them the same way.
+pub trait Job {
+    /// What the job is, for messages (`GEMM`, `BFP MatMul`).
+    fn what(&self) -> &'static str;
+    /// ENGINE.KIND of the engine that runs it.
+    fn engine_kind(&self) -> u32;
+    /// Checks shapes, layouts and buffer bounds against the accelerator's
+    /// identity registers.
+    fn validate(&self, identity: &DesignIdentity) -> Result<(), DescriptorError>;
+    /// The argument registers' values.
+    fn args(&self) -> RunArgs;
+}
+
+/// The argument registers of one run, whichever engine it is for: what
+/// each means is the engine's (hw/ip/<engine>/doc/registers.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunArgs {
+    /// (name for messages, device address, row stride in bytes) of A, B and C.
+    pub operands: [(&'static str, u64, u64); 3],
+    /// P_ADDR (0 for an engine without channel parameters).
+    pub params: u64,
+    /// M, N, K.
+    pub mnk: [u32; 3],
+    /// The engine's MODE word.
+    pub mode: u32,
 }
 
 /// What the identity registers say.
@@ -244,90 +252,25 @@ impl<T: Transport> Accelerator<T> {
         Ok(self.transport.sync_from_device(buf, offset, out)?)
     }
 
-    /// Runs one GEMM and returns its counters. The descriptor is validated
-    /// in full before any register is written.
-    pub fn gemm(
-        &mut self,
-        desc: &GemmDescriptor,
-        timeout: Duration,
-    ) -> Result<Counters, DriverError> {
-        self.require_engine(ENGINE_GEMM)?;
-        desc.validate(self.identity.design.weight_bits)?;
-        let mut mode = 0;
-        let out_zp = match desc.output {
-            OutputKind::Int8 { zero_point } => zero_point,
-            OutputKind::Int32 => {
-                mode = regs::mode::OUT_INT32.set(mode, 1);
-                0
-            }
-        };
-        mode = regs::mode::ACT_ZP.set(mode, u32::from(desc.act_zero_point as u8));
-        mode = regs::mode::OUT_ZP.set(mode, u32::from(out_zp as u8));
-        self.run(
-            &RunArgs {
-                operands: [
-                    ("A", desc.a.address(), desc.a.stride),
-                    ("B", desc.b.address(), desc.b.stride),
-                    ("C", desc.c.address(), desc.c.stride),
-                ],
-                params: desc.params.address(),
-                mnk: [desc.m, desc.n, desc.k],
-                mode,
-            },
-            timeout,
-        )
-    }
-
-    /// Runs one BFP MatMul and returns its counters. The descriptor is
-    /// validated in full before any register is written.
-    pub fn matmul(
-        &mut self,
-        desc: &MatmulDescriptor,
-        timeout: Duration,
-    ) -> Result<Counters, DriverError> {
-        self.require_engine(ENGINE_BFP)?;
-        desc.validate(&self.bfp_geometry())?;
-        self.run(
-            &RunArgs {
-                operands: [
-                    ("A", desc.a.address(), desc.a.stride),
-                    ("W", desc.w.address(), desc.w.stride),
-                    ("C", desc.c.address(), desc.c.stride),
-                ],
-                params: 0,
-                mnk: [desc.m, desc.n, desc.k],
-                mode: 0,
-            },
-            timeout,
-        )
-    }
-
-    /// The block geometry of a BFP design (meaningless for a GEMM design).
-    pub fn bfp_geometry(&self) -> BfpGeometry {
-        let d = &self.identity.design;
-        BfpGeometry {
-            block: d.block,
-            weight_bits: d.weight_bits,
-            k_depth: d.k_depth,
-        }
-    }
-
-    fn require_engine(&self, wanted: u32) -> Result<(), DriverError> {
+    /// Runs one job and returns its counters. The job is validated in full
+    /// before any register is written.
+    pub fn run(&mut self, job: &dyn Job, timeout: Duration) -> Result<Counters, DriverError> {
         let found = self.identity.design.engine;
-        if found == wanted {
-            Ok(())
-        } else {
-            Err(DescriptorError::WrongEngine {
-                wanted: engine_name(wanted),
-                found: engine_name(found),
+        if found != job.engine_kind() {
+            return Err(DescriptorError::WrongEngine {
+                job: job.what(),
+                wanted: job.engine_kind(),
+                found,
             }
-            .into())
+            .into());
         }
+        job.validate(&self.identity.design)?;
+        self.start(&job.args(), timeout)
     }
 
     /// Writes a validated run's arguments, starts it, waits for the
     /// interrupt and returns the counters.
-    fn run(&mut self, args: &RunArgs, timeout: Duration) -> Result<Counters, DriverError> {
+    fn start(&mut self, args: &RunArgs, timeout: Duration) -> Result<Counters, DriverError> {
         let t = &mut self.transport;
         let split = |x: u64| (x as u32, (x >> 32) as u32);
         let [(_, a, _), (_, b, _), (_, c, _)] = args.operands;
@@ -439,14 +382,4 @@ fn read_identity<T: Transport>(t: &mut T) -> Result<Identity, DriverError> {
             n_tiles: regs::buffers::N_TILES.get(buffers),
         },
     })
-}
-
-/// The register values of one run, whichever engine it is for.
-struct RunArgs {
-    /// (name, device address, row stride) of A, B (or W) and C.
-    operands: [(&'static str, u64, u64); 3],
-    /// P_ADDR (GEMM channel parameters; 0 for BFP).
-    params: u64,
-    mnk: [u32; 3],
-    mode: u32,
 }

@@ -14,11 +14,10 @@ pub mod transport;
 pub mod xclbin;
 
 pub use accel::{
-    Accelerator, Counters, DesignIdentity, DriverError, EngineState, ExpectedDesign, Identity,
-    ENGINE_BFP, ENGINE_GEMM,
+    Accelerator, Counters, DesignIdentity, DriverError, EngineState, ExpectedDesign, Identity, Job,
+    RunArgs,
 };
 pub use descriptor::{
-    bfp_row_bytes, BfpGeometry, DescriptorError, GemmDescriptor, MatmulDescriptor, Operand,
-    OutputKind,
+    check_dimensions, check_operands, fits, round8, DescriptorError, Operand, OperandCheck,
 };
 pub use transport::{check_register_offset, DeviceBuffer, Transport, TransportError};

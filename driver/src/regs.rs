@@ -25,7 +25,8 @@ pub enum SwAccess {
     ToggleOnWrite,
 }
 
-/// A bit field of a register.
+/// A bit field of a register, as software reads it. A field software
+/// may not write (`ro`, `rc`) has this type only, so it has no setter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field {
     /// Name, as in hw/regs/kiln.toml.
@@ -55,11 +56,46 @@ impl Field {
     pub const fn get(self, word: u32) -> u32 {
         (word & self.mask()) >> self.lsb
     }
+}
+
+/// A field software writes (`rw`, or `tow`: writing 1 toggles a bit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RwField(Field);
+
+impl RwField {
+    /// The field at `lsb`, `width` bits wide.
+    #[must_use]
+    pub const fn new(name: &'static str, lsb: u32, width: u32, sw: SwAccess) -> Self {
+        Self(Field {
+            name,
+            lsb,
+            width,
+            sw,
+        })
+    }
+
+    /// The field as software reads it.
+    #[must_use]
+    pub const fn field(self) -> Field {
+        self.0
+    }
+
+    /// The field's bits, in place in the register word.
+    #[must_use]
+    pub const fn mask(self) -> u32 {
+        self.0.mask()
+    }
+
+    /// The field's value in `word`, shifted down to bit 0.
+    #[must_use]
+    pub const fn get(self, word: u32) -> u32 {
+        self.0.get(word)
+    }
 
     /// `word` with the field replaced by `value`, truncated to the field's width.
     #[must_use]
     pub const fn set(self, word: u32, value: u32) -> u32 {
-        (word & !self.mask()) | ((value << self.lsb) & self.mask())
+        (word & !self.mask()) | ((value << self.0.lsb) & self.mask())
     }
 }
 
@@ -128,27 +164,22 @@ pub const CTRL: Register = Register {
     offset: 0x00,
     reset: 0x0000_0004,
     fields: &[
-        ctrl::AP_START,
+        ctrl::AP_START.field(),
         ctrl::AP_DONE,
         ctrl::AP_IDLE,
         ctrl::AP_READY,
-        ctrl::AUTO_RESTART,
+        ctrl::AUTO_RESTART.field(),
     ],
 };
 
 /// Fields of `CTRL`.
 pub mod ctrl {
-    use super::{Field, SwAccess};
+    use super::{Field, RwField, SwAccess};
 
     /// Write 1 to start a run with the argument registers; hardware clears it when the run is accepted.
     ///
     /// Bit 0, software `rw`, hardware `hrw`, reset `0x0`.
-    pub const AP_START: Field = Field {
-        name: "AP_START",
-        lsb: 0,
-        width: 1,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const AP_START: RwField = RwField::new("AP_START", 0, 1, SwAccess::ReadWrite);
 
     /// Set when a run has finished and every output write is acknowledged; cleared when CTRL is read.
     ///
@@ -183,12 +214,7 @@ pub mod ctrl {
     /// Start the next run with the same arguments as soon as one finishes.
     ///
     /// Bit 7, software `rw`, hardware `hro`, reset `0x0`.
-    pub const AUTO_RESTART: Field = Field {
-        name: "AUTO_RESTART",
-        lsb: 7,
-        width: 1,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const AUTO_RESTART: RwField = RwField::new("AUTO_RESTART", 7, 1, SwAccess::ReadWrite);
 }
 
 /// Global interrupt enable.
@@ -198,22 +224,17 @@ pub const GIE: Register = Register {
     name: "GIE",
     offset: 0x04,
     reset: 0x0000_0000,
-    fields: &[gie::ENABLE],
+    fields: &[gie::ENABLE.field()],
 };
 
 /// Fields of `GIE`.
 pub mod gie {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// Drive the interrupt line when an enabled ISR bit is set.
     ///
     /// Bit 0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const ENABLE: Field = Field {
-        name: "ENABLE",
-        lsb: 0,
-        width: 1,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const ENABLE: RwField = RwField::new("ENABLE", 0, 1, SwAccess::ReadWrite);
 }
 
 /// Interrupt enable per source.
@@ -223,32 +244,22 @@ pub const IER: Register = Register {
     name: "IER",
     offset: 0x08,
     reset: 0x0000_0000,
-    fields: &[ier::DONE, ier::READY],
+    fields: &[ier::DONE.field(), ier::READY.field()],
 };
 
 /// Fields of `IER`.
 pub mod ier {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// Interrupt on ap_done.
     ///
     /// Bit 0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const DONE: Field = Field {
-        name: "DONE",
-        lsb: 0,
-        width: 1,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const DONE: RwField = RwField::new("DONE", 0, 1, SwAccess::ReadWrite);
 
     /// Interrupt on ap_ready.
     ///
     /// Bit 1, software `rw`, hardware `hro`, reset `0x0`.
-    pub const READY: Field = Field {
-        name: "READY",
-        lsb: 1,
-        width: 1,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const READY: RwField = RwField::new("READY", 1, 1, SwAccess::ReadWrite);
 }
 
 /// Interrupt status; writing 1 to a bit toggles it (XRT's TOW convention).
@@ -258,307 +269,242 @@ pub const ISR: Register = Register {
     name: "ISR",
     offset: 0x0C,
     reset: 0x0000_0000,
-    fields: &[isr::DONE, isr::READY],
+    fields: &[isr::DONE.field(), isr::READY.field()],
 };
 
 /// Fields of `ISR`.
 pub mod isr {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// A run finished.
     ///
     /// Bit 0, software `tow`, hardware `hrw`, reset `0x0`.
-    pub const DONE: Field = Field {
-        name: "DONE",
-        lsb: 0,
-        width: 1,
-        sw: SwAccess::ToggleOnWrite,
-    };
+    pub const DONE: RwField = RwField::new("DONE", 0, 1, SwAccess::ToggleOnWrite);
 
     /// The accelerator accepted new arguments.
     ///
     /// Bit 1, software `tow`, hardware `hrw`, reset `0x0`.
-    pub const READY: Field = Field {
-        name: "READY",
-        lsb: 1,
-        width: 1,
-        sw: SwAccess::ToggleOnWrite,
-    };
+    pub const READY: RwField = RwField::new("READY", 1, 1, SwAccess::ToggleOnWrite);
 }
 
-/// Activation matrix A: device address, low word. 8-byte aligned. GEMM: M x K int8, row-major. BFP: M mxint8 row records (docs/bfp.md).
+/// Operand A (activations): device address, low word. 8-byte aligned. What it holds is the engine's (hw/ip/\<engine\>/doc/registers.md).
 ///
 /// Offset `0x10`, reset `0x0000_0000`; fields in [`a_addr_lo`](mod@a_addr_lo).
 pub const A_ADDR_LO: Register = Register {
     name: "A_ADDR_LO",
     offset: 0x10,
     reset: 0x0000_0000,
-    fields: &[a_addr_lo::VALUE],
+    fields: &[a_addr_lo::VALUE.field()],
 };
 
 /// Fields of `A_ADDR_LO`.
 pub mod a_addr_lo {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// Address bits 31:0.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// Activation matrix A: device address, high word.
+/// Operand A: device address, high word.
 ///
 /// Offset `0x14`, reset `0x0000_0000`; fields in [`a_addr_hi`](mod@a_addr_hi).
 pub const A_ADDR_HI: Register = Register {
     name: "A_ADDR_HI",
     offset: 0x14,
     reset: 0x0000_0000,
-    fields: &[a_addr_hi::VALUE],
+    fields: &[a_addr_hi::VALUE.field()],
 };
 
 /// Fields of `A_ADDR_HI`.
 pub mod a_addr_hi {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// Address bits 63:32.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// Weights B, one row per output channel: device address, low word. 8-byte aligned. GEMM: N x K codes, row-major, packed low bits first. BFP: N row records in the design's weight format (docs/bfp.md).
+/// Operand B (weights): device address, low word. 8-byte aligned. What it holds is the engine's.
 ///
 /// Offset `0x18`, reset `0x0000_0000`; fields in [`b_addr_lo`](mod@b_addr_lo).
 pub const B_ADDR_LO: Register = Register {
     name: "B_ADDR_LO",
     offset: 0x18,
     reset: 0x0000_0000,
-    fields: &[b_addr_lo::VALUE],
+    fields: &[b_addr_lo::VALUE.field()],
 };
 
 /// Fields of `B_ADDR_LO`.
 pub mod b_addr_lo {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// Address bits 31:0.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// Weight codes B: device address, high word.
+/// Operand B: device address, high word.
 ///
 /// Offset `0x1C`, reset `0x0000_0000`; fields in [`b_addr_hi`](mod@b_addr_hi).
 pub const B_ADDR_HI: Register = Register {
     name: "B_ADDR_HI",
     offset: 0x1C,
     reset: 0x0000_0000,
-    fields: &[b_addr_hi::VALUE],
+    fields: &[b_addr_hi::VALUE.field()],
 };
 
 /// Fields of `B_ADDR_HI`.
 pub mod b_addr_hi {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// Address bits 63:32.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// Output matrix C (M x N, row-major; GEMM: int8 or int32, BFP: f32): device address, low word. 8-byte aligned.
+/// Output C: device address, low word. 8-byte aligned. What it holds is the engine's.
 ///
 /// Offset `0x20`, reset `0x0000_0000`; fields in [`c_addr_lo`](mod@c_addr_lo).
 pub const C_ADDR_LO: Register = Register {
     name: "C_ADDR_LO",
     offset: 0x20,
     reset: 0x0000_0000,
-    fields: &[c_addr_lo::VALUE],
+    fields: &[c_addr_lo::VALUE.field()],
 };
 
 /// Fields of `C_ADDR_LO`.
 pub mod c_addr_lo {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// Address bits 31:0.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// Output matrix C: device address, high word.
+/// Output C: device address, high word.
 ///
 /// Offset `0x24`, reset `0x0000_0000`; fields in [`c_addr_hi`](mod@c_addr_hi).
 pub const C_ADDR_HI: Register = Register {
     name: "C_ADDR_HI",
     offset: 0x24,
     reset: 0x0000_0000,
-    fields: &[c_addr_hi::VALUE],
+    fields: &[c_addr_hi::VALUE.field()],
 };
 
 /// Fields of `C_ADDR_HI`.
 pub mod c_addr_hi {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// Address bits 63:32.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// GEMM only: per-output-channel parameters (N records of 16 bytes: bias, multiplier, shift, reserved): device address, low word. 8-byte aligned.
+/// Operand P (per-channel parameters, for engines that take them): device address, low word. 8-byte aligned.
 ///
 /// Offset `0x28`, reset `0x0000_0000`; fields in [`p_addr_lo`](mod@p_addr_lo).
 pub const P_ADDR_LO: Register = Register {
     name: "P_ADDR_LO",
     offset: 0x28,
     reset: 0x0000_0000,
-    fields: &[p_addr_lo::VALUE],
+    fields: &[p_addr_lo::VALUE.field()],
 };
 
 /// Fields of `P_ADDR_LO`.
 pub mod p_addr_lo {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// Address bits 31:0.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// Per-output-channel parameters: device address, high word.
+/// Operand P: device address, high word.
 ///
 /// Offset `0x2C`, reset `0x0000_0000`; fields in [`p_addr_hi`](mod@p_addr_hi).
 pub const P_ADDR_HI: Register = Register {
     name: "P_ADDR_HI",
     offset: 0x2C,
     reset: 0x0000_0000,
-    fields: &[p_addr_hi::VALUE],
+    fields: &[p_addr_hi::VALUE.field()],
 };
 
 /// Fields of `P_ADDR_HI`.
 pub mod p_addr_hi {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// Address bits 63:32.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// Rows of A and C.
+/// First dimension of the run (GEMM and BFP: rows of A and C).
 ///
 /// Offset `0x30`, reset `0x0000_0000`; fields in [`m`](mod@m).
 pub const M: Register = Register {
     name: "M",
     offset: 0x30,
     reset: 0x0000_0000,
-    fields: &[m::VALUE],
+    fields: &[m::VALUE.field()],
 };
 
 /// Fields of `M`.
 pub mod m {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// M, at least 1.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// Output channels: rows of B, columns of C.
+/// Second dimension of the run (GEMM and BFP: output channels, columns of C).
 ///
 /// Offset `0x34`, reset `0x0000_0000`; fields in [`n`](mod@n).
 pub const N: Register = Register {
     name: "N",
     offset: 0x34,
     reset: 0x0000_0000,
-    fields: &[n::VALUE],
+    fields: &[n::VALUE.field()],
 };
 
 /// Fields of `N`.
 pub mod n {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// N, at least 1.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// Reduction length: columns of A and B.
+/// Third dimension of the run (GEMM and BFP: the reduction length).
 ///
 /// Offset `0x38`, reset `0x0000_0000`; fields in [`k`](mod@k).
 pub const K: Register = Register {
     name: "K",
     offset: 0x38,
     reset: 0x0000_0000,
-    fields: &[k::VALUE],
+    fields: &[k::VALUE.field()],
 };
 
 /// Fields of `K`.
 pub mod k {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
     /// K, at least 1.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
 /// Row stride of A in bytes.
@@ -568,47 +514,37 @@ pub const LDA: Register = Register {
     name: "LDA",
     offset: 0x3C,
     reset: 0x0000_0000,
-    fields: &[lda::VALUE],
+    fields: &[lda::VALUE.field()],
 };
 
 /// Fields of `LDA`.
 pub mod lda {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
-    /// A multiple of 8, at least the row: K bytes (GEMM) or one mxint8 row record (BFP).
+    /// A multiple of 8, at least one row of A as the engine lays it out.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// Row stride of B in bytes.
+/// Row stride of B in bytes (for engines that use it).
 ///
 /// Offset `0x40`, reset `0x0000_0000`; fields in [`ldb`](mod@ldb).
 pub const LDB: Register = Register {
     name: "LDB",
     offset: 0x40,
     reset: 0x0000_0000,
-    fields: &[ldb::VALUE],
+    fields: &[ldb::VALUE.field()],
 };
 
 /// Fields of `LDB`.
 pub mod ldb {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
-    /// A multiple of 8, at least the packed row: K codes (GEMM) or one row record (BFP).
+    /// A multiple of 8, at least one row of B as the engine lays it out.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
 /// Row stride of C in bytes.
@@ -618,67 +554,37 @@ pub const LDC: Register = Register {
     name: "LDC",
     offset: 0x44,
     reset: 0x0000_0000,
-    fields: &[ldc::VALUE],
+    fields: &[ldc::VALUE.field()],
 };
 
 /// Fields of `LDC`.
 pub mod ldc {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
-    /// A multiple of 8, at least N output elements.
+    /// A multiple of 8, at least one row of C.
     ///
     /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const VALUE: Field = Field {
-        name: "VALUE",
-        lsb: 0,
-        width: 32,
-        sw: SwAccess::ReadWrite,
-    };
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
-/// GEMM only: output mode and zero points of this run.
+/// Run options, defined per engine: each engine's fields are in hw/ip/\<engine\>/engine.toml (and its doc/registers.md).
 ///
 /// Offset `0x48`, reset `0x0000_0000`; fields in [`mode`](mod@mode).
 pub const MODE: Register = Register {
     name: "MODE",
     offset: 0x48,
     reset: 0x0000_0000,
-    fields: &[mode::OUT_INT32, mode::ACT_ZP, mode::OUT_ZP],
+    fields: &[mode::VALUE.field()],
 };
 
 /// Fields of `MODE`.
 pub mod mode {
-    use super::{Field, SwAccess};
+    use super::{RwField, SwAccess};
 
-    /// 1: write raw int32 accumulators plus bias; 0: requantise to int8.
+    /// The engine's MODE word.
     ///
-    /// Bit 0, software `rw`, hardware `hro`, reset `0x0`.
-    pub const OUT_INT32: Field = Field {
-        name: "OUT_INT32",
-        lsb: 0,
-        width: 1,
-        sw: SwAccess::ReadWrite,
-    };
-
-    /// Activation zero point (int8, two's complement).
-    ///
-    /// Bits 15:8, software `rw`, hardware `hro`, reset `0x0`.
-    pub const ACT_ZP: Field = Field {
-        name: "ACT_ZP",
-        lsb: 8,
-        width: 8,
-        sw: SwAccess::ReadWrite,
-    };
-
-    /// Output zero point (int8, two's complement), int8 mode only.
-    ///
-    /// Bits 23:16, software `rw`, hardware `hro`, reset `0x0`.
-    pub const OUT_ZP: Field = Field {
-        name: "OUT_ZP",
-        lsb: 16,
-        width: 8,
-        sw: SwAccess::ReadWrite,
-    };
+    /// Bits 31:0, software `rw`, hardware `hro`, reset `0x0`.
+    pub const VALUE: RwField = RwField::new("VALUE", 0, 32, SwAccess::ReadWrite);
 }
 
 /// Identity: reads 0x4B494C4E ("KILN").
@@ -770,7 +676,7 @@ pub const ARRAY: Register = Register {
 pub mod array {
     use super::{Field, SwAccess};
 
-    /// Output rows computed at once: PE rows (GEMM) or lanes (BFP).
+    /// Output rows computed at once (GEMM: PE rows; BFP, dwconv: lanes).
     ///
     /// Bits 7:0, software `ro`, hardware `hwo`, reset `0x0`.
     pub const ROWS: Field = Field {
@@ -780,7 +686,7 @@ pub mod array {
         sw: SwAccess::ReadOnly,
     };
 
-    /// GEMM: PE columns. BFP: output columns collected per write (n_tile).
+    /// GEMM: PE columns. BFP: output columns collected per write (n_tile). Other engines: their doc/registers.md.
     ///
     /// Bits 15:8, software `ro`, hardware `hwo`, reset `0x0`.
     pub const COLS: Field = Field {
@@ -790,7 +696,7 @@ pub mod array {
         sw: SwAccess::ReadOnly,
     };
 
-    /// GEMM: PE kind, an index into the PE library (hw/ip/pe/data/codebooks.toml). BFP: 0.
+    /// PE kind, an index into the PE library (hw/ip/pe/data/codebooks.toml); 0 for an engine without PEs.
     ///
     /// Bits 23:16, software `ro`, hardware `hwo`, reset `0x0`.
     pub const PE_KIND: Field = Field {
@@ -800,7 +706,7 @@ pub mod array {
         sw: SwAccess::ReadOnly,
     };
 
-    /// Bits per weight code (GEMM) or weight element (BFP: 8 mxint8, 4 mxint4).
+    /// Bits per weight code (engines with PEs) or weight element (BFP: 8 mxint8, 4 mxint4).
     ///
     /// Bits 31:24, software `ro`, hardware `hwo`, reset `0x0`.
     pub const WEIGHT_BITS: Field = Field {
@@ -825,7 +731,7 @@ pub const BUFFERS: Register = Register {
 pub mod buffers {
     use super::{Field, SwAccess};
 
-    /// GEMM: K elements held per buffer half. BFP: the longest K.
+    /// GEMM: K elements held per buffer half. BFP: the longest K. Other engines: their buffer limit (doc/registers.md).
     ///
     /// Bits 15:0, software `ro`, hardware `hwo`, reset `0x0`.
     pub const K_DEPTH: Field = Field {
@@ -835,7 +741,7 @@ pub mod buffers {
         sw: SwAccess::ReadOnly,
     };
 
-    /// GEMM: array-row tiles per output block. BFP: 1.
+    /// GEMM: array-row tiles per output block. Other engines: 1.
     ///
     /// Bits 23:16, software `ro`, hardware `hwo`, reset `0x0`.
     pub const M_TILES: Field = Field {
@@ -845,7 +751,7 @@ pub mod buffers {
         sw: SwAccess::ReadOnly,
     };
 
-    /// GEMM: array-column tiles per output block. BFP: 1.
+    /// GEMM: array-column tiles per output block. Other engines: 1.
     ///
     /// Bits 31:24, software `ro`, hardware `hwo`, reset `0x0`.
     pub const N_TILES: Field = Field {
@@ -870,7 +776,7 @@ pub const ENGINE: Register = Register {
 pub mod engine {
     use super::{Field, SwAccess};
 
-    /// 0: quantised GEMM (hw/ip/gemm). 1: block-floating-point MatMul (hw/ip/bfp).
+    /// The engine's kind code (hw/engines.toml).
     ///
     /// Bits 3:0, software `ro`, hardware `hwo`, reset `0x0`.
     pub const KIND: Field = Field {
@@ -880,7 +786,7 @@ pub mod engine {
         sw: SwAccess::ReadOnly,
     };
 
-    /// BFP: elements per block sharing one exponent. GEMM: 0.
+    /// BFP: elements per block sharing one exponent. Other engines: 0.
     ///
     /// Bits 15:8, software `ro`, hardware `hwo`, reset `0x0`.
     pub const BLOCK: Field = Field {

@@ -1,5 +1,6 @@
-//! Embeds every board file (boards/) and design file (hw/designs/, and the
-//! test-only ones in hw/designs/dv/) so that adding one is adding a file.
+//! Embeds every board file (boards/), design file (hw/designs/, and the
+//! test-only ones in hw/designs/dv/) and engine description
+//! (hw/ip/<engine>/engine.toml) so that adding one is adding a file.
 
 use std::{env, fs, path::PathBuf};
 
@@ -21,6 +22,35 @@ fn main() {
         "(file name, text) of every design file, test-only ones included.",
         &out_dir.join("designs.rs"),
     );
+    embed_engines(&root, &out_dir.join("engine_files.rs"));
+}
+
+/// Every `hw/ip/<name>/engine.toml`, as (name, text).
+fn embed_engines(root: &std::path::Path, dest: &PathBuf) {
+    let ip = root.join("hw/ip");
+    println!("cargo:rerun-if-changed={}", ip.display());
+    let mut names: Vec<String> = fs::read_dir(&ip)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", ip.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("engine.toml").is_file())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut out = String::from(
+        "/// (engine name, text) of every hw/ip/<name>/engine.toml.\n\
+         pub(crate) const ENGINE_FILES: &[(&str, &str)] = &[\n",
+    );
+    for name in &names {
+        let file = ip.join(name).join("engine.toml");
+        println!("cargo:rerun-if-changed={}", file.display());
+        let abs = fs::canonicalize(&file).unwrap();
+        out.push_str(&format!(
+            "    ({name:?}, include_str!({:?})),\n",
+            abs.display().to_string()
+        ));
+    }
+    out.push_str("];\n");
+    fs::write(dest, out).unwrap();
 }
 
 fn embed(root: &std::path::Path, dirs: &[&str], name: &str, doc: &str, dest: &PathBuf) {

@@ -3,20 +3,21 @@
 //! allocated. A call that cannot fit is refused with both figures, instead
 //! of growing until the kernel kills it or an allocation aborts.
 //!
-//! **Device side** ([`gemm_bytes`], [`matmul_bytes`], [`check_device`]):
-//! the buffers exactly as [`crate::backend::DeviceBackend`] lays them out:
-//! the same stride functions (`gemm::layout::Strides::packed`,
-//! `bfp::layout::packed_strides`), a region of `rows * stride` bytes per
-//! operand (the layout modules' `a_bytes`, `b_bytes`, `c_bytes`,
-//! `channel_bytes`, here in checked u64), allocated in the backend's order,
-//! each in whole pages ([`kiln_driver::transport::allocation_bytes`], what
-//! every transport takes). The descriptor the backend would submit is then
-//! put through the driver's own validation, so the design's limits (K
-//! depth, register widths, strides, bounds) are the driver's, checked
+//! This module holds what every engine's budget shares; each engine's own
+//! budget is in its folder (`engines/<engine>/budget.rs`).
+//!
+//! **Device side** (each engine's `*_bytes`, [`check_device`]): the
+//! buffers exactly as [`crate::backend::DeviceBackend`] lays out the
+//! engine's job: the job's own stride functions, a region of `rows *
+//! stride` bytes per operand (in checked u64), allocated in the backend's
+//! order, each in whole pages ([`kiln_driver::transport::allocation_bytes`],
+//! what every transport takes). The descriptor the backend would submit is
+//! then put through the driver's own validation, so the design's limits
+//! (K depth, register widths, strides, bounds) are the driver's, checked
 //! before any allocation rather than after.
 //!
-//! **Host side** ([`host_gemm_bytes`], [`host_matmul_bytes`],
-//! [`host_bfp_study_bytes`], [`check_host`]): an upper bound of what the
+//! **Host side** (each engine's `host_*_bytes`, [`check_host`]): an upper
+//! bound of what the
 //! host allocates for the call: operands, the golden model's scratch and
 //! results, the checks' own vectors, the packed copies for a device and,
 //! for the simulator, the simulated DDR the buffers occupy. Every vector is
@@ -33,19 +34,12 @@ use std::mem::size_of;
 use std::path::{Path, PathBuf};
 
 use kiln_driver::transport::{allocation_bytes, ALLOC_ALIGN};
-use kiln_driver::{
-    BfpGeometry, DescriptorError, DeviceBuffer, GemmDescriptor, MatmulDescriptor, Operand,
-    OutputKind,
-};
-use kiln_spec::{Board, Design, SpecError};
+use kiln_driver::{DescriptorError, DeviceBuffer, Operand};
+use kiln_spec::{Board, SpecError};
 
-use crate::backend::{weight_format, BackendError};
-use crate::bfp::ggml::{Q4_0_BYTES, Q8_0_BYTES, QK};
-use crate::bfp::layout::packed_strides;
-use crate::bfp::BLOCK_SIZES;
-use crate::formats::{Codebook, FormatError};
-use crate::gemm::layout::{Strides, CHANNEL_RECORD_BYTES};
-use crate::gemm::{ChannelParams, GemmError, OutputMode};
+use crate::backend::BackendError;
+use crate::engines::gemm::GemmError;
+use crate::formats::FormatError;
 
 /// Which memory a [`Budget`] is of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,21 +257,21 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 /// `a * b * ...` in u64, or [`BudgetError::Overflow`] naming `what`.
-fn product(call: &str, what: &str, factors: &[u64]) -> Result<u64, BudgetError> {
+pub(crate) fn product(call: &str, what: &str, factors: &[u64]) -> Result<u64, BudgetError> {
     factors
         .iter()
         .try_fold(1u64, |acc, &f| acc.checked_mul(f))
         .ok_or_else(|| overflow(call, what))
 }
 
-fn overflow(call: &str, what: &str) -> BudgetError {
+pub(crate) fn overflow(call: &str, what: &str) -> BudgetError {
     BudgetError::Overflow {
         call: call.to_string(),
         what: what.to_string(),
     }
 }
 
-fn sum_parts(call: &str, parts: &[Part]) -> Result<u64, BudgetError> {
+pub(crate) fn sum_parts(call: &str, parts: &[Part]) -> Result<u64, BudgetError> {
     parts
         .iter()
         .try_fold(0u64, |acc, p| acc.checked_add(p.bytes))
@@ -287,7 +281,7 @@ fn sum_parts(call: &str, parts: &[Part]) -> Result<u64, BudgetError> {
 /// Checks M, N and K against the 32-bit registers (and, on a 32-bit host,
 /// against the usize the layout functions compute rows in) and returns
 /// them as register values.
-fn register_dims(dims: [(&'static str, usize); 3]) -> Result<[u32; 3], BudgetError> {
+pub(crate) fn register_dims(dims: [(&'static str, usize); 3]) -> Result<[u32; 3], BudgetError> {
     // Every row function multiplies a dimension by at most 8 (bits per
     // code, or 4 bytes per f32 plus alignment): below this, none overflows.
     let usize_max = (usize::MAX / 8) as u64;
@@ -314,12 +308,13 @@ fn register_dims(dims: [(&'static str, usize); 3]) -> Result<[u32; 3], BudgetErr
 
 /// The 32-bit stride registers (LDA, LDB, LDC) must hold each stride: the
 /// driver refuses a wider one only when it writes them.
-fn check_strides(call: &str, strides: &Strides, b_name: &'static str) -> Result<(), BudgetError> {
-    for (operand, register, stride) in [
-        ("A", "LDA", strides.lda),
-        (b_name, "LDB", strides.ldb),
-        ("C", "LDC", strides.ldc),
-    ] {
+pub(crate) fn check_strides(
+    call: &str,
+    [lda, ldb, ldc]: [usize; 3],
+    b_name: &'static str,
+) -> Result<(), BudgetError> {
+    for (operand, register, stride) in [("A", "LDA", lda), (b_name, "LDB", ldb), ("C", "LDC", ldc)]
+    {
         let stride = stride as u64;
         if stride > u64::from(u32::MAX) {
             return Err(BudgetError::Stride {
@@ -334,7 +329,12 @@ fn check_strides(call: &str, strides: &Strides, b_name: &'static str) -> Result<
 }
 
 /// `rows * stride`, the size of every operand region in both layouts.
-fn region(call: &str, name: &'static str, rows: usize, stride: usize) -> Result<Part, BudgetError> {
+pub(crate) fn region(
+    call: &str,
+    name: &'static str,
+    rows: usize,
+    stride: usize,
+) -> Result<Part, BudgetError> {
     Ok(Part {
         name,
         bytes: product(call, name, &[rows as u64, stride as u64])?,
@@ -344,7 +344,10 @@ fn region(call: &str, name: &'static str, rows: usize, stride: usize) -> Result<
 /// The buffers of `parts` as the device backend allocates them, one after
 /// another from address 0 (a transport's allocator is a bump pointer from
 /// its region's start), and the bytes they take in all.
-fn allocate(call: &str, parts: &[Part]) -> Result<(Vec<DeviceBuffer>, u64), BudgetError> {
+pub(crate) fn allocate(
+    call: &str,
+    parts: &[Part],
+) -> Result<(Vec<DeviceBuffer>, u64), BudgetError> {
     let mut at = 0u64;
     let mut buffers = Vec::with_capacity(parts.len());
     for part in parts {
@@ -360,132 +363,12 @@ fn allocate(call: &str, parts: &[Part]) -> Result<(Vec<DeviceBuffer>, u64), Budg
     Ok((buffers, at))
 }
 
-fn operand(buffer: DeviceBuffer, stride: usize) -> Operand {
+pub(crate) fn operand(buffer: DeviceBuffer, stride: usize) -> Operand {
     Operand {
         buffer,
         offset: 0,
         stride: stride as u64,
     }
-}
-
-fn output_name(output: OutputMode) -> &'static str {
-    match output {
-        OutputMode::Int8 { .. } => "int8",
-        OutputMode::Int32 => "int32",
-    }
-}
-
-/// The device buffers of an M x N x K GEMM on `design` with `output`: A,
-/// B, C and the channel parameters, as the device backend allocates them.
-/// Errors when the design is not a GEMM design, a dimension does not fit
-/// its register, a stride does not fit its register, a size overflows, or
-/// the driver would refuse the descriptor.
-pub fn gemm_bytes(
-    design: &Design,
-    m: usize,
-    n: usize,
-    k: usize,
-    output: OutputMode,
-) -> Result<Budget, BudgetError> {
-    design.gemm()?;
-    let call = format!(
-        "a {m}x{n}x{k} (MxNxK) GEMM on {} with {} output",
-        design.name,
-        output_name(output)
-    );
-    let [m32, n32, k32] = register_dims([("M", m), ("N", n), ("K", k)])?;
-    let bits = design.weight_bits()?;
-    let strides = Strides::packed(n, k, bits, output)?;
-    check_strides(&call, &strides, "B")?;
-    // The device backend's allocation order: A, B, C, channel parameters.
-    let parts = vec![
-        region(&call, "A", m, strides.lda)?,
-        region(&call, "B", n, strides.ldb)?,
-        region(&call, "C", m, strides.ldc)?,
-        region(&call, "channel parameters", n, CHANNEL_RECORD_BYTES)?,
-    ];
-    let (buffers, total) = allocate(&call, &parts)?;
-    let desc = GemmDescriptor {
-        m: m32,
-        n: n32,
-        k: k32,
-        a: operand(buffers[0], strides.lda),
-        b: operand(buffers[1], strides.ldb),
-        c: operand(buffers[2], strides.ldc),
-        params: operand(buffers[3], 0),
-        act_zero_point: 0,
-        output: match output {
-            OutputMode::Int8 { zero_point } => OutputKind::Int8 { zero_point },
-            OutputMode::Int32 => OutputKind::Int32,
-        },
-    };
-    desc.validate(bits)
-        .map_err(|source| BudgetError::Descriptor {
-            call: call.clone(),
-            source,
-        })?;
-    Ok(Budget {
-        call,
-        side: Side::Device,
-        parts,
-        total,
-        mapped: 0,
-    })
-}
-
-/// The device buffers of a BFP MatMul of M x K activations by N x K
-/// weights on `design`: A, W and C. Errors as [`gemm_bytes`] does, and
-/// when K, padded to whole blocks, is longer than the design holds.
-pub fn matmul_bytes(design: &Design, m: usize, k: usize, n: usize) -> Result<Budget, BudgetError> {
-    design.bfp()?;
-    let call = format!("a {m}x{n}x{k} (MxNxK) BFP MatMul on {}", design.name);
-    let [m32, n32, k32] = register_dims([("M", m), ("N", n), ("K", k)])?;
-    let format = weight_format(design)?;
-    // Before any size: a K the engine cannot hold is the error to report,
-    // whatever the rest of the shape.
-    let padded = format.padded_k(k);
-    if padded > design.k_depth as usize {
-        return Err(BudgetError::KTooLong {
-            call,
-            design: design.name.clone(),
-            k,
-            padded,
-            k_depth: design.k_depth,
-        });
-    }
-    let strides = packed_strides(format, k, n);
-    check_strides(&call, &strides, "W")?;
-    let parts = vec![
-        region(&call, "A", m, strides.lda)?,
-        region(&call, "W", n, strides.ldb)?,
-        region(&call, "C", m, strides.ldc)?,
-    ];
-    let (buffers, total) = allocate(&call, &parts)?;
-    let desc = MatmulDescriptor {
-        m: m32,
-        n: n32,
-        k: k32,
-        a: operand(buffers[0], strides.lda),
-        w: operand(buffers[1], strides.ldb),
-        c: operand(buffers[2], strides.ldc),
-    };
-    let geometry = BfpGeometry {
-        block: design.block(),
-        weight_bits: design.weight_bits()?,
-        k_depth: design.k_depth,
-    };
-    desc.validate(&geometry)
-        .map_err(|source| BudgetError::Descriptor {
-            call: call.clone(),
-            source,
-        })?;
-    Ok(Budget {
-        call,
-        side: Side::Device,
-        parts,
-        total,
-        mapped: 0,
-    })
 }
 
 /// Refuses a device budget larger than `board`'s DDR.
@@ -501,55 +384,31 @@ pub fn check_device(budget: &Budget, board: &Board) -> Result<(), BudgetError> {
     Ok(())
 }
 
-/// [`gemm_bytes`], then [`check_device`] on `board`: the one call that
-/// says whether a GEMM shape can run on the board at all.
-pub fn check_gemm(
-    design: &Design,
-    board: &Board,
-    m: usize,
-    n: usize,
-    k: usize,
-    output: OutputMode,
-) -> Result<Budget, BudgetError> {
-    let budget = gemm_bytes(design, m, n, k, output)?;
-    check_device(&budget, board)?;
-    Ok(budget)
-}
-
-/// [`matmul_bytes`], then [`check_device`] on `board`.
-pub fn check_matmul(
-    design: &Design,
-    board: &Board,
-    m: usize,
-    k: usize,
-    n: usize,
-) -> Result<Budget, BudgetError> {
-    let budget = matmul_bytes(design, m, k, n)?;
-    check_device(&budget, board)?;
-    Ok(budget)
-}
-
 /// Host parts, summed with overflow checks as they are added.
-struct HostParts<'a> {
-    call: &'a str,
-    parts: Vec<Part>,
+pub(crate) struct HostParts<'a> {
+    pub(crate) call: &'a str,
+    pub(crate) parts: Vec<Part>,
 }
 
 impl HostParts<'_> {
-    fn add(&mut self, name: &'static str, factors: &[u64]) -> Result<(), BudgetError> {
+    pub(crate) fn add(&mut self, name: &'static str, factors: &[u64]) -> Result<(), BudgetError> {
         let bytes = product(self.call, name, factors)?;
         self.add_bytes(name, bytes);
         Ok(())
     }
 
-    fn add_bytes(&mut self, name: &'static str, bytes: u64) {
+    pub(crate) fn add_bytes(&mut self, name: &'static str, bytes: u64) {
         self.parts.push(Part { name, bytes });
     }
 
     /// What a device backend adds: its packed copies and read-back C (the
     /// device parts themselves) and, simulated, the DDR pages they occupy;
     /// returns the address space the rest of the DDR image maps.
-    fn device(&mut self, device: &Budget, memory: BackendMemory) -> Result<u64, BudgetError> {
+    pub(crate) fn device(
+        &mut self,
+        device: &Budget,
+        memory: BackendMemory,
+    ) -> Result<u64, BudgetError> {
         if memory == BackendMemory::Golden {
             return Ok(0);
         }
@@ -566,7 +425,7 @@ impl HostParts<'_> {
         }
     }
 
-    fn finish(self, mapped: u64) -> Result<Budget, BudgetError> {
+    pub(crate) fn finish(self, mapped: u64) -> Result<Budget, BudgetError> {
         Ok(Budget {
             total: sum_parts(self.call, &self.parts)?,
             call: self.call.to_string(),
@@ -577,148 +436,11 @@ impl HostParts<'_> {
     }
 }
 
-const I32: u64 = size_of::<i32>() as u64;
-const F32: u64 = size_of::<f32>() as u64;
-const F64: u64 = size_of::<f64>() as u64;
+pub(crate) const I32: u64 = size_of::<i32>() as u64;
+pub(crate) const F32: u64 = size_of::<f32>() as u64;
+pub(crate) const F64: u64 = size_of::<f64>() as u64;
 
-/// Host bytes of one random GEMM checked against the golden model (`kiln
-/// gemm`, `kiln bench gemm`) on a backend of `memory`. Errors as
-/// [`gemm_bytes`] does.
-pub fn host_gemm_bytes(
-    design: &Design,
-    m: usize,
-    n: usize,
-    k: usize,
-    output: OutputMode,
-    memory: BackendMemory,
-) -> Result<Budget, BudgetError> {
-    let device = gemm_bytes(design, m, n, k, output)?;
-    let (m, n, k) = (m as u64, n as u64, k as u64);
-    let mut host = HostParts {
-        call: &device.call,
-        parts: Vec::new(),
-    };
-    let mk = product(host.call, "M x K", &[m, k])?;
-    let nk = product(host.call, "N x K", &[n, k])?;
-    let mn = product(host.call, "M x N", &[m, n])?;
-    host.add_bytes(
-        "A and B operands",
-        mk.checked_add(nk)
-            .ok_or_else(|| overflow(host.call, "A and B"))?,
-    );
-    host.add(
-        "channel parameters",
-        &[n, size_of::<ChannelParams>() as u64],
-    )?;
-    // golden_gemm widens A and the decoded B to i16 when every codebook
-    // value fits (else i32), transposes B as i32 for short K (counted
-    // always), and keeps two i32 per channel (sums, corrections).
-    let codebook = Codebook::named(&design.gemm()?.pe)?;
-    let fits_i16 = codebook.values().iter().all(|&v| i16::try_from(v).is_ok());
-    let wide = if fits_i16 {
-        size_of::<i16>()
-    } else {
-        size_of::<i32>()
-    } as u64;
-    let scratch = [
-        product(host.call, "golden scratch", &[mk, wide])?,
-        product(host.call, "golden scratch", &[nk, wide + I32])?,
-        product(host.call, "golden scratch", &[n, 2 * I32])?,
-    ];
-    host.add_bytes(
-        "golden model scratch",
-        sum_u64(host.call, "golden model scratch", &scratch)?,
-    );
-    host.add("golden reference C", &[mn, I32])?;
-    host.add("backend C", &[mn, I32])?;
-    let mapped = host.device(&device, memory)?;
-    host.finish(mapped)
-}
-
-/// Host bytes of one BFP MatMul from random f32 data checked against the
-/// golden model and f64 (`kiln matmul`) on a backend of `memory`. Errors
-/// as [`matmul_bytes`] does.
-pub fn host_matmul_bytes(
-    design: &Design,
-    m: usize,
-    k: usize,
-    n: usize,
-    memory: BackendMemory,
-) -> Result<Budget, BudgetError> {
-    let device = matmul_bytes(design, m, k, n)?;
-    let format = weight_format(design)?;
-    // K fits the design's k_depth here, so these do not overflow.
-    let (padded, blocks) = (format.padded_k(k) as u64, format.blocks(k) as u64);
-    let (m, n, k) = (m as u64, n as u64, k as u64);
-    let mut host = HostParts {
-        call: &device.call,
-        parts: Vec::new(),
-    };
-    let rows = m
-        .checked_add(n)
-        .ok_or_else(|| overflow(host.call, "M + N"))?;
-    let mn = product(host.call, "M x N", &[m, n])?;
-    host.add("f32 operands", &[rows, k, F32])?;
-    // Elements padded to whole blocks, one exponent byte per block.
-    host.add("quantised operands", &[rows, padded + blocks])?;
-    host.add("golden reference C", &[mn, F32])?;
-    host.add("backend C", &[mn, F32])?;
-    host.add("f64 reference", &[mn, F64])?;
-    // The bound keeps |x| and u(x) as f64 per element, and the exponents.
-    host.add("error-bound rows", &[rows, 2 * F64 * k + blocks])?;
-    let mapped = host.device(&device, memory)?;
-    host.finish(mapped)
-}
-
-/// Host bytes of `kiln bench bfp-error`: the MatMul study of an M x K by N
-/// x K product (every weight format and block) and the conversion study of
-/// `ggml_blocks` llama.cpp blocks.
-pub fn host_bfp_study_bytes(
-    m: u64,
-    k: u64,
-    n: u64,
-    ggml_blocks: u64,
-) -> Result<Budget, BudgetError> {
-    let call =
-        format!("the BFP error study of M={m} K={k} N={n} with {ggml_blocks} llama.cpp blocks");
-    let mut host = HostParts {
-        call: &call,
-        parts: Vec::new(),
-    };
-    let rows = m.checked_add(n).ok_or_else(|| overflow(&call, "M + N"))?;
-    let mn = product(&call, "M x N", &[m, n])?;
-    // The largest quantised rows over the blocks studied: padded to the
-    // largest block, one exponent per block of the smallest.
-    let largest = *BLOCK_SIZES.iter().max().unwrap_or(&64) as u64;
-    let smallest = *BLOCK_SIZES.iter().min().unwrap_or(&16) as u64;
-    let padded = k
-        .checked_next_multiple_of(largest)
-        .ok_or_else(|| overflow(&call, "padded K"))?;
-    host.add("f32 operands", &[rows, k, F32])?;
-    host.add("f64 reference", &[mn, F64])?;
-    host.add(
-        "per-tensor int8 codes (i64)",
-        &[rows, k, size_of::<i64>() as u64],
-    )?;
-    let per_row = padded
-        .checked_add(k.div_ceil(smallest))
-        .ok_or_else(|| overflow(&call, "a quantised row"))?;
-    host.add("quantised operands", &[rows, per_row])?;
-    host.add("one scheme's C", &[mn, F32])?;
-    let qk = QK as u64;
-    // Source, two dequantised ggml copies, the converted and the directly
-    // quantised matrix dequantised: five f32 per element.
-    host.add("conversion f32 data", &[ggml_blocks, qk, 5 * F32])?;
-    // Q8_0 and Q4_0 blocks; three BFP matrices of one byte per element and
-    // one exponent per block of 32.
-    host.add(
-        "conversion blocks",
-        &[ggml_blocks, (Q8_0_BYTES + Q4_0_BYTES) as u64 + 3 * (qk + 1)],
-    )?;
-    host.finish(0)
-}
-
-fn sum_u64(call: &str, what: &str, values: &[u64]) -> Result<u64, BudgetError> {
+pub(crate) fn sum_u64(call: &str, what: &str, values: &[u64]) -> Result<u64, BudgetError> {
     values
         .iter()
         .try_fold(0u64, |acc, &v| acc.checked_add(v))
@@ -878,172 +600,6 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::bfp::layout as bfp_layout;
-    use crate::gemm::layout;
-
-    fn design(name: &str) -> Design {
-        Design::by_name(name).unwrap()
-    }
-
-    /// The device parts are the layout functions' sizes, so the packers and
-    /// this budget cannot disagree.
-    #[test]
-    fn device_parts_are_the_layout_sizes() {
-        let d = design("gemm-pot-8x8");
-        let bits = d.weight_bits().unwrap();
-        for (m, n, k, output) in [
-            (3, 5, 13, OutputMode::Int8 { zero_point: 0 }),
-            (17, 9, 33, OutputMode::Int32),
-            (1, 1, 1, OutputMode::Int32),
-        ] {
-            let b = gemm_bytes(&d, m, n, k, output).unwrap();
-            let s = Strides::packed(n, k, bits, output).unwrap();
-            let expected = [
-                layout::a_bytes(m, s.lda),
-                layout::b_bytes(n, s.ldb),
-                layout::c_bytes(m, s.ldc),
-                layout::channel_bytes(n),
-            ];
-            let got: Vec<u64> = b.parts.iter().map(|p| p.bytes).collect();
-            assert_eq!(got, expected.map(|e| e as u64));
-            // Four buffers, each at least one page.
-            let pages: u64 = expected
-                .iter()
-                .map(|&e| (e as u64).max(1).div_ceil(4096) * 4096)
-                .sum();
-            assert_eq!(b.total, pages);
-        }
-        let d = design("bfp-mxint4");
-        let format = weight_format(&d).unwrap();
-        let (m, k, n) = (3, 100, 7);
-        let b = matmul_bytes(&d, m, k, n).unwrap();
-        let s = bfp_layout::packed_strides(format, k, n);
-        let got: Vec<u64> = b.parts.iter().map(|p| p.bytes).collect();
-        assert_eq!(
-            got,
-            [m * s.lda, n * s.ldb, bfp_layout::c_bytes(m, s.ldc)].map(|e| e as u64)
-        );
-    }
-
-    #[test]
-    fn design_limits_and_overflow_are_typed() {
-        let gemm = design("gemm-pot-8x8");
-        let int8 = OutputMode::Int8 { zero_point: 0 };
-        assert!(matches!(
-            gemm_bytes(&gemm, 0, 1, 1, int8),
-            Err(BudgetError::Dimension { dim: "M", value: 0 })
-        ));
-        assert!(matches!(
-            gemm_bytes(&gemm, 1, 1, u32::MAX as usize + 1, int8),
-            Err(BudgetError::Dimension { dim: "K", .. })
-        ));
-        // K = 2^32 - 1 rounds to an LDA of 2^32, one past the register.
-        assert!(matches!(
-            gemm_bytes(&gemm, 1, 1, u32::MAX as usize, int8),
-            Err(BudgetError::Stride {
-                register: "LDA",
-                ..
-            })
-        ));
-        // Every region fits u64 but A + B + C does not.
-        let err = gemm_bytes(
-            &gemm,
-            u32::MAX as usize,
-            1 << 30,
-            (u32::MAX - 7) as usize,
-            int8,
-        )
-        .unwrap_err();
-        assert!(matches!(err, BudgetError::Overflow { .. }), "{err}");
-        let bfp = design("bfp-mxint8");
-        assert!(matches!(
-            matmul_bytes(&bfp, 1, bfp.k_depth as usize + 1, 1),
-            Err(BudgetError::KTooLong { .. })
-        ));
-        assert!(matches!(
-            matmul_bytes(&gemm, 1, 16, 1),
-            Err(BudgetError::Spec(_))
-        ));
-        assert!(matches!(
-            gemm_bytes(&bfp, 1, 1, 1, int8),
-            Err(BudgetError::Spec(_))
-        ));
-    }
-
-    #[test]
-    fn device_check_names_both_figures() {
-        let d = design("gemm-pot-8x8");
-        let board = Board::by_name("pynq-z1").unwrap();
-        let small = check_gemm(&d, &board, 64, 64, 64, OutputMode::Int32).unwrap();
-        assert!(small.total <= board.addresses.ddr_bytes);
-        let err = check_gemm(&d, &board, 100_000, 100_000, 100_000, OutputMode::Int32)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("a 100000x100000x100000 (MxNxK) GEMM on gemm-pot-8x8"),
-            "{err}"
-        );
-        assert!(err.contains("A 10000000000 bytes (9.3 GiB)"), "{err}");
-        assert!(
-            err.ends_with("board pynq-z1 has 536870912 bytes (512 MiB) of DDR (0x20000000 bytes)"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn host_budgets_count_the_backends_memory() {
-        let d = design("gemm-pot-8x8");
-        let out = OutputMode::Int8 { zero_point: 0 };
-        let golden = host_gemm_bytes(&d, 100, 200, 300, out, BackendMemory::Golden).unwrap();
-        let device = host_gemm_bytes(&d, 100, 200, 300, out, BackendMemory::Device).unwrap();
-        let ddr_bytes = 1 << 29;
-        let simulated = BackendMemory::Simulated { ddr_bytes };
-        let sim = host_gemm_bytes(&d, 100, 200, 300, out, simulated).unwrap();
-        let dev = gemm_bytes(&d, 100, 200, 300, out).unwrap();
-        let packed: u64 = dev.parts.iter().map(|p| p.bytes).sum();
-        assert_eq!(device.total, golden.total + packed);
-        assert_eq!((golden.mapped, device.mapped), (0, 0));
-        assert_eq!(sim.total, device.total + dev.total);
-        // The whole DDR image is mapped; the buffers' pages are resident.
-        assert_eq!(sim.total + sim.mapped, device.total + ddr_bytes);
-        // The operands alone: 100 x 300 activations and 200 x 300 codes.
-        assert_eq!(golden.parts[0].bytes, 100 * 300 + 200 * 300);
-
-        let limit = |available: u64, what: &str| Limit {
-            available,
-            what: what.into(),
-        };
-        let tight = HostMemory {
-            resident: limit(golden.total - 1, "a test"),
-            address_space: None,
-        };
-        let err = check_host(&golden, &tight).unwrap_err().to_string();
-        assert!(
-            err.contains(&format!("needs {} bytes", golden.total)),
-            "{err}"
-        );
-        assert!(err.ends_with(&format!(
-            "has {} available (a test)",
-            bytes(golden.total - 1)
-        )));
-        // Resident memory enough, but not the address space for the image.
-        let mapped_out = HostMemory {
-            resident: limit(u64::MAX, "plenty"),
-            address_space: Some(limit(sim.total + sim.mapped - 1, "a limit")),
-        };
-        check_host(&golden, &mapped_out).unwrap();
-        let err = check_host(&sim, &mapped_out).unwrap_err().to_string();
-        assert!(err.contains("for the simulated DDR image"), "{err}");
-        assert!(err.ends_with("available (a limit)"), "{err}");
-        let bfp = design("bfp-mxint8");
-        assert!(host_matmul_bytes(&bfp, 4, 64, 8, simulated).is_ok());
-        assert!(
-            host_bfp_study_bytes(4096, 65536, 4096, 1 << 20)
-                .unwrap()
-                .total
-                > 1 << 32
-        );
-    }
 
     #[test]
     fn human_units() {

@@ -7,11 +7,10 @@
 pub mod backend;
 #[cfg(feature = "sim")]
 pub mod bench;
-pub mod bfp;
 pub mod bitstream;
 pub mod budget;
+pub mod engines;
 pub mod formats;
-pub mod gemm;
 pub mod model;
 #[cfg(feature = "sim")]
 pub mod pe_check;

@@ -528,7 +528,7 @@ pub fn synth_design(design: &Design, options: &SynthOptions) -> Result<DesignRep
     let (compute, array) = design.compute_summary();
     Ok(DesignReport {
         design: design.name.clone(),
-        engine: design.engine().name(),
+        engine: design.engine_name(),
         compute,
         array,
         board: board.name.clone(),

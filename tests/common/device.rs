@@ -4,12 +4,12 @@
 //! the golden model bit for bit. tests/devmem_sim.rs and tests/xrt_emu.rs
 //! include this file with `#[path]`.
 
-use kiln::backend::{Backend, GoldenBackend, MatmulProblem, SimBackend};
-use kiln::bfp::{BfpFormat, BfpMatrix, ElementKind};
+use kiln::backend::{Backend, GoldenBackend, SimBackend};
+use kiln::engines::bfp::{BfpFormat, BfpMatrix, ElementKind, MatmulProblem, RunMatmul};
+use kiln::engines::gemm::{random_problem, OutputMode, RunGemm};
 use kiln::formats::Codebook;
-use kiln::gemm::{random_problem, OutputMode};
 use kiln::rng::SplitMix64;
-use kiln_spec::{Board, Design};
+use kiln_spec::{Board, Design, GemmArray};
 
 /// Runs random GEMMs of `shapes` on `device` (alternating int8 and int32
 /// output) and requires the golden model's outputs and the sim transport's
@@ -21,7 +21,7 @@ pub fn check_gemms(
     shapes: &[(usize, usize, usize)],
     seed: u64,
 ) {
-    let codebook = Codebook::named(&design.gemm().unwrap().pe).unwrap();
+    let codebook = Codebook::named(&design.params::<GemmArray>().unwrap().pe).unwrap();
     let mut sim = SimBackend::open(design, board, None).unwrap();
     let mut golden = GoldenBackend::new(design).unwrap();
     let mut rng = SplitMix64::new(seed);

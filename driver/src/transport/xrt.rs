@@ -452,7 +452,7 @@ impl Transport for XrtTransport {
                     | ERT_CMD_STATE_SUBMITTED
                     | ERT_CMD_STATE_RUNNING,
                 ) => return Ok(0),
-                Some(_) => return Ok(regs::ctrl::AP_IDLE.set(0, 1)),
+                Some(_) => return Ok(regs::ctrl::AP_IDLE.mask()),
             }
         }
         let mut value = 0u32;

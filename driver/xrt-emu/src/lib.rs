@@ -568,7 +568,13 @@ mod tests {
         let (b, _, _) = alloc(dev, 64);
         let (p, _, _) = alloc(dev, 128);
         let (c, c_map, _) = alloc(dev, c_len);
-        let scalars: [c_uint; 7] = [8, 8, 8, 8, 8, 32, regs::mode::OUT_INT32.set(0, 1)];
+        // MODE: the GEMM engine's OUT_INT32 (hw/ip/gemm/engine.toml).
+        let out_int32 = kiln_spec::engines::desc("gemm")
+            .unwrap()
+            .mode_field("OUT_INT32")
+            .unwrap()
+            .mask();
+        let scalars: [c_uint; 7] = [8, 8, 8, 8, 8, 32, out_int32];
         for (i, bo) in [a, b, c, p].into_iter().enumerate() {
             // SAFETY: a global argument takes a buffer handle.
             assert_eq!(unsafe { xrtRunSetArg(run, i as c_int, bo) }, 0);

@@ -1,138 +1,32 @@
 //! Accelerator designs: one per file in hw/designs/ (and hw/designs/dv/ for
-//! kiln's own test designs). A design fixes the engine, the PE kind, the
-//! array and buffer geometry and the target clock. The simulator build,
-//! `kiln synth`, the driver's identity check and the bitstream manifests all
-//! read designs through this module.
+//! kiln's own test designs). A design names its engine (hw/engines.toml)
+//! and fixes the engine's own parameters (parsed and checked by the
+//! engine's folder in [`crate::engines`]), the target clock and the memory
+//! master's bursts. The simulator build, `kiln synth`, the driver's
+//! identity check and the bitstream manifests all read designs through
+//! this module, and none of them names an engine.
 
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use crate::engines::{self, DesignContext, EngineDesc, EngineIdentity, EngineParams, Params};
 use crate::{check_file_name, invalid, parse_toml, PeLibrary, SpecError};
 
 include!(concat!(env!("OUT_DIR"), "/designs.rs"));
 
-/// The BFP engine's RTL modules (hw/ip/bfp/rtl), dependencies first.
-const BFP_MODULES: &[&str] = &[
-    "bfp_to_f32",
-    "bfp_facc",
-    "bfp_dot",
-    "bfp_lane",
-    "bfp_seq",
-    "bfp_stream",
-    "bfp_writer",
-    "bfp_core",
-];
-
-/// What kind of engine a design instantiates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Engine {
-    /// Quantised GEMM over a PE array (hw/ip/gemm).
-    Gemm,
-    /// Block-floating-point MatMul (hw/ip/bfp).
-    Bfp,
-}
-
-impl Engine {
-    /// The value of the ENGINE.KIND identity register.
-    pub fn kind_code(self) -> u32 {
-        match self {
-            Engine::Gemm => 0,
-            Engine::Bfp => 1,
-        }
-    }
-
-    /// The name used in design files and listings.
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Gemm => "gemm",
-            Engine::Bfp => "bfp",
-        }
-    }
-}
-
-/// A GEMM engine's PE array.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GemmArray {
-    /// PE kind, a name from the PE library.
-    pub pe: String,
-    /// PE rows: output rows computed at once.
-    pub rows: u32,
-    /// PE columns: output channels computed at once.
-    pub cols: u32,
-    /// Array-row tiles per output block.
-    pub m_tiles: u32,
-    /// Array-column tiles per output block.
-    pub n_tiles: u32,
-}
-
-impl GemmArray {
-    /// PEs in the array.
-    pub fn pes(&self) -> u32 {
-        self.rows * self.cols
-    }
-
-    /// Rows of an output block.
-    pub fn block_rows(&self) -> u32 {
-        self.rows * self.m_tiles
-    }
-
-    /// Columns (output channels) of an output block.
-    pub fn block_cols(&self) -> u32 {
-        self.cols * self.n_tiles
-    }
-}
-
-/// A BFP MatMul engine's lanes and formats (docs/bfp.md).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BfpEngine {
-    /// Weight element format: `mxint8` or `mxint4`. Activations are mxint8.
-    pub format: String,
-    /// Elements per block sharing one exponent: 16, 32 or 64.
-    pub block: u32,
-    /// Lanes: rows of A held on chip, output rows computed at once.
-    pub lanes: u32,
-    /// Output columns collected on chip before they are written to C.
-    pub n_tile: u32,
-}
-
-impl BfpEngine {
-    /// Bits per weight element.
-    pub fn weight_bits(&self) -> u32 {
-        if self.format == "mxint4" {
-            4
-        } else {
-            8
-        }
-    }
-
-    /// Weight elements in one 64-bit beat: the multiplies per lane per cycle.
-    pub fn elements_per_beat(&self) -> u32 {
-        64 / self.weight_bits()
-    }
-}
-
-/// The engine-specific half of a design.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "engine", rename_all = "lowercase")]
-pub enum EngineConfig {
-    Gemm(GemmArray),
-    Bfp(BfpEngine),
-}
-
 /// One accelerator design.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Design {
     /// Name, used on the command line and hashed into the DESIGN_ID register.
     pub name: String,
     /// One line for listings.
     pub summary: String,
-    /// The engine and its own parameters.
-    #[serde(flatten)]
-    pub config: EngineConfig,
-    /// GEMM: K elements each half of the A and B buffers holds (a multiple
-    /// of 16). BFP: the longest K a MatMul may have (a multiple of 8 blocks).
-    pub k_depth: u32,
+    /// The engine it instantiates.
+    pub engine: &'static EngineDesc,
+    /// The engine's own parameters.
+    pub params: Arc<dyn EngineParams>,
     /// Target fabric clock, MHz.
     pub clock_mhz: f64,
     /// Longest AXI4 burst the memory master issues, in 64-bit beats.
@@ -145,24 +39,47 @@ pub struct Design {
     pub hold_busy: bool,
 }
 
-/// A design file as written: the fields of every engine, each optional, so
-/// that one with the wrong engine's fields gets a message naming them.
+impl PartialEq for Design {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.summary == other.summary
+            && self.engine.name == other.engine.name
+            && self.params.to_table() == other.params.to_table()
+            && self.clock_mhz == other.clock_mhz
+            && self.max_burst_beats == other.max_burst_beats
+            && self.max_outstanding_reads == other.max_outstanding_reads
+            && self.test_only == other.test_only
+            && self.hold_busy == other.hold_busy
+    }
+}
+
+/// A design serialises as its file reads: the common fields with the
+/// engine's own among them.
+impl Serialize for Design {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let params = self.params.to_table();
+        let mut map = serializer.serialize_map(Some(params.len() + 8))?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("summary", &self.summary)?;
+        map.serialize_entry("engine", &self.engine.name)?;
+        for (key, value) in &params {
+            map.serialize_entry(key, value)?;
+        }
+        map.serialize_entry("clock_mhz", &self.clock_mhz)?;
+        map.serialize_entry("max_burst_beats", &self.max_burst_beats)?;
+        map.serialize_entry("max_outstanding_reads", &self.max_outstanding_reads)?;
+        map.serialize_entry("test_only", &self.test_only)?;
+        map.serialize_entry("hold_busy", &self.hold_busy)?;
+        map.end()
+    }
+}
+
+/// The fields every design file has; the rest are its engine's.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DesignFile {
+struct CommonFields {
     name: String,
     summary: String,
-    engine: Engine,
-    pe: Option<String>,
-    rows: Option<u32>,
-    cols: Option<u32>,
-    m_tiles: Option<u32>,
-    n_tiles: Option<u32>,
-    format: Option<String>,
-    block: Option<u32>,
-    lanes: Option<u32>,
-    n_tile: Option<u32>,
-    k_depth: u32,
+    engine: String,
     clock_mhz: f64,
     max_burst_beats: u32,
     max_outstanding_reads: u32,
@@ -170,71 +87,21 @@ struct DesignFile {
     test_only: bool,
     #[serde(default)]
     hold_busy: bool,
+    #[serde(flatten)]
+    rest: toml::Table,
 }
 
-/// A field's name and whether the file sets it.
-type FieldSet = (&'static str, bool);
-
-impl DesignFile {
-    fn into_design(self, file: &str) -> Result<Design, SpecError> {
-        let gemm_fields = [
-            ("pe", self.pe.is_some()),
-            ("rows", self.rows.is_some()),
-            ("cols", self.cols.is_some()),
-            ("m_tiles", self.m_tiles.is_some()),
-            ("n_tiles", self.n_tiles.is_some()),
-        ];
-        let bfp_fields = [
-            ("format", self.format.is_some()),
-            ("block", self.block.is_some()),
-            ("lanes", self.lanes.is_some()),
-            ("n_tile", self.n_tile.is_some()),
-        ];
-        let (own, foreign): (&[FieldSet], &[FieldSet]) = match self.engine {
-            Engine::Gemm => (&gemm_fields, &bfp_fields),
-            Engine::Bfp => (&bfp_fields, &gemm_fields),
-        };
-        let engine = self.engine.name();
-        if let Some((field, _)) = foreign.iter().find(|(_, set)| *set) {
-            let wanted: Vec<_> = own.iter().map(|(n, _)| *n).collect();
-            return Err(invalid(
-                file,
-                format!(
-                    "`{field}` does not apply to a {engine} design; a {engine} design takes {}",
-                    wanted.join(", ")
-                ),
-            ));
-        }
-        if let Some((field, _)) = own.iter().find(|(_, set)| !*set) {
-            return Err(invalid(file, format!("a {engine} design needs `{field}`")));
-        }
-        let config = match self.engine {
-            Engine::Gemm => EngineConfig::Gemm(GemmArray {
-                pe: self.pe.unwrap_or_default(),
-                rows: self.rows.unwrap_or_default(),
-                cols: self.cols.unwrap_or_default(),
-                m_tiles: self.m_tiles.unwrap_or_default(),
-                n_tiles: self.n_tiles.unwrap_or_default(),
-            }),
-            Engine::Bfp => EngineConfig::Bfp(BfpEngine {
-                format: self.format.unwrap_or_default(),
-                block: self.block.unwrap_or_default(),
-                lanes: self.lanes.unwrap_or_default(),
-                n_tile: self.n_tile.unwrap_or_default(),
-            }),
-        };
-        Ok(Design {
-            name: self.name,
-            summary: self.summary,
-            config,
-            k_depth: self.k_depth,
-            clock_mhz: self.clock_mhz,
-            max_burst_beats: self.max_burst_beats,
-            max_outstanding_reads: self.max_outstanding_reads,
-            test_only: self.test_only,
-            hold_busy: self.hold_busy,
-        })
-    }
+/// What the identity registers report for a design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    /// DESIGN_ID.
+    pub id: u32,
+    /// ENGINE.KIND.
+    pub kind: u32,
+    /// ARRAY.PE_KIND: the PE's index in the library, 0 without PEs.
+    pub pe_kind: u32,
+    /// The engine's own fields.
+    pub engine: EngineIdentity,
 }
 
 impl Design {
@@ -257,9 +124,27 @@ impl Design {
     }
 
     fn parse_with(file: &str, text: &str, library: &PeLibrary) -> Result<Design, SpecError> {
-        let raw: DesignFile = parse_toml(file, text)?;
-        let design = raw.into_design(file)?;
-        design.validate(file, library)?;
+        let common: CommonFields = parse_toml(file, text)?;
+        check_file_name(file, &common.name)?;
+        let engine =
+            engines::desc(&common.engine).map_err(|e| invalid(file, format!("engine: {e}")))?;
+        let context = DesignContext {
+            library,
+            test_only: common.test_only,
+        };
+        let params = engine.spec().parse(file, common.rest, &context)?;
+        let design = Design {
+            name: common.name,
+            summary: common.summary,
+            engine,
+            params,
+            clock_mhz: common.clock_mhz,
+            max_burst_beats: common.max_burst_beats,
+            max_outstanding_reads: common.max_outstanding_reads,
+            test_only: common.test_only,
+            hold_busy: common.hold_busy,
+        };
+        design.validate(file)?;
         Ok(design)
     }
 
@@ -287,44 +172,34 @@ impl Design {
             })
     }
 
-    /// The engine kind.
-    pub fn engine(&self) -> Engine {
-        match self.config {
-            EngineConfig::Gemm(_) => Engine::Gemm,
-            EngineConfig::Bfp(_) => Engine::Bfp,
-        }
+    /// The engine's name.
+    pub fn engine_name(&self) -> &'static str {
+        self.engine.spec().name()
     }
 
-    /// The PE array of a GEMM design; an error naming the design otherwise.
-    pub fn gemm(&self) -> Result<&GemmArray, SpecError> {
-        match &self.config {
-            EngineConfig::Gemm(array) => Ok(array),
-            EngineConfig::Bfp(_) => Err(self.wrong_engine(Engine::Gemm)),
-        }
-    }
-
-    /// The lanes and formats of a BFP design; an error naming the design otherwise.
-    pub fn bfp(&self) -> Result<&BfpEngine, SpecError> {
-        match &self.config {
-            EngineConfig::Bfp(engine) => Ok(engine),
-            EngineConfig::Gemm(_) => Err(self.wrong_engine(Engine::Bfp)),
-        }
+    /// The engine's parameters as their own type, or an error naming the
+    /// design and the designs of engine `T` when this design is another's.
+    pub fn params<T: Params>(&self) -> Result<&T, SpecError> {
+        self.params
+            .as_any()
+            .downcast_ref::<T>()
+            .ok_or_else(|| self.wrong_engine(T::ENGINE))
     }
 
     /// The error for using this design where a `wanted` engine is needed;
     /// it names the listed designs of that engine.
-    pub fn wrong_engine(&self, wanted: Engine) -> SpecError {
+    pub fn wrong_engine(&self, wanted: &str) -> SpecError {
         let known = Self::listed()
             .unwrap_or_default()
             .into_iter()
-            .filter(|d| d.engine() == wanted)
+            .filter(|d| d.engine.name == wanted)
             .map(|d| d.name)
             .collect::<Vec<_>>()
             .join(", ");
         SpecError::WrongEngine {
             design: self.name.clone(),
-            engine: self.engine().name(),
-            wanted: wanted.name(),
+            engine: self.engine.name.clone(),
+            wanted: wanted.to_string(),
             known,
         }
     }
@@ -336,58 +211,42 @@ impl Design {
         })
     }
 
+    /// The PE kind the design is built from, if its engine has PEs.
+    pub fn pe(&self) -> Option<&str> {
+        self.params.pe()
+    }
+
     /// The value of ARRAY.PE_KIND: the PE's index in the library (0 for a
-    /// BFP design, which has no PE).
+    /// design without PEs).
     pub fn pe_kind(&self) -> Result<u32, SpecError> {
-        let EngineConfig::Gemm(array) = &self.config else {
+        let Some(pe) = self.pe() else {
             return Ok(0);
         };
         let library = PeLibrary::builtin()?;
-        library.get(&array.pe)?;
-        Ok(library
-            .pes
-            .iter()
-            .position(|p| p.name == array.pe)
-            .unwrap_or(0) as u32)
+        library.get(pe)?;
+        Ok(library.pes.iter().position(|p| p.name == pe).unwrap_or(0) as u32)
     }
 
-    /// Bits per weight code (GEMM) or weight element (BFP).
+    /// What the identity registers report for this design.
+    pub fn identity(&self) -> Result<Identity, SpecError> {
+        Ok(Identity {
+            id: self.id(),
+            kind: self.engine.kind,
+            pe_kind: self.pe_kind()?,
+            engine: self.params.identity(&PeLibrary::builtin()?)?,
+        })
+    }
+
+    /// Bits per weight code (engines with PEs) or weight element.
     pub fn weight_bits(&self) -> Result<u32, SpecError> {
-        match &self.config {
-            EngineConfig::Gemm(array) => Ok(PeLibrary::builtin()?.get(&array.pe)?.weight_bits),
-            EngineConfig::Bfp(engine) => Ok(engine.weight_bits()),
-        }
-    }
-
-    /// The values of the ARRAY identity register's ROWS and COLS fields and
-    /// BUFFERS' M_TILES and N_TILES: (rows, cols, m_tiles, n_tiles). A BFP
-    /// design reports (lanes, n_tile, 1, 1).
-    pub fn geometry(&self) -> (u32, u32, u32, u32) {
-        match &self.config {
-            EngineConfig::Gemm(a) => (a.rows, a.cols, a.m_tiles, a.n_tiles),
-            EngineConfig::Bfp(b) => (b.lanes, b.n_tile, 1, 1),
-        }
+        Ok(self.identity()?.engine.weight_bits)
     }
 
     /// What computes, in two words for tables: the PE kind and array
     /// (`shift_pot`, `8x8`), or the formats and lanes (`mxint4/b32`,
     /// `8 lanes`).
     pub fn compute_summary(&self) -> (String, String) {
-        match &self.config {
-            EngineConfig::Gemm(a) => (a.pe.clone(), format!("{}x{}", a.rows, a.cols)),
-            EngineConfig::Bfp(b) => (
-                format!("{}/b{}", b.format, b.block),
-                format!("{} lanes", b.lanes),
-            ),
-        }
-    }
-
-    /// ENGINE.BLOCK: elements per BFP block (0 for a GEMM design).
-    pub fn block(&self) -> u32 {
-        match &self.config {
-            EngineConfig::Gemm(_) => 0,
-            EngineConfig::Bfp(b) => b.block,
-        }
+        self.params.compute_summary()
     }
 
     /// The top module of every design: the engine shell.
@@ -397,11 +256,8 @@ impl Design {
 
     /// The engine's core module, which the generated `kiln_core` binding
     /// instantiates inside the shell.
-    pub fn core_module(&self) -> &'static str {
-        match self.engine() {
-            Engine::Gemm => "gemm_core",
-            Engine::Bfp => "bfp_core",
-        }
+    pub fn core_module(&self) -> &str {
+        &self.engine.core
     }
 
     /// Directories `include` searches, relative to the repository root
@@ -412,8 +268,8 @@ impl Design {
 
     /// The sources kiln generates for this design, as (file name, text),
     /// to be written beside each other and compiled after
-    /// [`Design::rtl_sources`]: the `kiln_core` binding and, for a GEMM
-    /// design, the PE binding.
+    /// [`Design::rtl_sources`]: the PE binding (for an engine with PEs) and
+    /// the `kiln_core` binding.
     pub fn generated_sources(&self) -> Result<Vec<(String, String)>, SpecError> {
         let shell = crate::ShellPorts::builtin()?;
         let mut files = Vec::new();
@@ -427,8 +283,9 @@ impl Design {
         Ok(files)
     }
 
-    /// RTL sources, relative to the repository root, dependencies first.
-    /// The generated sources ([`Design::generated_sources`]) go after them.
+    /// RTL sources, relative to the repository root, dependencies first:
+    /// the shell's blocks, the design's PE, then the engine's RTL. The
+    /// generated sources ([`Design::generated_sources`]) go after them.
     pub fn rtl_sources(&self) -> Result<Vec<PathBuf>, SpecError> {
         let mut files = vec![PathBuf::from("hw/ip/common/rtl/kiln_reg_pkg.sv")];
         for name in [
@@ -444,42 +301,25 @@ impl Design {
         ] {
             files.push(PathBuf::from(format!("hw/ip/common/rtl/{name}.sv")));
         }
-        let (dir, modules): (&str, &[&str]) = match &self.config {
-            EngineConfig::Gemm(array) => {
-                let library = PeLibrary::builtin()?;
-                files.push(library.get(&array.pe)?.rtl.clone());
-                (
-                    "gemm",
-                    &[
-                        "gemm_cell",
-                        "gemm_array",
-                        "gemm_loader",
-                        "gemm_compute",
-                        "gemm_drain",
-                        "gemm_core",
-                    ],
-                )
-            }
-            EngineConfig::Bfp(_) => ("bfp", BFP_MODULES),
-        };
-        for name in modules {
-            files.push(PathBuf::from(format!("hw/ip/{dir}/rtl/{name}.sv")));
+        if let Some(pe) = self.pe() {
+            files.push(PeLibrary::builtin()?.get(pe)?.rtl.clone());
         }
+        files.extend(self.engine.rtl_sources());
         Ok(files)
     }
 
-    /// The `kiln_pe` module that binds a GEMM array's cells to this design's
-    /// PE kind, generated because a module name cannot be a parameter.
-    /// `None` for a BFP design, which has no PE.
+    /// The `kiln_pe` module that binds an engine's PEs to this design's PE
+    /// kind, generated because a module name cannot be a parameter. `None`
+    /// for an engine without PEs.
     fn pe_binding_sv(&self) -> Result<Option<String>, SpecError> {
-        let EngineConfig::Gemm(array) = &self.config else {
+        let Some(pe) = self.pe() else {
             return Ok(None);
         };
         let library = PeLibrary::builtin()?;
-        let pe = library.get(&array.pe)?;
+        let pe = library.get(pe)?;
         let shape = library.port_shape;
         Ok(Some(format!(
-            "// Generated by kiln from hw/designs ({design}): binds the PE array's cells\n\
+            "// Generated by kiln from hw/designs ({design}): binds the engine's PEs\n\
              // to PE `{pe}`. Do not edit.\n\
              module kiln_pe (\n\
              \x20 input  logic                   clk_i,\n\
@@ -512,18 +352,19 @@ impl Design {
     /// literal): the identity registers' values, the memory master's burst
     /// limits and the test hook.
     pub fn top_parameters(&self) -> Result<Vec<(&'static str, String)>, SpecError> {
-        let (rows, cols, m_tiles, n_tiles) = self.geometry();
+        let identity = self.identity()?;
+        let e = identity.engine;
         Ok(vec![
-            ("DesignId", format!("32'h{:08x}", self.id())),
-            ("Engine", self.engine().kind_code().to_string()),
-            ("Block", self.block().to_string()),
-            ("Rows", rows.to_string()),
-            ("Cols", cols.to_string()),
-            ("PeKind", self.pe_kind()?.to_string()),
-            ("WBits", self.weight_bits()?.to_string()),
-            ("KDepth", self.k_depth.to_string()),
-            ("MTiles", m_tiles.to_string()),
-            ("NTiles", n_tiles.to_string()),
+            ("DesignId", format!("32'h{:08x}", identity.id)),
+            ("Engine", identity.kind.to_string()),
+            ("Block", e.block.to_string()),
+            ("Rows", e.rows.to_string()),
+            ("Cols", e.cols.to_string()),
+            ("PeKind", identity.pe_kind.to_string()),
+            ("WBits", e.weight_bits.to_string()),
+            ("KDepth", e.k_depth.to_string()),
+            ("MTiles", e.m_tiles.to_string()),
+            ("NTiles", e.n_tiles.to_string()),
             ("MaxBeats", self.max_burst_beats.to_string()),
             ("Outstanding", self.max_outstanding_reads.to_string()),
             ("HoldBusy", u32::from(self.hold_busy).to_string()),
@@ -532,33 +373,12 @@ impl Design {
 
     /// Parameters of the engine core, as (name, Verilog literal).
     pub fn core_parameters(&self) -> Result<Vec<(&'static str, String)>, SpecError> {
-        Ok(match &self.config {
-            EngineConfig::Gemm(a) => vec![
-                ("Rows", a.rows.to_string()),
-                ("Cols", a.cols.to_string()),
-                ("WBits", self.weight_bits()?.to_string()),
-                ("KDepth", self.k_depth.to_string()),
-                ("MTiles", a.m_tiles.to_string()),
-                ("NTiles", a.n_tiles.to_string()),
-            ],
-            EngineConfig::Bfp(b) => vec![
-                ("Lanes", b.lanes.to_string()),
-                ("NTile", b.n_tile.to_string()),
-                ("WBits", b.weight_bits().to_string()),
-                ("Block", b.block.to_string()),
-                ("KDepth", self.k_depth.to_string()),
-            ],
-        })
+        self.params.core_parameters(&PeLibrary::builtin()?)
     }
 
-    fn validate(&self, file: &str, library: &PeLibrary) -> Result<(), SpecError> {
-        check_file_name(file, &self.name)?;
-        match &self.config {
-            EngineConfig::Gemm(array) => self.validate_gemm(file, library, array)?,
-            EngineConfig::Bfp(engine) => self.validate_bfp(file, engine)?,
-        }
-        in_range(file, "max_burst_beats", self.max_burst_beats, 1, 256)?;
-        in_range(
+    fn validate(&self, file: &str) -> Result<(), SpecError> {
+        engines::in_range(file, "max_burst_beats", self.max_burst_beats, 1, 256)?;
+        engines::in_range(
             file,
             "max_outstanding_reads",
             self.max_outstanding_reads,
@@ -571,96 +391,6 @@ impl Design {
         if self.hold_busy && !self.test_only {
             return Err(invalid(file, "hold_busy is a test hook: set test_only too"));
         }
-        Ok(())
-    }
-
-    fn validate_gemm(
-        &self,
-        file: &str,
-        library: &PeLibrary,
-        array: &GemmArray,
-    ) -> Result<(), SpecError> {
-        let pe = library
-            .get(&array.pe)
-            .map_err(|e| invalid(file, format!("pe: {e}")))?;
-        if pe.test_only && !self.test_only {
-            return Err(invalid(
-                file,
-                format!(
-                    "pe `{}` is test-only; only a test_only design may use it",
-                    pe.name
-                ),
-            ));
-        }
-        in_range(file, "rows", array.rows, 1, 64)?;
-        in_range(file, "cols", array.cols, 1, 64)?;
-        in_range(file, "m_tiles", array.m_tiles, 1, 64)?;
-        in_range(file, "n_tiles", array.n_tiles, 1, 64)?;
-        in_range(file, "k_depth", self.k_depth, 16, 16384)?;
-        if !(self.k_depth * pe.weight_bits).is_multiple_of(64) {
-            return Err(invalid(
-                file,
-                format!(
-                    "k_depth {} x {}-bit codes must fill whole 64-bit words",
-                    self.k_depth, pe.weight_bits
-                ),
-            ));
-        }
-        if !self.k_depth.is_multiple_of(16) {
-            return Err(invalid(
-                file,
-                format!("k_depth is {}; it must be a multiple of 16", self.k_depth),
-            ));
-        }
-        Ok(())
-    }
-
-    fn validate_bfp(&self, file: &str, engine: &BfpEngine) -> Result<(), SpecError> {
-        if !matches!(engine.format.as_str(), "mxint8" | "mxint4") {
-            return Err(invalid(
-                file,
-                format!("format is `{}`; it must be mxint8 or mxint4", engine.format),
-            ));
-        }
-        if !matches!(engine.block, 16 | 32 | 64) {
-            return Err(invalid(
-                file,
-                format!("block is {}; it must be 16, 32 or 64", engine.block),
-            ));
-        }
-        in_range(file, "lanes", engine.lanes, 1, 32)?;
-        in_range(file, "n_tile", engine.n_tile, 2, 256)?;
-        if !engine.n_tile.is_multiple_of(2) {
-            return Err(invalid(
-                file,
-                format!(
-                    "n_tile is {}; it must be even (two f32 results per 64-bit beat)",
-                    engine.n_tile
-                ),
-            ));
-        }
-        in_range(file, "k_depth", self.k_depth, 8 * engine.block, 16384)?;
-        if !self.k_depth.is_multiple_of(8 * engine.block) {
-            return Err(invalid(
-                file,
-                format!(
-                    "k_depth is {}; it must be a multiple of 8 blocks ({})",
-                    self.k_depth,
-                    8 * engine.block
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn in_range(file: &str, what: &str, value: u32, lo: u32, hi: u32) -> Result<(), SpecError> {
-    if value < lo || value > hi {
-        Err(invalid(
-            file,
-            format!("{what} is {value}; it must be in {lo}..={hi}"),
-        ))
-    } else {
         Ok(())
     }
 }
@@ -699,23 +429,17 @@ mod tests {
     fn a_design_with_the_other_engines_fields_is_refused() {
         let text =
             std::fs::read_to_string(crate::repo_root().join("hw/designs/bfp-mxint8.toml")).unwrap();
-        let library = PeLibrary::builtin().unwrap();
-        let load = |text: &str| -> Result<Design, SpecError> {
-            let raw: DesignFile = parse_toml("bfp-mxint8.toml", text)?;
-            let design = raw.into_design("bfp-mxint8.toml")?;
-            design.validate("bfp-mxint8.toml", &library)?;
-            Ok(design)
-        };
+        let load = |text: &str| Design::parse("hw/designs/bfp-mxint8.toml", text);
         let good = load(&text).unwrap();
-        assert_eq!(good.bfp().unwrap().lanes, 8);
+        assert_eq!(good.params::<crate::BfpEngine>().unwrap().lanes, 8);
         assert!(good
-            .gemm()
+            .params::<crate::GemmArray>()
             .unwrap_err()
             .to_string()
             .contains("is a bfp engine"));
         let err = load(&format!("{text}rows = 8\n")).unwrap_err().to_string();
         assert!(
-            err.contains("`rows` does not apply to a bfp design; a bfp design takes format, block, lanes, n_tile"),
+            err.contains("`rows` does not apply to a bfp design; a bfp design takes format, block, lanes, n_tile, k_depth"),
             "{err}"
         );
         let err = load(&text.replace("block = 32", "block = 24"))

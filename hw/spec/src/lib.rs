@@ -3,19 +3,21 @@
 //! The PE library (`hw/ip/pe/data/codebooks.toml`), the test-only PEs
 //! (`hw/ip/pe/dv/test_pes.toml`), the board files (`boards/*.toml`), the
 //! design files (`hw/designs/*.toml`), the register map
-//! (`hw/regs/kiln.toml`) and the shell's port table (`hw/regs/shell.toml`)
-//! are embedded at compile time, so a cross-compiled
+//! (`hw/regs/kiln.toml`), the shell's port table (`hw/regs/shell.toml`) and
+//! the engines (`hw/engines.toml`, `hw/ip/<engine>/engine.toml`) are embedded at compile time, so a cross-compiled
 //! `kiln` carries them, and parsed here for both build scripts and the
 //! runtime. Nothing else in the workspace reads those files.
 
 mod board;
 mod design;
+pub mod engines;
 mod pe;
 pub mod regs;
 pub mod shell;
 
 pub use board::{Addresses, Board, Family, Memory, Resources};
-pub use design::{BfpEngine, Design, Engine, EngineConfig, GemmArray};
+pub use design::{Design, Identity};
+pub use engines::{BfpEngine, EngineDesc, EngineIdentity, EngineParams, GemmArray, Params};
 pub use pe::{Encoding, PeLibrary, PeSpec, PortShape};
 pub use regs::{Field, HwAccess, Register, RegisterMap, SwAccess};
 pub use shell::ShellPorts;
@@ -43,12 +45,12 @@ pub enum SpecError {
         name: String,
         known: String,
     },
-    /// A design of one engine was given where the other engine is needed.
+    /// A design of one engine was given where another engine is needed.
     #[error("design `{design}` is a {engine} engine; this needs a {wanted} design ({known})")]
     WrongEngine {
         design: String,
-        engine: &'static str,
-        wanted: &'static str,
+        engine: String,
+        wanted: String,
         known: String,
     },
 }

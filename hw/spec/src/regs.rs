@@ -12,6 +12,7 @@ mod render;
 pub use kernel::{
     render_kernel_xml, KernelArg, CONTROL_PORT, FIRST_ARG_OFFSET, MEMORY_PORT, MEMORY_PORT_BITS,
 };
+pub(crate) use render::rw_field_const;
 pub use render::{generated_files, render_markdown, render_rust, render_sv, GeneratedFile};
 
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,12 @@ pub enum SwAccess {
 }
 
 impl SwAccess {
+    /// Software writes the field (`rw`, `tow`); the generated Rust gives it
+    /// a setter. `ro` and `rc` fields have none.
+    pub fn software_writes(self) -> bool {
+        matches!(self, SwAccess::ReadWrite | SwAccess::ToggleOnWrite)
+    }
+
     /// The short name hw/regs/kiln.toml uses (`rw`, `ro`, `rc`, `tow`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -416,13 +423,13 @@ fn is_upper_snake(name: &str) -> bool {
 
 /// A description goes into `//` comments and doc comments: one line of
 /// printable text.
-fn check_desc(owner: &str, desc: &str) -> Result<(), SpecError> {
+fn check_desc(file: &str, owner: &str, desc: &str) -> Result<(), SpecError> {
     if desc.trim().is_empty() {
-        return Err(invalid(REGS_FILE, format!("{owner}: desc is empty")));
+        return Err(invalid(file, format!("{owner}: desc is empty")));
     }
     if desc.chars().any(char::is_control) {
         return Err(invalid(
-            REGS_FILE,
+            file,
             format!("{owner}: desc must be one line without control characters"),
         ));
     }
@@ -447,7 +454,7 @@ fn register(entry: RegisterEntry, window_bytes: u32) -> Result<Register, SpecErr
                 .into(),
         ));
     }
-    check_desc(&format!("register `{name}`"), &entry.desc)?;
+    check_desc(REGS_FILE, &format!("register `{name}`"), &entry.desc)?;
     if !entry.offset.is_multiple_of(4) {
         return Err(err(format!(
             "offset {:#04x} is not 4-byte aligned",
@@ -492,12 +499,39 @@ fn register(entry: RegisterEntry, window_bytes: u32) -> Result<Register, SpecErr
 }
 
 fn field(register: &str, entry: FieldEntry) -> Result<Field, SpecError> {
-    let owner = format!("register `{register}` field `{}`", entry.name);
-    let err = |message: String| invalid(REGS_FILE, format!("{owner}: {message}"));
-    if !is_upper_snake(&entry.name) {
+    field_from_parts(
+        REGS_FILE,
+        register,
+        entry.name,
+        &entry.bits,
+        entry.sw,
+        entry.hw,
+        entry.reset,
+        entry.desc,
+    )
+}
+
+/// A field of `register` in description file `file`, checked: an
+/// UPPER_SNAKE name, a one-line description, bits `msb:lsb` (or one bit)
+/// inside 32, and a reset that fits. Engine MODE fields come through here
+/// too.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn field_from_parts(
+    file: &str,
+    register: &str,
+    name: String,
+    bits: &str,
+    sw: SwAccess,
+    hw: HwAccess,
+    reset: u64,
+    desc: String,
+) -> Result<Field, SpecError> {
+    let owner = format!("register `{register}` field `{name}`");
+    let err = |message: String| invalid(file, format!("{owner}: {message}"));
+    if !is_upper_snake(&name) {
         return Err(err("the name must be UPPER_SNAKE_CASE".into()));
     }
-    check_desc(&owner, &entry.desc)?;
+    check_desc(file, &owner, &desc)?;
     let bit = |text: &str| -> Result<u32, SpecError> {
         text.trim()
             .parse::<u32>()
@@ -505,40 +539,37 @@ fn field(register: &str, entry: FieldEntry) -> Result<Field, SpecError> {
             .filter(|b| *b < 32)
             .ok_or_else(|| {
                 err(format!(
-                    "bits `{}`: `{text}` is not a bit number from 0 to 31",
-                    entry.bits
+                    "bits `{bits}`: `{text}` is not a bit number from 0 to 31"
                 ))
             })
     };
-    let (msb, lsb) = match entry.bits.split_once(':') {
+    let (msb, lsb) = match bits.split_once(':') {
         Some((msb, lsb)) => (bit(msb)?, bit(lsb)?),
         None => {
-            let b = bit(&entry.bits)?;
+            let b = bit(bits)?;
             (b, b)
         }
     };
     if msb < lsb {
         return Err(err(format!(
-            "bits `{}`: write the high bit first (`{lsb}:{msb}`)",
-            entry.bits
+            "bits `{bits}`: write the high bit first (`{lsb}:{msb}`)"
         )));
     }
     let width = msb - lsb + 1;
-    if entry.reset >> width != 0 {
+    if reset >> width != 0 {
         return Err(err(format!(
-            "reset {:#x} does not fit in {width} bit{}",
-            entry.reset,
+            "reset {reset:#x} does not fit in {width} bit{}",
             if width == 1 { "" } else { "s" }
         )));
     }
     Ok(Field {
-        name: entry.name,
+        name,
         lsb,
         width,
-        sw: entry.sw,
-        hw: entry.hw,
-        reset: entry.reset as u32,
-        desc: entry.desc,
+        sw,
+        hw,
+        reset: reset as u32,
+        desc,
     })
 }
 
@@ -586,10 +617,10 @@ fields = [ { name = \"VALUE\", bits = \"31:0\", sw = \"ro\", hw = \"hwo\", reset
         assert_eq!((ctrl.name.as_str(), ctrl.offset), ("CTRL", 0));
         // AP_IDLE resets to 1.
         assert_eq!(ctrl.reset(), 0b100);
-        let mode = map.register("MODE").unwrap();
-        let act_zp = mode.field("ACT_ZP").unwrap();
-        assert_eq!((act_zp.lsb, act_zp.width, act_zp.mask()), (8, 8, 0xff00));
-        assert_eq!(act_zp.bits(), "15:8");
+        let array = map.register("ARRAY").unwrap();
+        let cols = array.field("COLS").unwrap();
+        assert_eq!((cols.lsb, cols.width, cols.mask()), (8, 8, 0xff00));
+        assert_eq!(cols.bits(), "15:8");
         assert_eq!(map.register("MAGIC").unwrap().reset(), map.magic);
         assert_eq!(map.register("VERSION").unwrap().reset(), map.version);
         assert!(map.registers.windows(2).all(|w| w[0].offset < w[1].offset));

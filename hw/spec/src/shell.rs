@@ -124,9 +124,22 @@ pub struct ShellPorts {
 }
 
 impl ShellPorts {
-    /// The built-in table, checked against the built-in register map.
+    /// The built-in table, checked against the built-in register map;
+    /// parsed once per process.
     pub fn builtin() -> Result<Self, SpecError> {
-        Self::builtin_with(&RegisterMap::builtin()?)
+        static BUILTIN: std::sync::OnceLock<Result<ShellPorts, String>> =
+            std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                RegisterMap::builtin()
+                    .and_then(|map| Self::builtin_with(&map))
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(|message| SpecError::Invalid {
+                file: SHELL_FILE.into(),
+                message,
+            })
     }
 
     /// The built-in table, checked against `map`.

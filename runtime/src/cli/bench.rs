@@ -97,18 +97,21 @@ fn parse_shapes(text: &str) -> anyhow::Result<Vec<(usize, usize, usize)>> {
 
 fn run_gemm(args: GemmBenchArgs) -> anyhow::Result<Outcome> {
     use super::gemm::check_gemm_sizes;
-    use kiln::backend::{run_checked, SimBackend};
+    use kiln::backend::SimBackend;
     use kiln::budget::BackendMemory;
+    use kiln::engines::gemm::check::run_checked;
+    use kiln::engines::gemm::{random_problem, OutputMode};
     use kiln::formats::Codebook;
-    use kiln::gemm::{random_problem, OutputMode};
     use kiln::rng::SplitMix64;
+    use kiln_spec::GemmArray;
 
     const OUTPUT: OutputMode = OutputMode::Int8 { zero_point: 3 };
 
     let design = kiln_spec::Design::by_name(&args.design)?;
     let board = kiln_spec::Board::by_name(&args.board)?;
     let shapes = parse_shapes(&args.shapes)?;
-    let codebook = Codebook::named(&design.gemm()?.pe)?;
+    let array = design.params::<GemmArray>()?;
+    let codebook = Codebook::named(&array.pe)?;
     // Every shape, before the simulator or any operand exists.
     for &(m, n, k) in &shapes {
         check_gemm_sizes(
@@ -135,7 +138,7 @@ fn run_gemm(args: GemmBenchArgs) -> anyhow::Result<Outcome> {
             n,
             k,
             cycles: c.cycles,
-            ideal_cycles: ((m * n * k) as u64).div_ceil(u64::from(design.gemm()?.pes())),
+            ideal_cycles: ((m * n * k) as u64).div_ceil(u64::from(array.pes())),
             utilisation: checked.utilisation().unwrap_or(0.0),
             stall_cycles: c.stall,
             bytes_read: c.bytes_read,

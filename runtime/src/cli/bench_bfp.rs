@@ -1,9 +1,9 @@
 //! `kiln bench bfp-error`: the error tables of docs/bfp.md. The measuring
-//! is in `kiln::bfp::study`; this file parses and prints.
+//! is in `kiln::engines::bfp::study`; this file parses and prints.
 
 use clap::Args;
-use kiln::bfp::study::{conversion_error, matmul_error, ConversionError, MatmulError};
-use kiln::budget::host_bfp_study_bytes;
+use kiln::engines::bfp::budget::host_bfp_study_bytes;
+use kiln::engines::bfp::study::{conversion_error, matmul_error, ConversionError, MatmulError};
 
 use crate::cli::gemm::check_host;
 use crate::cli::output::print_json;

@@ -2,9 +2,8 @@
 
 use clap::Args;
 use kiln::model::throughput::measure;
-use kiln_spec::Design;
 
-use super::super::model_args::ModelArgs;
+use super::super::model_args::{systems_of, ModelArgs};
 use super::super::output::print_json;
 use super::super::Outcome;
 
@@ -25,17 +24,13 @@ pub struct ModelBenchArgs {
 pub fn run(args: ModelBenchArgs) -> anyhow::Result<Outcome> {
     anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
     let data = args.data.load()?;
-    let designs = args
-        .designs
-        .iter()
-        .map(|d| Design::by_name(d))
-        .collect::<Result<Vec<_>, _>>()?;
+    let systems = systems_of(&args.designs)?;
     let t = measure(
         &data.model,
         data.input_shapes.as_deref(),
         &data.inputs,
         &data.calibration,
-        &designs,
+        &systems,
         args.rounds,
     )?;
     if args.json {

@@ -1,7 +1,7 @@
 //! `kiln designs [show NAME]`.
 
 use clap::{Args, Subcommand};
-use kiln_spec::{Design, EngineConfig};
+use kiln_spec::Design;
 use serde::Serialize;
 
 use super::output::print_json;
@@ -35,11 +35,6 @@ struct Entry<'a> {
     #[serde(flatten)]
     design: &'a Design,
     weight_bits: u32,
-    /// GEMM only: the output block a PE array fills (rows x columns).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    block_rows: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    block_cols: Option<u32>,
     /// The DESIGN_ID register value, `0x` and eight hex digits.
     id: String,
 }
@@ -53,7 +48,7 @@ struct Detail<'a> {
     /// Top-module (shell) parameters as (name, Verilog literal).
     parameters: Vec<(&'static str, String)>,
     /// The engine core the generated `kiln_core` binding instantiates.
-    core_module: &'static str,
+    core_module: &'a str,
     /// Its parameters as (name, Verilog literal).
     core_parameters: Vec<(&'static str, String)>,
     /// RTL sources relative to the repository root, dependencies first;
@@ -64,12 +59,9 @@ struct Detail<'a> {
 }
 
 fn entry(design: &Design) -> anyhow::Result<Entry<'_>> {
-    let array = design.gemm().ok();
     Ok(Entry {
         design,
         weight_bits: design.weight_bits()?,
-        block_rows: array.map(|a| a.block_rows()),
-        block_cols: array.map(|a| a.block_cols()),
         id: format!("{:#010x}", design.id()),
     })
 }
@@ -89,19 +81,18 @@ fn list(json: bool) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Passed);
     }
     println!(
-        "{:<16} {:<6} {:<11} {:>8} {:>7} {:>5} {:>10}  summary",
-        "design", "engine", "PE/format", "array", "k_depth", "MHz", "id"
+        "{:<18} {:<6} {:<11} {:>9} {:>5} {:>10}  summary",
+        "design", "engine", "PE/format", "array", "MHz", "id"
     );
     for e in &entries {
         let d = e.design;
         let (compute, array) = d.compute_summary();
         println!(
-            "{:<16} {:<6} {:<11} {:>8} {:>7} {:>5} {:>10}  {}",
+            "{:<18} {:<6} {:<11} {:>9} {:>5} {:>10}  {}",
             d.name,
-            d.engine().name(),
+            d.engine_name(),
             compute,
             array,
-            d.k_depth,
             d.clock_mhz,
             e.id,
             d.summary
@@ -137,36 +128,15 @@ fn show(name: &str, json: bool) -> anyhow::Result<Outcome> {
     let e = &detail.entry;
     let d = e.design;
     println!("{}: {}", d.name, d.summary);
-    println!("  engine        {}", d.engine().name());
-    match &d.config {
-        EngineConfig::Gemm(a) => {
-            println!(
-                "  PE            {} ({}-bit weight codes, PE_KIND {})",
-                a.pe, e.weight_bits, detail.pe_kind
-            );
-            println!("  array         {} rows x {} cols", a.rows, a.cols);
-            println!(
-                "  output block  {} x {} ({} x {} tiles)",
-                a.block_rows(),
-                a.block_cols(),
-                a.m_tiles,
-                a.n_tiles
-            );
-            println!("  k_depth       {} (K per buffer half)", d.k_depth);
-        }
-        EngineConfig::Bfp(b) => {
-            println!(
-                "  formats       {} weights x mxint8 activations, blocks of {}",
-                b.format, b.block
-            );
-            println!(
-                "  lanes         {} (rows of A on chip; {} MACs per lane per cycle)",
-                b.lanes,
-                b.elements_per_beat()
-            );
-            println!("  output tile   {} columns per write", b.n_tile);
-            println!("  k_depth       {} (longest K)", d.k_depth);
-        }
+    println!("  engine        {} ({})", d.engine_name(), d.engine.summary);
+    if let Some(pe) = d.pe() {
+        println!(
+            "  PE            {pe} ({}-bit weight codes, PE_KIND {})",
+            e.weight_bits, detail.pe_kind
+        );
+    }
+    for (field, value) in d.params.show() {
+        println!("  {field:<13} {value}");
     }
     println!("  clock target  {} MHz", d.clock_mhz);
     println!(

@@ -10,11 +10,13 @@ pub use super::hardware::BackendKind;
 use super::hardware::{self, resolve, HardwareArgs};
 use super::output::{print_json, print_run_tail};
 use super::Outcome;
-use kiln::backend::{run_checked, Mismatch};
-use kiln::budget::{self, BackendMemory, Budget, HostMemory};
+use kiln::budget::{BackendMemory, Budget, HostMemory};
+use kiln::engines::gemm::budget as gemm_budget;
+use kiln::engines::gemm::check::{run_checked, Mismatch};
+use kiln::engines::gemm::{random_problem, OutputMode};
 use kiln::formats::Codebook;
-use kiln::gemm::{random_problem, OutputMode};
 use kiln::rng::SplitMix64;
+use kiln_spec::GemmArray;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputArg {
@@ -114,7 +116,7 @@ pub fn backend_memory(kind: BackendKind, board: &kiln_spec::Board) -> BackendMem
 /// would rest on a guess.
 pub fn check_host(budget: &Budget) -> anyhow::Result<()> {
     match HostMemory::read() {
-        Ok(memory) => Ok(budget::check_host(budget, &memory)?),
+        Ok(memory) => Ok(kiln::budget::check_host(budget, &memory)?),
         Err(e) => {
             eprintln!(
                 "warning: {e}; not checking that {} fits this machine",
@@ -134,8 +136,10 @@ pub fn check_gemm_sizes(
     output: OutputMode,
     kind: BackendMemory,
 ) -> anyhow::Result<()> {
-    budget::check_gemm(design, board, m, n, k, output)?;
-    check_host(&budget::host_gemm_bytes(design, m, n, k, output, kind)?)
+    gemm_budget::check_gemm(design, board, m, n, k, output)?;
+    check_host(&gemm_budget::host_gemm_bytes(
+        design, m, n, k, output, kind,
+    )?)
 }
 
 pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
@@ -148,7 +152,7 @@ pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
     )?;
     let (design, board) = (&target.design, &target.board);
     check_run_args([args.m, args.n, args.k])?;
-    let codebook = Codebook::named(&design.gemm()?.pe)?;
+    let codebook = Codebook::named(&design.params::<GemmArray>()?.pe)?;
     let output = match args.output {
         OutputArg::Int8 => OutputMode::Int8 { zero_point: 0 },
         OutputArg::Int32 => OutputMode::Int32,

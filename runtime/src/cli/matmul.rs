@@ -12,12 +12,14 @@ use super::gemm::{backend_memory, check_host, check_run_args};
 use super::hardware::{self, resolve, BackendKind, HardwareArgs};
 use super::output::{print_json, print_run_tail, progress};
 use super::Outcome;
-use kiln::backend::{run_checked_matmul, weight_format, Backend, CheckedMatmul, MatmulMismatch};
-use kiln::bfp::layout::row_bytes;
-use kiln::bfp::study::{generate, DataSet};
-use kiln::budget;
+use kiln::backend::Backend;
+use kiln::engines::bfp::budget as bfp_budget;
+use kiln::engines::bfp::check::{run_checked_matmul, CheckedMatmul, MatmulMismatch};
+use kiln::engines::bfp::layout::row_bytes;
+use kiln::engines::bfp::study::{generate, DataSet};
+use kiln::engines::bfp::weight_format;
 use kiln::workload::{Reference, Workload};
-use kiln_spec::{Board, Design};
+use kiln_spec::{BfpEngine, Board, Design};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DataArg {
@@ -184,9 +186,8 @@ pub fn run(args: MatmulArgs) -> anyhow::Result<Outcome> {
         "bfp-mxint8",
     )?;
     let (design, board) = (&target.design, &target.board);
-    design.bfp()?;
+    let k_depth = design.params::<BfpEngine>()?.k_depth as usize;
     check_run_args([args.m, args.n, args.k])?;
-    let k_depth = design.k_depth as usize;
     let data = match args.data {
         DataArg::Gaussian => DataSet::Gaussian,
         DataArg::Outliers => DataSet::Outliers,
@@ -269,8 +270,8 @@ fn check_matmul_sizes(
     [m, k, n]: [usize; 3],
     kind: BackendKind,
 ) -> anyhow::Result<()> {
-    budget::check_matmul(design, board, m, k, n)?;
-    check_host(&budget::host_matmul_bytes(
+    bfp_budget::check_matmul(design, board, m, k, n)?;
+    check_host(&bfp_budget::host_matmul_bytes(
         design,
         m,
         k,

@@ -9,7 +9,9 @@ use clap::Args;
 use kiln::model::dataset::DataSet;
 use kiln::model::load::parse_shape;
 use kiln::model::npy::read_i64;
+use kiln::model::system::System;
 use kiln::model::task::{Task, TaskOptions};
+use kiln_spec::Design;
 
 use super::run::bundled;
 
@@ -133,4 +135,27 @@ impl ModelArgs {
             },
         })
     }
+}
+
+/// The systems of a run from its `--design` values. A value with `+`
+/// (`gemm-pot-8x8+dwconv-pot-16`) is one system of those designs, and then
+/// every value is taken as written; otherwise each design of a general
+/// engine forms a system and the designs of specialised engines join each
+/// (`--design gemm-pot-8x8 --design dwconv-pot-16` runs one model across
+/// two engines).
+pub fn systems_of(values: &[String]) -> anyhow::Result<Vec<System>> {
+    let parse = |names: &str| -> anyhow::Result<Vec<Design>> {
+        names
+            .split('+')
+            .map(|n| Design::by_name(n.trim()).map_err(anyhow::Error::from))
+            .collect()
+    };
+    if values.iter().any(|v| v.contains('+')) {
+        return values.iter().map(|v| Ok(System::new(parse(v)?)?)).collect();
+    }
+    let mut designs = Vec::new();
+    for v in values {
+        designs.extend(parse(v)?);
+    }
+    Ok(System::from_designs(designs)?)
 }

@@ -9,13 +9,14 @@ use clap::Args;
 use indicatif::ProgressBar;
 
 use super::hardware::{self, resolve, BackendKind, HardwareArgs};
-use super::model_args::ModelArgs;
+use super::model_args::{systems_of, ModelArgs};
 use super::output::{print_json, progress, write_atomically};
 use super::Outcome;
 use kiln::model::report_html::render_html;
 use kiln::model::report_text::render_text;
 use kiln::model::run::{run, run_on_device, BackendChoice, Progress, RunConfig};
-use kiln_spec::{repo_root, Board, Design};
+use kiln::model::system::System;
+use kiln_spec::{repo_root, Board};
 
 /// The bundled default: a small CNN on the UCI handwritten digits.
 pub(super) fn bundled(file: &str) -> PathBuf {
@@ -32,7 +33,9 @@ pub(super) fn bundled(file: &str) -> PathBuf {
 pub struct RunArgs {
     #[command(flatten)]
     data: ModelArgs,
-    /// Design to run on; repeat to compare designs side by side.
+    /// Design to run on; repeat to compare designs side by side. A design
+    /// of a specialised engine (dwconv) joins each of the others, taking
+    /// the layers it suits; `a+b` runs designs a and b together as written.
     #[arg(long = "design", default_values_t = ["gemm-pot-8x8".to_string(), "gemm-mac-dsp-8x8".to_string()])]
     designs: Vec<String>,
     /// golden: every call on the Rust model, exact cycles per call
@@ -108,13 +111,13 @@ pub fn run_cmd(args: RunArgs) -> anyhow::Result<Outcome> {
         resolve(args.backend, &args.hardware, None, None, "gemm-pot-8x8")?;
         None
     };
-    let (designs, boards) = match &target {
-        Some(t) => (vec![t.design.clone()], vec![t.board.clone()]),
+    let (systems, boards) = match &target {
+        Some(t) => (
+            vec![System::single(t.design.clone())],
+            vec![t.board.clone()],
+        ),
         None => (
-            args.designs
-                .iter()
-                .map(|d| Design::by_name(d))
-                .collect::<Result<_, _>>()?,
+            systems_of(&args.designs)?,
             args.boards
                 .iter()
                 .map(|b| Board::by_name(b))
@@ -127,7 +130,7 @@ pub fn run_cmd(args: RunArgs) -> anyhow::Result<Outcome> {
         inputs: data.inputs,
         labels: data.labels,
         calibration: data.calibration,
-        designs,
+        systems,
         backend: match args.backend {
             BackendKind::Golden => BackendChoice::Golden,
             BackendKind::Sim => BackendChoice::Sim,

@@ -7,6 +7,7 @@
 
 mod codebook;
 mod quantise;
+pub mod requant;
 
 pub use codebook::Codebook;
 pub use quantise::{dequantise, quantise_per_channel, QuantisedMatrix};

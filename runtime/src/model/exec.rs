@@ -1,5 +1,5 @@
 //! Running a model node by node: tract evaluates its own ops, kiln's
-//! executor evaluates the offloaded ones on a [`GemmRunner`], and the
+//! executor evaluates the offloaded ones on a [`JobRunner`], and the
 //! outputs of the nodes a report compares are kept.
 
 use std::collections::{HashMap, HashSet};
@@ -8,7 +8,8 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::{SimplePlan, SimpleState};
 use tract_onnx::tract_core::plan::eval as tract_eval;
 
-use super::op::{GemmRunner, KilnOp};
+use super::lower::JobRunner;
+use super::op::KilnOp;
 
 /// A model ready to run, with the names of the nodes whose outputs to keep.
 #[derive(Debug)]
@@ -33,19 +34,19 @@ impl Runner {
         })
     }
 
-    /// Runs on `inputs`; offloaded nodes go to `gemms` (which may be `None`
+    /// Runs on `inputs`; offloaded nodes go to `jobs` (which may be `None`
     /// only for a model without them).
     pub fn run(
         &mut self,
         inputs: TVec<TValue>,
-        mut gemms: Option<&mut dyn GemmRunner>,
+        mut jobs: Option<&mut dyn JobRunner>,
     ) -> TractResult<RunOutputs> {
         let mut nodes = HashMap::new();
         let keep = &self.keep;
         let outputs = self.state.run_plan_with_eval(
             inputs,
             |ctx, state, node, inputs| -> TractResult<TVec<TValue>> {
-                let out = match (node.op_as::<KilnOp>(), gemms.as_deref_mut()) {
+                let out = match (node.op_as::<KilnOp>(), jobs.as_deref_mut()) {
                     (Some(op), Some(runner)) => op.run(inputs, runner)?,
                     _ => tract_eval(ctx, state, node, inputs)?,
                 };

@@ -15,10 +15,12 @@ use tract_onnx::tract_core::ops::nn::{Reduce, RmsNorm, ScaledRmsNorm};
 use tract_onnx::tract_core::ops::scan::{self, Scan};
 use tract_onnx::tract_core::ops::Cost;
 
-use super::op::{ActSource, KilnOp};
+use super::lower::{LayerContext, Lowering};
+use super::op::KilnOp;
 use super::quant::ActQuant;
 use super::site::{conv_site, deconv_macs, deconv_site, einsum_site, Refusal, Site};
-use crate::backend::Arithmetic;
+use super::system::System;
+use crate::engines;
 
 /// A node that multiplies and accumulates.
 #[derive(Debug, Clone)]
@@ -173,58 +175,78 @@ fn recurrent_macs(node: &TypedNode, facts: &[&TypedFact]) -> TractResult<Option<
     Ok(None)
 }
 
-/// `model` with every offloadable layer replaced by a [`KilnOp`]. Float
-/// activations take their quantisation from `calibration` (GEMM designs).
+/// Each layer's lowering, `None` for the layers left to tract.
+pub type Lowerings = Vec<Option<Arc<dyn Lowering>>>;
+
+/// `model` with every layer the system takes replaced by a [`KilnOp`],
+/// lowered by the engine of the design `assignment` gives it (see
+/// [`System::assign`]). Float activations of engines that want int8 take
+/// their quantisation from `calibration`. Also returns each layer's
+/// lowering (`None` for the layers left to tract).
 pub fn patch(
     model: &TypedModel,
     layers: &[Layer],
-    arithmetic: &Arithmetic,
+    system: &System,
+    assignment: &[Option<usize>],
     calibration: &HashMap<OutletId, ActQuant>,
-) -> TractResult<TypedModel> {
+) -> TractResult<(TypedModel, Lowerings)> {
     let mut patched = model.clone();
+    let mut lowerings: Lowerings = vec![None; layers.len()];
     for (index, layer) in layers.iter().enumerate() {
-        let Ok(site) = &layer.site else { continue };
-        let node = patched.node_by_name(&layer.name)?.clone();
-        let act = if layer.quantised {
-            ActSource::Quantised
-        } else {
-            let quant = match arithmetic {
-                Arithmetic::Bfp(_) => None,
-                Arithmetic::Gemm(_) => Some(
-                    layer
-                        .act_outlet
-                        .and_then(|o| calibration.get(&o))
-                        .copied()
-                        .ok_or_else(|| {
-                            anyhow::anyhow!("layer {} was not calibrated", layer.name)
-                        })?,
-                ),
-            };
-            ActSource::Float(quant)
+        let (Ok(site), Some(d)) = (&layer.site, assignment.get(index).copied().flatten()) else {
+            continue;
         };
-        let mut op = KilnOp {
+        let design = &system.designs[d];
+        let engine = engines::of(design)?;
+        let node = patched.node_by_name(&layer.name)?.clone();
+        let act_quant = if !layer.quantised && engine.needs_calibration() {
+            Some(
+                layer
+                    .act_outlet
+                    .and_then(|o| calibration.get(&o))
+                    .copied()
+                    .ok_or_else(|| anyhow::anyhow!("layer {} was not calibrated", layer.name))?,
+            )
+        } else {
+            None
+        };
+        let constants = const_inputs(&patched, &node, site.operands().0)?;
+        let context = LayerContext {
+            name: &layer.name,
+            index,
+            site,
+            quantised: layer.quantised,
+            calibration: act_quant,
+            constants: constants.as_deref(),
+            output_len: node.outputs[0]
+                .fact
+                .shape
+                .as_concrete()
+                .map_or(0, |s| s.iter().product()),
+        };
+        let lowering: Arc<dyn Lowering> = Arc::from(engine.lower(design, &context)?);
+        let op = KilnOp {
             name: layer.name.clone(),
             layer: index,
-            site: site.clone(),
-            arithmetic: arithmetic.clone(),
-            act,
-            weights: None,
+            design: d,
+            quantised: layer.quantised,
+            lowering: lowering.clone(),
             output_fact: node.outputs[0].fact.clone(),
         };
-        op.weights = const_weights(&patched, &node, &op)?;
         let inputs = node.inputs.clone();
         TypedModelPatch::replace_single_op(&patched, &node, &inputs, op)?.apply(&mut patched)?;
+        lowerings[index] = Some(lowering);
     }
-    Ok(patched)
+    Ok((patched, lowerings))
 }
 
-/// Weights prepared once, when every input but the activation is constant.
-fn const_weights(
+/// Every input of `node` but the activation (`act`) as a constant, when
+/// all of them are constants: the weights can then be prepared once.
+fn const_inputs(
     model: &TypedModel,
     node: &TypedNode,
-    op: &KilnOp,
-) -> TractResult<Option<Vec<super::op::PreparedWeights>>> {
-    let act = op.operands().0;
+    act: usize,
+) -> TractResult<Option<Vec<Option<Arc<Tensor>>>>> {
     let mut consts: Vec<Option<Arc<Tensor>>> = Vec::with_capacity(node.inputs.len());
     for (i, outlet) in node.inputs.iter().enumerate() {
         if i == act {
@@ -236,6 +258,5 @@ fn const_weights(
             None => return Ok(None),
         }
     }
-    let refs: Vec<Option<&Tensor>> = consts.iter().map(|t| t.as_deref()).collect();
-    Ok(Some(op.prepare_weights(&refs)?))
+    Ok(Some(consts))
 }

@@ -1,6 +1,7 @@
-//! Real DNN models with their GEMMs offloaded: ONNX through tract,
-//! decluttered; every EinSum and Conv that maps onto GEMMs replaced by an
-//! offload op; run on a backend beside tract's own result, layer by layer.
+//! Real DNN models with their MAC layers offloaded: ONNX through tract,
+//! decluttered; every EinSum, Conv and ConvTranspose an engine of the run
+//! takes replaced by an offload op lowered by that engine; run on a backend
+//! beside tract's own result, layer by layer.
 
 pub mod compare;
 pub mod cycles;
@@ -8,6 +9,8 @@ pub mod dataset;
 pub mod exec;
 pub mod graph;
 pub mod load;
+pub mod lower;
+pub mod matrix;
 pub mod npy;
 pub mod op;
 pub mod quant;
@@ -16,5 +19,6 @@ pub mod report_html;
 pub mod report_text;
 pub mod run;
 pub mod site;
+pub mod system;
 pub mod task;
 pub mod throughput;

@@ -24,13 +24,15 @@ pub struct RunSummary {
     pub runs: Vec<DesignRun>,
 }
 
-/// The model on one design.
+/// The model on one system: one design, or designs of several engines
+/// sharing its layers (`gemm-pot-8x8+dwconv-pot-16`).
 #[derive(Debug, Clone, Serialize)]
 pub struct DesignRun {
+    /// The system's name: its designs joined by `+`.
     pub design: String,
-    /// `gemm` or `bfp`.
+    /// The designs' engines, joined by `+` (`gemm`, `gemm+dwconv`).
     pub engine: String,
-    /// The design's arithmetic in words, e.g. "8x8 pot PEs, int8 activations".
+    /// Each design's arithmetic in words, joined by `; `.
     pub arithmetic: String,
     /// `golden` or `sim`.
     pub backend: String,
@@ -68,10 +70,13 @@ pub struct LayerReport {
     pub op: String,
     /// Whether the accelerator ran it; otherwise tract did, on the host.
     pub offloaded: bool,
+    /// The design of the system that ran it.
+    pub design: Option<String>,
     /// Why a MAC-bearing node stayed on the host.
     pub reason: Option<String>,
-    /// GEMM shape per accelerator call (M, K, N), for offloaded layers.
-    pub gemm_shape: Option<[usize; 3]>,
+    /// The engine call it makes (`GEMM 64x576x3136 (int32 out)`), for
+    /// offloaded layers.
+    pub call: Option<String>,
     /// Accelerator calls per inference.
     pub calls_per_inference: f64,
     pub macs_per_inference: u64,
@@ -106,7 +111,8 @@ pub struct LayerTiming {
     pub cycles_per_inference: f64,
     /// This layer's share of the board's accelerator cycles per inference.
     pub share: f64,
-    /// The layer's MACs over (cycles x the design's peak MACs per cycle).
+    /// The layer's MACs over (cycles x the peak MACs per cycle of the
+    /// design that ran it).
     pub pe_utilisation: f64,
 }
 
@@ -168,7 +174,9 @@ pub struct BoardLatency {
     pub clock_mhz: f64,
     pub cycles_per_inference: f64,
     pub latency_us: f64,
-    /// Offloaded MACs over (cycles x the design's peak MACs per cycle).
+    /// Offloaded MACs over the MAC capacity of the cycles spent: each
+    /// layer's cycles times the peak MACs per cycle of the design that ran
+    /// it.
     pub pe_utilisation: f64,
 }
 

@@ -20,8 +20,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::report_text::{
     board_latency, board_names, comparison_measures, elide, fmt_calls, fmt_cosine, fmt_cycles,
-    fmt_measure, fmt_mhz, fmt_pct, fmt_seconds, fmt_shape, fmt_si, fmt_sig, fmt_sqnr, fmt_us,
-    nonfinite, replay_summary, task_facts,
+    fmt_measure, fmt_mhz, fmt_pct, fmt_seconds, fmt_si, fmt_sig, fmt_sqnr, fmt_us, nonfinite,
+    offload_cell, replay_summary, task_facts,
 };
 
 const PAGE_STYLE: &str = "\
@@ -227,8 +227,8 @@ fn layer_table(run: &DesignRun, axis: &LayerAxis<'_>) -> String {
             Cell::num(number.map_or_else(String::new, usize::to_string)),
             Cell::name(&layer.name),
             Cell::text(&layer.op),
-            Cell::text(if layer.offloaded { "yes" } else { "no" }),
-            Cell::num(layer.gemm_shape.map_or_else(dash, fmt_shape)),
+            Cell::text(&offload_cell(run, layer)),
+            Cell::text(layer.call.as_deref().unwrap_or("-")),
             Cell::num(fmt_calls(layer)),
             Cell::num(fmt_si(layer.macs_per_inference as f64)),
             Cell::num(e.map_or_else(dash, |e| fmt_sig(e.max_abs))),

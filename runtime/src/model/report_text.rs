@@ -84,7 +84,7 @@ fn layer_table(run: &DesignRun) -> Table {
         ("layer", Align::Left),
         ("op", Align::Left),
         ("offload", Align::Left),
-        ("MxKxN", Align::Right),
+        ("call", Align::Left),
         ("calls", Align::Right),
         ("MACs/inf", Align::Right),
         ("max|err|", Align::Right),
@@ -100,8 +100,8 @@ fn layer_table(run: &DesignRun) -> Table {
         table.push(vec![
             elide(&ascii(&layer.name), NAME_WIDTH),
             ascii(&layer.op),
-            if layer.offloaded { "yes" } else { "no" }.to_string(),
-            layer.gemm_shape.map_or_else(dash, fmt_shape),
+            offload_cell(run, layer),
+            layer.call.as_deref().map_or_else(dash, ascii),
             fmt_calls(layer),
             fmt_si(layer.macs_per_inference as f64),
             error.map_or_else(dash, |e| fmt_sig(e.max_abs)),
@@ -557,8 +557,14 @@ pub(super) fn fmt_mhz(mhz: f64) -> String {
     format!("{rounded}")
 }
 
-pub(super) fn fmt_shape([m, k, n]: [usize; 3]) -> String {
-    format!("{m}x{k}x{n}")
+/// The offload column: `no` for a host layer, `yes` for an offloaded one,
+/// or the design that ran it when the run's system has several.
+pub(super) fn offload_cell(run: &DesignRun, layer: &LayerReport) -> String {
+    match (&layer.design, run.design.contains('+')) {
+        (None, _) => "no".to_string(),
+        (Some(design), true) => design.clone(),
+        (Some(_), false) => "yes".to_string(),
+    }
 }
 
 /// Accelerator calls per inference: whole in most models, an average when
@@ -611,8 +617,9 @@ pub(super) mod sample {
             name: name.to_string(),
             op: "Conv 3x3 (im2col)".to_string(),
             offloaded: true,
+            design: Some("gemm-pot-8x8".to_string()),
             reason: None,
-            gemm_shape: Some([64, 576, 3136]),
+            call: Some("GEMM 3136x576x64 (int32 out)".to_string()),
             calls_per_inference: 1.0,
             macs_per_inference: 115_605_504,
             error: Some(LayerError {
@@ -637,8 +644,9 @@ pub(super) mod sample {
                 name: "depthwise".to_string(),
                 op: "Conv 3x3 group=32".to_string(),
                 offloaded: false,
+                design: None,
                 reason: Some("grouped convolution".to_string()),
-                gemm_shape: None,
+                call: None,
                 calls_per_inference: 0.0,
                 macs_per_inference: 903_168,
                 error: None,
@@ -813,7 +821,7 @@ mod tests {
         let text = render_text(&sample::summary("conv1"));
         let divergent = line_with(&text, "conv2/Conv");
         assert!(divergent.ends_with("<< first divergent"), "{divergent}");
-        assert!(divergent.contains("64x576x3136") && divergent.contains("12.5"));
+        assert!(divergent.contains("GEMM 3136x576x64") && divergent.contains("12.5"));
         // 2,000,000 of 3,234,609 cycles; 115.6M MACs over 2M cycles x 64 PEs.
         assert!(
             divergent.contains("61.83%") && divergent.contains("90.32%"),

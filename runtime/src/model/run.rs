@@ -11,25 +11,26 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use kiln_spec::{Board, Design, EngineConfig};
+use kiln_spec::{Board, Design};
 use tract_onnx::prelude::*;
 
 use super::compare::ErrorStats;
-use super::cycles::{peak_macs_per_cycle, CallSignature, CycleTable};
+use super::cycles::CycleTable;
 use super::dataset::{DataError, DataSet};
 use super::exec::Runner;
 use super::graph::{layers, patch, Layer};
 use super::load::{load_onnx, ModelError};
+use super::lower::JobRunner;
 use super::npy::NpyError;
-use super::op::GemmRunner;
 use super::quant::ActQuant;
 use super::report::{
     BoardLatency, DesignRun, LayerReport, LayerTiming, MacShare, NonFiniteAt, RunSummary, Timing,
     Tolerance, VerifyReport,
 };
+use super::system::{System, SystemError};
 use super::task::{TaskError, TaskOptions, TaskStats};
-use crate::backend::{Arithmetic, Backend, BackendError, GoldenBackend, MatmulProblem, SimBackend};
-use crate::gemm::GemmProblem;
+use crate::backend::{Backend, BackendError, GoldenBackend, SimBackend};
+use crate::engines::{self, Engine, Job, Output, Signature};
 use crate::rng::SplitMix64;
 
 /// Why `kiln run` stopped.
@@ -48,6 +49,8 @@ pub enum RunError {
     Backend(Box<BackendError>),
     #[error(transparent)]
     Spec(#[from] kiln_spec::SpecError),
+    #[error(transparent)]
+    System(#[from] SystemError),
     #[error("{0}")]
     Input(String),
     #[error("layer `{layer}` cannot run on {board}")]
@@ -140,7 +143,9 @@ pub struct RunConfig {
     pub inputs: DataSet,
     pub labels: Option<Vec<i64>>,
     pub calibration: DataSet,
-    pub designs: Vec<Design>,
+    /// The systems compared: each one design, or designs of several
+    /// engines that share the model's layers.
+    pub systems: Vec<System>,
     pub backend: BackendChoice,
     /// Real calls replayed on the RTL per board (golden backend), and per
     /// extra board (sim backend), checked bit for bit.
@@ -157,112 +162,62 @@ pub struct RunConfig {
     pub cycles: bool,
 }
 
-fn describe_arithmetic(design: &Design) -> String {
-    match &design.config {
-        EngineConfig::Gemm(a) => format!(
-            "{}x{} {} PEs, int8 activations, {}-bit weight codes",
-            a.rows,
-            a.cols,
-            a.pe,
-            design.weight_bits().unwrap_or(0)
-        ),
-        EngineConfig::Bfp(b) => format!(
-            "{} lanes, mxint8 activations, {} weights, blocks of {}",
-            b.lanes, b.format, b.block
-        ),
-    }
-}
-
 /// One call kept for replay on the RTL, with the golden output.
-#[derive(Debug, Clone)]
-enum Sample {
-    Gemm(GemmProblem, Vec<i32>),
-    Matmul(MatmulProblem, Vec<f32>),
+#[derive(Debug)]
+struct Sample {
+    /// Which design of the system ran it.
+    design: usize,
+    job: Box<dyn Job>,
+    golden: Output,
 }
 
-/// Equality of outputs bit for bit (f32 by its bits, so -0.0 and 0.0 differ).
-trait SameBits: Copy {
-    fn same_bits(self, other: Self) -> bool;
-}
-
-impl SameBits for i32 {
-    fn same_bits(self, other: Self) -> bool {
-        self == other
+impl Clone for Sample {
+    fn clone(&self) -> Self {
+        Self {
+            design: self.design,
+            job: self.job.clone_box(),
+            golden: self.golden.clone(),
+        }
     }
-}
-
-impl SameBits for f32 {
-    fn same_bits(self, other: Self) -> bool {
-        self.to_bits() == other.to_bits()
-    }
-}
-
-/// How many outputs of `got` differ from `want`.
-fn differing<T: SameBits>(got: &[T], want: &[T]) -> usize {
-    got.iter()
-        .zip(want)
-        .filter(|(a, b)| !a.same_bits(**b))
-        .count()
-}
-
-/// A call on a backend: its outputs and its cycles, when counted.
-type Ran<T> = Result<(Vec<T>, Option<u64>), BackendError>;
-
-fn run_gemm(backend: &mut dyn Backend, p: &GemmProblem) -> Ran<i32> {
-    backend
-        .gemm(p)
-        .map(|r| (r.output, r.counters.map(|c| c.cycles)))
-}
-
-fn run_matmul(backend: &mut dyn Backend, p: &MatmulProblem) -> Ran<f32> {
-    backend
-        .matmul(p)
-        .map(|r| (r.output, r.counters.map(|c| c.cycles)))
 }
 
 impl Sample {
-    fn signature(&self) -> CallSignature {
-        match self {
-            Sample::Gemm(p, _) => CallSignature::of_gemm(p),
-            Sample::Matmul(p, _) => CallSignature::of_matmul(p),
-        }
-    }
-
     /// Runs the call again on `backend`: (cycles, outputs, outputs that
     /// differ from the golden ones).
     fn replay(
         &self,
         backend: &mut dyn Backend,
     ) -> Result<(Option<u64>, usize, usize), BackendError> {
-        Ok(match self {
-            Sample::Gemm(p, golden) => {
-                let (out, cycles) = run_gemm(backend, p)?;
-                (cycles, golden.len(), differing(&out, golden))
-            }
-            Sample::Matmul(p, golden) => {
-                let (out, cycles) = run_matmul(backend, p)?;
-                (cycles, golden.len(), differing(&out, golden))
-            }
-        })
+        let run = backend.run(self.job.as_ref())?;
+        Ok((
+            run.counters.map(|c| c.cycles),
+            self.golden.len(),
+            run.output.differing(&self.golden),
+        ))
     }
 }
 
-/// Cycles of every call on one board, from its call-signature table.
+/// Cycles of every call on one board, from each design's call-signature
+/// table.
 struct BoardCycles {
     board: Board,
-    table: CycleTable,
+    /// Per design of the system.
+    tables: Vec<CycleTable>,
     /// Per layer: the cycles of every call so far.
     per_layer: Vec<u64>,
 }
 
-/// The [`GemmRunner`] of one design's pass: every call on the chosen
-/// backend (and on golden, to check it), sampled per layer for replays,
-/// and timed: by the backend's counters when it measures, and by each
-/// board's call-signature table otherwise.
+/// The [`JobRunner`] of one system's pass: every call on the chosen
+/// backend of the design that took its layer (and on golden, to check it),
+/// sampled per layer for replays, and timed: by the backend's counters when
+/// it measures, and by each board's call-signature tables otherwise.
 struct Offload {
-    design: Design,
-    backend: Box<dyn Backend>,
-    golden: GoldenBackend,
+    system: System,
+    /// Per layer: the design of the system that runs it.
+    layer_design: Vec<Option<usize>>,
+    /// Per design.
+    backends: Vec<Box<dyn Backend>>,
+    goldens: Vec<GoldenBackend>,
     measuring: bool,
     /// Per layer: how many calls the reservoir keeps.
     capacity: Vec<usize>,
@@ -301,52 +256,57 @@ impl Offload {
     }
 
     /// Adds the call's cycles on every timed board.
-    fn time(&mut self, layer: usize, signature: CallSignature) -> Result<(), BackendError> {
+    fn time(
+        &mut self,
+        layer: usize,
+        design: usize,
+        signature: &Signature,
+    ) -> Result<(), BackendError> {
         for b in &mut self.boards {
             // `simulate` skips signatures it already holds.
-            b.table
-                .simulate(&self.design, &b.board, &[signature], self.seed, &mut || {})?;
-            b.per_layer[layer] += b.table.get(&signature).unwrap_or(0);
+            let table = &mut b.tables[design];
+            table.simulate(
+                &self.system.designs[design],
+                &b.board,
+                std::slice::from_ref(signature),
+                self.seed,
+                &mut || {},
+            )?;
+            b.per_layer[layer] += table.get(signature).unwrap_or(0);
         }
         Ok(())
     }
 
     /// One call: golden always; on the measuring backend too, checked
     /// against golden and timed by its counters.
-    fn call<P: Clone, T: SameBits>(
-        &mut self,
-        layer: usize,
-        problem: &P,
-        signature: CallSignature,
-        run: fn(&mut dyn Backend, &P) -> Ran<T>,
-        sample: fn(P, Vec<T>) -> Sample,
-    ) -> anyhow::Result<Vec<T>> {
+    fn call(&mut self, layer: usize, job: &dyn Job) -> anyhow::Result<Output> {
+        let design = self.layer_design[layer].ok_or_else(|| {
+            anyhow::anyhow!("layer {layer} made an engine call but no design took it")
+        })?;
         self.calls += 1;
-        let (golden, _) = run(&mut self.golden, problem)?;
+        let golden = self.goldens[design].run(job)?.output;
         let output = if self.measuring {
-            let (out, cycles) = run(self.backend.as_mut(), problem)?;
+            let run = self.backends[design].run(job)?;
             self.checked += 1;
-            self.identical += usize::from(differing(&out, &golden) == 0);
-            self.measured[layer] += cycles.unwrap_or(0);
-            Some(out)
+            self.identical += usize::from(run.output.differing(&golden) == 0);
+            self.measured[layer] += run.counters.map_or(0, |c| c.cycles);
+            Some(run.output)
         } else {
             None
         };
-        self.time(layer, signature)?;
-        self.keep(layer, || sample(problem.clone(), golden.clone()));
+        self.time(layer, design, &job.signature())?;
+        self.keep(layer, || Sample {
+            design,
+            job: job.clone_box(),
+            golden: golden.clone(),
+        });
         Ok(output.unwrap_or(golden))
     }
 }
 
-impl GemmRunner for Offload {
-    fn gemm(&mut self, layer: usize, problem: &GemmProblem) -> anyhow::Result<Vec<i32>> {
-        let signature = CallSignature::of_gemm(problem);
-        self.call(layer, problem, signature, run_gemm, Sample::Gemm)
-    }
-
-    fn matmul(&mut self, layer: usize, problem: &MatmulProblem) -> anyhow::Result<Vec<f32>> {
-        let signature = CallSignature::of_matmul(problem);
-        self.call(layer, problem, signature, run_matmul, Sample::Matmul)
+impl JobRunner for Offload {
+    fn run(&mut self, layer: usize, job: &dyn Job) -> anyhow::Result<Output> {
+        self.call(layer, job)
     }
 }
 
@@ -354,11 +314,11 @@ impl GemmRunner for Offload {
 /// over the offloaded layers, or one each on `count` of them (seeded) when
 /// there are more layers than replays. At most about `count` calls are
 /// held, however large the data set.
-fn replay_capacity(layers: &[Layer], count: usize, seed: u64) -> Vec<usize> {
-    let offloaded: Vec<usize> = (0..layers.len())
-        .filter(|&l| layers[l].site.is_ok())
+fn replay_capacity(assignment: &[Option<usize>], count: usize, seed: u64) -> Vec<usize> {
+    let offloaded: Vec<usize> = (0..assignment.len())
+        .filter(|&l| assignment[l].is_some())
         .collect();
-    let mut capacity = vec![0; layers.len()];
+    let mut capacity = vec![0; assignment.len()];
     if count == 0 || offloaded.is_empty() {
         return capacity;
     }
@@ -503,23 +463,43 @@ impl Calibrator {
     }
 }
 
-/// A [`GemmRunner`] that sends every call straight to a backend.
+/// A [`JobRunner`] that sends every call straight to the golden model of
+/// the system's design of the job's engine.
 #[derive(Debug)]
-pub struct BackendRunner<B: Backend>(pub B);
+pub struct GoldenRunner {
+    goldens: Vec<(&'static str, GoldenBackend)>,
+}
 
-impl<B: Backend> GemmRunner for BackendRunner<B> {
-    fn gemm(&mut self, _layer: usize, problem: &GemmProblem) -> anyhow::Result<Vec<i32>> {
-        Ok(self.0.gemm(problem)?.output)
-    }
-
-    fn matmul(&mut self, _layer: usize, problem: &MatmulProblem) -> anyhow::Result<Vec<f32>> {
-        Ok(self.0.matmul(problem)?.output)
+impl GoldenRunner {
+    pub fn new(system: &System) -> Result<Self, BackendError> {
+        Ok(Self {
+            goldens: system
+                .designs
+                .iter()
+                .map(|d| Ok((d.engine_name(), GoldenBackend::new(d)?)))
+                .collect::<Result<_, BackendError>>()?,
+        })
     }
 }
 
-/// One design's pass over the data set, in progress.
+impl JobRunner for GoldenRunner {
+    fn run(&mut self, _layer: usize, job: &dyn Job) -> anyhow::Result<Output> {
+        let (_, golden) = self
+            .goldens
+            .iter_mut()
+            .find(|(engine, _)| *engine == job.engine())
+            .ok_or_else(|| anyhow::anyhow!("no design of the run runs {} jobs", job.engine()))?;
+        Ok(golden.run(job)?.output)
+    }
+}
+
+/// One system's pass over the data set, in progress.
 struct Pass {
-    design: Design,
+    system: System,
+    /// Per layer: the design of the system that runs it.
+    assignment: Vec<Option<usize>>,
+    /// Per layer: its engine calls per evaluation.
+    calls: Vec<Vec<(Signature, u64)>>,
     runner: Runner,
     offload: Offload,
     stats: Vec<ErrorStats>,
@@ -557,7 +537,8 @@ pub fn run_on_device(
     device: Box<dyn Backend>,
     progress: &mut dyn Progress,
 ) -> Result<RunSummary, RunError> {
-    if config.designs.len() != 1 || !matches!(config.backend, BackendChoice::Device(_)) {
+    let one_design = config.systems.len() == 1 && config.systems[0].designs.len() == 1;
+    if !one_design || !matches!(config.backend, BackendChoice::Device(_)) {
         return Err(RunError::Input(
             "a device run takes exactly one design (the loaded bitstream's)".into(),
         ));
@@ -565,12 +546,34 @@ pub fn run_on_device(
     run_with(config, Some(device), progress)
 }
 
-/// The distinct call signatures of `layers` on `design`.
-fn layer_signatures(design: &Design, layers: &[Layer]) -> Vec<CallSignature> {
-    let mut signatures: Vec<CallSignature> = layers
+/// Each layer's engine calls per evaluation on the design that takes it.
+fn layer_calls(
+    system: &System,
+    engines: &[&'static dyn Engine],
+    layers: &[Layer],
+    assignment: &[Option<usize>],
+) -> Vec<Vec<(Signature, u64)>> {
+    layers
         .iter()
-        .filter_map(|l| l.site.as_ref().ok())
-        .map(|s| CallSignature::of_layer(design, s.shape()))
+        .zip(assignment)
+        .map(|(layer, d)| match (&layer.site, d) {
+            (Ok(site), Some(d)) => engines[*d].calls(&system.designs[*d], site),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// The distinct call signatures of the layers design `design` takes.
+fn design_signatures(
+    calls: &[Vec<(Signature, u64)>],
+    assignment: &[Option<usize>],
+    design: usize,
+) -> Vec<Signature> {
+    let mut signatures: Vec<Signature> = calls
+        .iter()
+        .zip(assignment)
+        .filter(|(_, d)| **d == Some(design))
+        .flat_map(|(c, _)| c.iter().map(|(s, _)| s.clone()))
         .collect();
     signatures.sort_unstable();
     signatures.dedup();
@@ -618,22 +621,34 @@ fn run_with(
             )));
         }
     }
-    // Every call must fit every board's DDR and the design's limits; this is
-    // known from the shapes alone, so it is checked before anything runs.
-    for design in &config.designs {
-        for layer in &layers {
-            let Ok(site) = &layer.site else { continue };
-            let signature = CallSignature::of_layer(design, site.shape());
-            for board in &config.boards {
-                signature
-                    .check_fits(design, board)
-                    .map_err(|source| RunError::Budget {
-                        layer: layer.name.clone(),
-                        board: board.name.clone(),
-                        source: Box::new(source),
-                    })?;
+    // Which design of each system takes each layer, and the calls it
+    // makes. Every call must fit every board's DDR and the design's limits;
+    // this is known from the shapes alone, so it is checked before anything
+    // runs.
+    let mut plans = Vec::new();
+    for system in &config.systems {
+        let engines = system
+            .designs
+            .iter()
+            .map(engines::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let assignment = system.assign(&layers)?;
+        let calls = layer_calls(system, &engines, &layers, &assignment);
+        for (l, layer) in layers.iter().enumerate() {
+            let Some(d) = assignment[l] else { continue };
+            for (signature, _) in &calls[l] {
+                for board in &config.boards {
+                    engines[d]
+                        .check_fits(&system.designs[d], board, signature)
+                        .map_err(|source| RunError::Budget {
+                            layer: layer.name.clone(),
+                            board: board.name.clone(),
+                            source: Box::new(source),
+                        })?;
+                }
             }
         }
+        plans.push((assignment, calls));
     }
     let labelled = config.labels.is_some();
     // The task is decided before anything runs, so a wrong --task fails fast.
@@ -646,53 +661,65 @@ fn run_with(
     let calibration = calibrator.finish();
     let mut reference = Runner::new(model.clone(), names.clone())?;
     let mut passes = Vec::new();
-    for design in &config.designs {
-        let arith = Arithmetic::of(design)?;
-        let patched = patch(&model, &layers, &arith, &calibration)?;
-        let backend: Box<dyn Backend> = match config.backend {
-            BackendChoice::Golden => Box::new(GoldenBackend::new(design)?),
-            BackendChoice::Sim => Box::new(SimBackend::open(design, &config.boards[0], None)?),
-            BackendChoice::Device(name) => device.take().ok_or_else(|| {
-                RunError::Input(format!(
-                    "no open {name} backend for design `{}`",
-                    design.name
-                ))
-            })?,
-        };
+    for (system, (assignment, calls)) in config.systems.iter().zip(plans) {
+        let (patched, _) = patch(&model, &layers, system, &assignment, &calibration)?;
+        let mut backends: Vec<Box<dyn Backend>> = Vec::new();
+        for design in &system.designs {
+            backends.push(match config.backend {
+                BackendChoice::Golden => Box::new(GoldenBackend::new(design)?),
+                BackendChoice::Sim => Box::new(SimBackend::open(design, &config.boards[0], None)?),
+                BackendChoice::Device(name) => device.take().ok_or_else(|| {
+                    RunError::Input(format!(
+                        "no open {name} backend for design `{}`",
+                        design.name
+                    ))
+                })?,
+            });
+        }
         let measuring = config.backend.measures();
         // Boards timed by call signature: all of them on golden, the extra
         // ones when the first is measured; a device run has only its own.
         let mut boards = Vec::new();
         if config.cycles && !matches!(config.backend, BackendChoice::Device(_)) {
-            let signatures = layer_signatures(design, &layers);
             for (b, board) in config.boards.iter().enumerate() {
                 if measuring && b == 0 {
                     continue;
                 }
-                progress.stage(
-                    &format!("call signatures of {} on {}", design.name, board.name),
-                    signatures.len() as u64,
-                );
-                let mut table = CycleTable::default();
-                table.simulate(design, board, &signatures, config.seed, &mut || {
-                    progress.tick()
-                })?;
+                let mut tables = Vec::new();
+                for (d, design) in system.designs.iter().enumerate() {
+                    let signatures = design_signatures(&calls, &assignment, d);
+                    progress.stage(
+                        &format!("call signatures of {} on {}", design.name, board.name),
+                        signatures.len() as u64,
+                    );
+                    let mut table = CycleTable::default();
+                    table.simulate(design, board, &signatures, config.seed, &mut || {
+                        progress.tick()
+                    })?;
+                    tables.push(table);
+                }
                 boards.push(BoardCycles {
                     board: board.clone(),
-                    table,
+                    tables,
                     per_layer: vec![0; layers.len()],
                 });
             }
         }
+        let goldens = system
+            .designs
+            .iter()
+            .map(GoldenBackend::new)
+            .collect::<Result<Vec<_>, _>>()?;
         passes.push(Pass {
-            design: design.clone(),
+            system: system.clone(),
             runner: Runner::new(patched, names.clone())?,
             offload: Offload {
-                design: design.clone(),
-                backend,
-                golden: GoldenBackend::new(design)?,
+                system: system.clone(),
+                layer_design: assignment.clone(),
+                backends,
+                goldens,
                 measuring,
-                capacity: replay_capacity(&layers, config.verify_sample, config.seed),
+                capacity: replay_capacity(&assignment, config.verify_sample, config.seed),
                 rng: SplitMix64::new(config.seed),
                 seen: vec![0; layers.len()],
                 samples: vec![Vec::new(); layers.len()],
@@ -703,6 +730,8 @@ fn run_with(
                 identical: 0,
                 calls: 0,
             },
+            assignment,
+            calls,
             stats: vec![ErrorStats::default(); layers.len()],
             task: TaskStats::new(&output_shape, &config.task, labelled)?,
             first_nonfinite: None,
@@ -787,7 +816,7 @@ struct BoardTotals<'a> {
     per_layer: Vec<u64>,
 }
 
-/// Replays, timing and the report of one design's pass.
+/// Replays, timing and the report of one system's pass.
 fn finish_pass(
     config: &RunConfig,
     layers: &[Layer],
@@ -795,7 +824,7 @@ fn finish_pass(
     samples: usize,
     progress: &mut dyn Progress,
 ) -> Result<DesignRun, RunError> {
-    let design = &pass.design;
+    let system = &pass.system;
     let replay_started = Instant::now();
     let picked = pick_samples(&pass.offload.samples, config.verify_sample);
     let mut replayed = 0;
@@ -805,19 +834,28 @@ fn finish_pass(
         if (measuring && b == 0) || picked.is_empty() {
             continue;
         }
-        let table = pass
+        let tables = pass
             .offload
             .boards
             .iter()
             .find(|t| t.board.name == board.name)
-            .map(|t| &t.table);
+            .map(|t| &t.tables);
         progress.stage(
-            &format!("replays of {} on {}", design.name, board.name),
+            &format!("replays of {} on {}", system.name(), board.name),
             picked.len() as u64,
         );
-        let mut sim = SimBackend::open(design, board, None)?;
+        // One simulator per design of the system, opened when first needed.
+        let mut sims: Vec<Option<SimBackend>> = system.designs.iter().map(|_| None).collect();
         for (layer, sample) in &picked {
-            let (cycles, outputs, wrong) = sample.replay(&mut sim)?;
+            let sim = match &mut sims[sample.design] {
+                Some(sim) => sim,
+                slot => slot.insert(SimBackend::open(
+                    &system.designs[sample.design],
+                    board,
+                    None,
+                )?),
+            };
+            let (cycles, outputs, wrong) = sample.replay(sim)?;
             replayed += 1;
             if wrong > 0 {
                 return Err(RunError::ReplayMismatch {
@@ -828,23 +866,24 @@ fn finish_pass(
                 });
             }
             replay_identical += 1;
-            let signature = sample.signature();
-            if let (Some(table), Some(replayed_cycles)) = (table, cycles) {
-                if let Some(simulated) = table.get(&signature) {
-                    if simulated != replayed_cycles {
-                        return Err(RunError::CyclesDependOnData {
-                            layer: layers[*layer].name.clone(),
-                            board: board.name.clone(),
-                            signature: signature.describe(),
-                            replayed: replayed_cycles,
-                            simulated,
-                        });
-                    }
+            let signature = sample.job.signature();
+            let simulated = tables.and_then(|t| t[sample.design].get(&signature));
+            if let (Some(simulated), Some(replayed_cycles)) = (simulated, cycles) {
+                if simulated != replayed_cycles {
+                    return Err(RunError::CyclesDependOnData {
+                        layer: layers[*layer].name.clone(),
+                        board: board.name.clone(),
+                        signature: signature.label,
+                        replayed: replayed_cycles,
+                        simulated,
+                    });
                 }
             }
             progress.tick();
         }
-        sim.close()?;
+        for sim in sims.into_iter().flatten() {
+            sim.close()?;
+        }
     }
     pass.seconds += replay_started.elapsed().as_secs_f64();
 
@@ -868,29 +907,44 @@ fn finish_pass(
             });
         }
     }
-    let peak = peak_macs_per_cycle(design);
+    // Each layer's peak is its own design's: while a layer runs, only the
+    // engine that took it computes.
+    let mut peaks = Vec::new();
+    for design in &system.designs {
+        peaks.push(engines::of(design)?.peak_macs_per_cycle(design)?);
+    }
+    let layer_peak = |l: usize| pass.assignment[l].map_or(0.0, |d| peaks[d]);
     let per_inference = |c: u64| c as f64 / samples as f64;
     let offloaded: u64 = layers
         .iter()
-        .filter(|l| l.site.is_ok())
-        .map(|l| l.macs)
+        .zip(&pass.assignment)
+        .filter(|(_, d)| d.is_some())
+        .map(|(l, _)| l.macs)
         .sum();
     let host: u64 = layers
         .iter()
-        .filter(|l| l.site.is_err())
-        .map(|l| l.macs)
+        .zip(&pass.assignment)
+        .filter(|(_, d)| d.is_none())
+        .map(|(l, _)| l.macs)
         .sum();
     let board_latency: Vec<BoardLatency> = totals
         .iter()
         .map(|t| {
             let cycles = per_inference(t.per_layer.iter().sum());
+            // MAC capacity of the cycles each layer ran on its engine.
+            let capacity: f64 = t
+                .per_layer
+                .iter()
+                .enumerate()
+                .map(|(l, &c)| per_inference(c) * layer_peak(l))
+                .sum();
             BoardLatency {
                 board: t.board.name.clone(),
                 clock_mhz: t.board.fabric_clock_mhz,
                 cycles_per_inference: cycles,
                 latency_us: cycles / t.board.fabric_clock_mhz,
-                pe_utilisation: if cycles > 0.0 {
-                    offloaded as f64 / (cycles * peak)
+                pe_utilisation: if capacity > 0.0 {
+                    offloaded as f64 / capacity
                 } else {
                     0.0
                 },
@@ -905,7 +959,8 @@ fn finish_pass(
         if divergent && first_divergent.is_none() {
             first_divergent = Some(layer.name.clone());
         }
-        let timing = if layer.site.is_ok() {
+        let design = pass.assignment[l];
+        let timing = if design.is_some() {
             totals
                 .iter()
                 .zip(&board_latency)
@@ -920,7 +975,7 @@ fn finish_pass(
                             0.0
                         },
                         pe_utilisation: if cycles > 0.0 {
-                            layer.macs as f64 / (cycles * peak)
+                            layer.macs as f64 / (cycles * layer_peak(l))
                         } else {
                             0.0
                         },
@@ -930,13 +985,20 @@ fn finish_pass(
         } else {
             Vec::new()
         };
+        let reason = match (&layer.site, design) {
+            (Err(reason), _) => Some(reason.clone()),
+            (Ok(_), None) => Some(format!("no design of {} takes it", system.name())),
+            (Ok(_), Some(_)) => None,
+        };
+        let calls = &pass.calls[l];
         layer_reports.push(LayerReport {
             name: layer.name.clone(),
             op: layer.op.clone(),
-            offloaded: layer.site.is_ok(),
-            reason: layer.site.as_ref().err().cloned(),
-            gemm_shape: layer.site.as_ref().ok().map(|s| s.shape()),
-            calls_per_inference: layer.site.as_ref().map(|s| s.calls() as f64).unwrap_or(0.0),
+            offloaded: design.is_some(),
+            design: design.map(|d| system.designs[d].name.clone()),
+            reason,
+            call: calls.first().map(|(s, _)| s.label.clone()),
+            calls_per_inference: calls.iter().map(|(_, n)| *n as f64).sum(),
             macs_per_inference: layer.macs,
             error,
             timing,
@@ -959,11 +1021,24 @@ fn finish_pass(
     } else {
         None
     };
-    let signatures_simulated = pass.offload.boards.first().map_or(0, |b| b.table.len());
+    let signatures_simulated = pass
+        .offload
+        .boards
+        .first()
+        .map_or(0, |b| b.tables.iter().map(CycleTable::len).sum());
+    let mut arithmetic = Vec::new();
+    for design in &system.designs {
+        arithmetic.push(engines::of(design)?.describe(design)?);
+    }
     Ok(DesignRun {
-        design: design.name.clone(),
-        engine: design.engine().name().to_string(),
-        arithmetic: describe_arithmetic(design),
+        design: system.name(),
+        engine: system
+            .designs
+            .iter()
+            .map(Design::engine_name)
+            .collect::<Vec<_>>()
+            .join("+"),
+        arithmetic: arithmetic.join("; "),
         backend: match config.backend {
             BackendChoice::Golden => "golden".into(),
             BackendChoice::Sim => "sim".into(),

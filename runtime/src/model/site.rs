@@ -134,6 +134,14 @@ impl KernelFmt {
 }
 
 impl Site {
+    /// The node's (activation, weight) input positions.
+    pub fn operands(&self) -> (usize, usize) {
+        match self {
+            Site::EinSum(s) => (s.act_input, 1 - s.act_input),
+            Site::Conv(_) | Site::Deconv(_) => (0, 1),
+        }
+    }
+
     /// GEMMs per evaluation of the node.
     pub fn calls(&self) -> usize {
         match self {

@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use kiln_spec::Design;
 use serde::Serialize;
 use tract_onnx::prelude::*;
 
@@ -11,8 +10,8 @@ use super::dataset::DataSet;
 use super::exec::Runner;
 use super::graph::{layers, patch};
 use super::load::load_onnx;
-use super::run::{calibrate, model_inputs, BackendRunner, RunError};
-use crate::backend::{Arithmetic, GoldenBackend};
+use super::run::{calibrate, model_inputs, GoldenRunner, RunError};
+use super::system::System;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Throughput {
@@ -57,7 +56,7 @@ pub fn measure(
     input_shapes: Option<&[Vec<usize>]>,
     data: &DataSet,
     calibration: &DataSet,
-    designs: &[Design],
+    systems: &[System],
     rounds: usize,
 ) -> Result<Throughput, RunError> {
     let model = load_onnx(model_path, input_shapes)?;
@@ -77,18 +76,19 @@ pub fn measure(
     let sets = model_inputs(calibration, &fact)?;
     let calib = calibrate(&model, &found, sets.into_iter().map(|x| tvec!(x)))?;
     let mut golden = Vec::new();
-    for design in designs {
+    for system in systems {
         // tract optimises the ops it keeps around the offloaded ones, as it
         // does for its own run.
-        let patched = patch(&model, &found, &Arithmetic::of(design)?, &calib)?.into_optimized()?;
-        let mut runner = Runner::new(patched, [])?;
-        let mut gemms = BackendRunner(GoldenBackend::new(design)?);
+        let assignment = system.assign(&found)?;
+        let (patched, _) = patch(&model, &found, system, &assignment, &calib)?;
+        let mut runner = Runner::new(patched.into_optimized()?, [])?;
+        let mut jobs = GoldenRunner::new(system)?;
         let rate = best_rate(&inputs, rounds, |x| {
-            runner.run(tvec!(x), Some(&mut gemms))?;
+            runner.run(tvec!(x), Some(&mut jobs))?;
             Ok(())
         })?;
         golden.push(GoldenThroughput {
-            design: design.name.clone(),
+            design: system.name(),
             per_second: rate,
             vs_tract_optimised: rate / tract_optimised,
         });

@@ -66,77 +66,77 @@ package kiln_reg_pkg;
   localparam integer KILN_ISR_READY_LSB = 1;
   localparam integer KILN_ISR_READY_WIDTH = 1;
 
-  // A_ADDR_LO at 0x10: Activation matrix A: device address, low word. 8-byte aligned. GEMM: M x K int8, row-major. BFP: M mxint8 row records (docs/bfp.md).
+  // A_ADDR_LO at 0x10: Operand A (activations): device address, low word. 8-byte aligned. What it holds is the engine's (hw/ip/<engine>/doc/registers.md).
   localparam logic [7:0] KILN_A_ADDR_LO_OFFSET = 8'h10;
   localparam logic [31:0] KILN_A_ADDR_LO_RESET = 32'h00000000;
   // A_ADDR_LO.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 31:0.
   localparam integer KILN_A_ADDR_LO_VALUE_LSB = 0;
   localparam integer KILN_A_ADDR_LO_VALUE_WIDTH = 32;
 
-  // A_ADDR_HI at 0x14: Activation matrix A: device address, high word.
+  // A_ADDR_HI at 0x14: Operand A: device address, high word.
   localparam logic [7:0] KILN_A_ADDR_HI_OFFSET = 8'h14;
   localparam logic [31:0] KILN_A_ADDR_HI_RESET = 32'h00000000;
   // A_ADDR_HI.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 63:32.
   localparam integer KILN_A_ADDR_HI_VALUE_LSB = 0;
   localparam integer KILN_A_ADDR_HI_VALUE_WIDTH = 32;
 
-  // B_ADDR_LO at 0x18: Weights B, one row per output channel: device address, low word. 8-byte aligned. GEMM: N x K codes, row-major, packed low bits first. BFP: N row records in the design's weight format (docs/bfp.md).
+  // B_ADDR_LO at 0x18: Operand B (weights): device address, low word. 8-byte aligned. What it holds is the engine's.
   localparam logic [7:0] KILN_B_ADDR_LO_OFFSET = 8'h18;
   localparam logic [31:0] KILN_B_ADDR_LO_RESET = 32'h00000000;
   // B_ADDR_LO.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 31:0.
   localparam integer KILN_B_ADDR_LO_VALUE_LSB = 0;
   localparam integer KILN_B_ADDR_LO_VALUE_WIDTH = 32;
 
-  // B_ADDR_HI at 0x1C: Weight codes B: device address, high word.
+  // B_ADDR_HI at 0x1C: Operand B: device address, high word.
   localparam logic [7:0] KILN_B_ADDR_HI_OFFSET = 8'h1C;
   localparam logic [31:0] KILN_B_ADDR_HI_RESET = 32'h00000000;
   // B_ADDR_HI.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 63:32.
   localparam integer KILN_B_ADDR_HI_VALUE_LSB = 0;
   localparam integer KILN_B_ADDR_HI_VALUE_WIDTH = 32;
 
-  // C_ADDR_LO at 0x20: Output matrix C (M x N, row-major; GEMM: int8 or int32, BFP: f32): device address, low word. 8-byte aligned.
+  // C_ADDR_LO at 0x20: Output C: device address, low word. 8-byte aligned. What it holds is the engine's.
   localparam logic [7:0] KILN_C_ADDR_LO_OFFSET = 8'h20;
   localparam logic [31:0] KILN_C_ADDR_LO_RESET = 32'h00000000;
   // C_ADDR_LO.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 31:0.
   localparam integer KILN_C_ADDR_LO_VALUE_LSB = 0;
   localparam integer KILN_C_ADDR_LO_VALUE_WIDTH = 32;
 
-  // C_ADDR_HI at 0x24: Output matrix C: device address, high word.
+  // C_ADDR_HI at 0x24: Output C: device address, high word.
   localparam logic [7:0] KILN_C_ADDR_HI_OFFSET = 8'h24;
   localparam logic [31:0] KILN_C_ADDR_HI_RESET = 32'h00000000;
   // C_ADDR_HI.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 63:32.
   localparam integer KILN_C_ADDR_HI_VALUE_LSB = 0;
   localparam integer KILN_C_ADDR_HI_VALUE_WIDTH = 32;
 
-  // P_ADDR_LO at 0x28: GEMM only: per-output-channel parameters (N records of 16 bytes: bias, multiplier, shift, reserved): device address, low word. 8-byte aligned.
+  // P_ADDR_LO at 0x28: Operand P (per-channel parameters, for engines that take them): device address, low word. 8-byte aligned.
   localparam logic [7:0] KILN_P_ADDR_LO_OFFSET = 8'h28;
   localparam logic [31:0] KILN_P_ADDR_LO_RESET = 32'h00000000;
   // P_ADDR_LO.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 31:0.
   localparam integer KILN_P_ADDR_LO_VALUE_LSB = 0;
   localparam integer KILN_P_ADDR_LO_VALUE_WIDTH = 32;
 
-  // P_ADDR_HI at 0x2C: Per-output-channel parameters: device address, high word.
+  // P_ADDR_HI at 0x2C: Operand P: device address, high word.
   localparam logic [7:0] KILN_P_ADDR_HI_OFFSET = 8'h2C;
   localparam logic [31:0] KILN_P_ADDR_HI_RESET = 32'h00000000;
   // P_ADDR_HI.VALUE [31:0] sw rw, hw hro, reset 0x0: Address bits 63:32.
   localparam integer KILN_P_ADDR_HI_VALUE_LSB = 0;
   localparam integer KILN_P_ADDR_HI_VALUE_WIDTH = 32;
 
-  // M at 0x30: Rows of A and C.
+  // M at 0x30: First dimension of the run (GEMM and BFP: rows of A and C).
   localparam logic [7:0] KILN_M_OFFSET = 8'h30;
   localparam logic [31:0] KILN_M_RESET = 32'h00000000;
   // M.VALUE [31:0] sw rw, hw hro, reset 0x0: M, at least 1.
   localparam integer KILN_M_VALUE_LSB = 0;
   localparam integer KILN_M_VALUE_WIDTH = 32;
 
-  // N at 0x34: Output channels: rows of B, columns of C.
+  // N at 0x34: Second dimension of the run (GEMM and BFP: output channels, columns of C).
   localparam logic [7:0] KILN_N_OFFSET = 8'h34;
   localparam logic [31:0] KILN_N_RESET = 32'h00000000;
   // N.VALUE [31:0] sw rw, hw hro, reset 0x0: N, at least 1.
   localparam integer KILN_N_VALUE_LSB = 0;
   localparam integer KILN_N_VALUE_WIDTH = 32;
 
-  // K at 0x38: Reduction length: columns of A and B.
+  // K at 0x38: Third dimension of the run (GEMM and BFP: the reduction length).
   localparam logic [7:0] KILN_K_OFFSET = 8'h38;
   localparam logic [31:0] KILN_K_RESET = 32'h00000000;
   // K.VALUE [31:0] sw rw, hw hro, reset 0x0: K, at least 1.
@@ -146,36 +146,30 @@ package kiln_reg_pkg;
   // LDA at 0x3C: Row stride of A in bytes.
   localparam logic [7:0] KILN_LDA_OFFSET = 8'h3C;
   localparam logic [31:0] KILN_LDA_RESET = 32'h00000000;
-  // LDA.VALUE [31:0] sw rw, hw hro, reset 0x0: A multiple of 8, at least the row: K bytes (GEMM) or one mxint8 row record (BFP).
+  // LDA.VALUE [31:0] sw rw, hw hro, reset 0x0: A multiple of 8, at least one row of A as the engine lays it out.
   localparam integer KILN_LDA_VALUE_LSB = 0;
   localparam integer KILN_LDA_VALUE_WIDTH = 32;
 
-  // LDB at 0x40: Row stride of B in bytes.
+  // LDB at 0x40: Row stride of B in bytes (for engines that use it).
   localparam logic [7:0] KILN_LDB_OFFSET = 8'h40;
   localparam logic [31:0] KILN_LDB_RESET = 32'h00000000;
-  // LDB.VALUE [31:0] sw rw, hw hro, reset 0x0: A multiple of 8, at least the packed row: K codes (GEMM) or one row record (BFP).
+  // LDB.VALUE [31:0] sw rw, hw hro, reset 0x0: A multiple of 8, at least one row of B as the engine lays it out.
   localparam integer KILN_LDB_VALUE_LSB = 0;
   localparam integer KILN_LDB_VALUE_WIDTH = 32;
 
   // LDC at 0x44: Row stride of C in bytes.
   localparam logic [7:0] KILN_LDC_OFFSET = 8'h44;
   localparam logic [31:0] KILN_LDC_RESET = 32'h00000000;
-  // LDC.VALUE [31:0] sw rw, hw hro, reset 0x0: A multiple of 8, at least N output elements.
+  // LDC.VALUE [31:0] sw rw, hw hro, reset 0x0: A multiple of 8, at least one row of C.
   localparam integer KILN_LDC_VALUE_LSB = 0;
   localparam integer KILN_LDC_VALUE_WIDTH = 32;
 
-  // MODE at 0x48: GEMM only: output mode and zero points of this run.
+  // MODE at 0x48: Run options, defined per engine: each engine's fields are in hw/ip/<engine>/engine.toml (and its doc/registers.md).
   localparam logic [7:0] KILN_MODE_OFFSET = 8'h48;
   localparam logic [31:0] KILN_MODE_RESET = 32'h00000000;
-  // MODE.OUT_INT32 [0] sw rw, hw hro, reset 0x0: 1: write raw int32 accumulators plus bias; 0: requantise to int8.
-  localparam integer KILN_MODE_OUT_INT32_LSB = 0;
-  localparam integer KILN_MODE_OUT_INT32_WIDTH = 1;
-  // MODE.ACT_ZP [15:8] sw rw, hw hro, reset 0x0: Activation zero point (int8, two's complement).
-  localparam integer KILN_MODE_ACT_ZP_LSB = 8;
-  localparam integer KILN_MODE_ACT_ZP_WIDTH = 8;
-  // MODE.OUT_ZP [23:16] sw rw, hw hro, reset 0x0: Output zero point (int8, two's complement), int8 mode only.
-  localparam integer KILN_MODE_OUT_ZP_LSB = 16;
-  localparam integer KILN_MODE_OUT_ZP_WIDTH = 8;
+  // MODE.VALUE [31:0] sw rw, hw hro, reset 0x0: The engine's MODE word.
+  localparam integer KILN_MODE_VALUE_LSB = 0;
+  localparam integer KILN_MODE_VALUE_WIDTH = 32;
 
   // MAGIC at 0x80: Identity: reads 0x4B494C4E ("KILN").
   localparam logic [7:0] KILN_MAGIC_OFFSET = 8'h80;
@@ -201,39 +195,39 @@ package kiln_reg_pkg;
   // ARRAY at 0x8C: Identity: PE array geometry and PE kind.
   localparam logic [7:0] KILN_ARRAY_OFFSET = 8'h8C;
   localparam logic [31:0] KILN_ARRAY_RESET = 32'h00000000;
-  // ARRAY.ROWS [7:0] sw ro, hw hwo, reset 0x0: Output rows computed at once: PE rows (GEMM) or lanes (BFP).
+  // ARRAY.ROWS [7:0] sw ro, hw hwo, reset 0x0: Output rows computed at once (GEMM: PE rows; BFP, dwconv: lanes).
   localparam integer KILN_ARRAY_ROWS_LSB = 0;
   localparam integer KILN_ARRAY_ROWS_WIDTH = 8;
-  // ARRAY.COLS [15:8] sw ro, hw hwo, reset 0x0: GEMM: PE columns. BFP: output columns collected per write (n_tile).
+  // ARRAY.COLS [15:8] sw ro, hw hwo, reset 0x0: GEMM: PE columns. BFP: output columns collected per write (n_tile). Other engines: their doc/registers.md.
   localparam integer KILN_ARRAY_COLS_LSB = 8;
   localparam integer KILN_ARRAY_COLS_WIDTH = 8;
-  // ARRAY.PE_KIND [23:16] sw ro, hw hwo, reset 0x0: GEMM: PE kind, an index into the PE library (hw/ip/pe/data/codebooks.toml). BFP: 0.
+  // ARRAY.PE_KIND [23:16] sw ro, hw hwo, reset 0x0: PE kind, an index into the PE library (hw/ip/pe/data/codebooks.toml); 0 for an engine without PEs.
   localparam integer KILN_ARRAY_PE_KIND_LSB = 16;
   localparam integer KILN_ARRAY_PE_KIND_WIDTH = 8;
-  // ARRAY.WEIGHT_BITS [31:24] sw ro, hw hwo, reset 0x0: Bits per weight code (GEMM) or weight element (BFP: 8 mxint8, 4 mxint4).
+  // ARRAY.WEIGHT_BITS [31:24] sw ro, hw hwo, reset 0x0: Bits per weight code (engines with PEs) or weight element (BFP: 8 mxint8, 4 mxint4).
   localparam integer KILN_ARRAY_WEIGHT_BITS_LSB = 24;
   localparam integer KILN_ARRAY_WEIGHT_BITS_WIDTH = 8;
 
   // BUFFERS at 0x90: Identity: on-chip buffer geometry.
   localparam logic [7:0] KILN_BUFFERS_OFFSET = 8'h90;
   localparam logic [31:0] KILN_BUFFERS_RESET = 32'h00000000;
-  // BUFFERS.K_DEPTH [15:0] sw ro, hw hwo, reset 0x0: GEMM: K elements held per buffer half. BFP: the longest K.
+  // BUFFERS.K_DEPTH [15:0] sw ro, hw hwo, reset 0x0: GEMM: K elements held per buffer half. BFP: the longest K. Other engines: their buffer limit (doc/registers.md).
   localparam integer KILN_BUFFERS_K_DEPTH_LSB = 0;
   localparam integer KILN_BUFFERS_K_DEPTH_WIDTH = 16;
-  // BUFFERS.M_TILES [23:16] sw ro, hw hwo, reset 0x0: GEMM: array-row tiles per output block. BFP: 1.
+  // BUFFERS.M_TILES [23:16] sw ro, hw hwo, reset 0x0: GEMM: array-row tiles per output block. Other engines: 1.
   localparam integer KILN_BUFFERS_M_TILES_LSB = 16;
   localparam integer KILN_BUFFERS_M_TILES_WIDTH = 8;
-  // BUFFERS.N_TILES [31:24] sw ro, hw hwo, reset 0x0: GEMM: array-column tiles per output block. BFP: 1.
+  // BUFFERS.N_TILES [31:24] sw ro, hw hwo, reset 0x0: GEMM: array-column tiles per output block. Other engines: 1.
   localparam integer KILN_BUFFERS_N_TILES_LSB = 24;
   localparam integer KILN_BUFFERS_N_TILES_WIDTH = 8;
 
   // ENGINE at 0x94: Identity: which engine the design instantiates.
   localparam logic [7:0] KILN_ENGINE_OFFSET = 8'h94;
   localparam logic [31:0] KILN_ENGINE_RESET = 32'h00000000;
-  // ENGINE.KIND [3:0] sw ro, hw hwo, reset 0x0: 0: quantised GEMM (hw/ip/gemm). 1: block-floating-point MatMul (hw/ip/bfp).
+  // ENGINE.KIND [3:0] sw ro, hw hwo, reset 0x0: The engine's kind code (hw/engines.toml).
   localparam integer KILN_ENGINE_KIND_LSB = 0;
   localparam integer KILN_ENGINE_KIND_WIDTH = 4;
-  // ENGINE.BLOCK [15:8] sw ro, hw hwo, reset 0x0: BFP: elements per block sharing one exponent. GEMM: 0.
+  // ENGINE.BLOCK [15:8] sw ro, hw hwo, reset 0x0: BFP: elements per block sharing one exponent. Other engines: 0.
   localparam integer KILN_ENGINE_BLOCK_LSB = 8;
   localparam integer KILN_ENGINE_BLOCK_WIDTH = 8;
 

@@ -32,7 +32,8 @@ module gemm_core #(
   input  logic [31:0] lda_i,
   input  logic [31:0] ldb_i,
   input  logic [31:0] ldc_i,
-  // MODE: OUT_INT32, ACT_ZP and OUT_ZP; the other bits are reserved.
+  // MODE: OUT_INT32, ACT_ZP and OUT_ZP (hw/ip/gemm/engine.toml); the other
+  // bits are reserved.
   /* verilator lint_off UNUSEDSIGNAL */
   input  logic [31:0] mode_i,
   /* verilator lint_on UNUSEDSIGNAL */
@@ -85,9 +86,9 @@ module gemm_core #(
   logic [7:0]  act_zp, out_zp;
   logic [31:0] jobs_loaded, jobs_computed, blocks_computed, blocks_drained;
 
-  assign out_int32 = mode_i[kiln_reg_pkg::KILN_MODE_OUT_INT32_LSB];
-  assign act_zp    = mode_i[kiln_reg_pkg::KILN_MODE_ACT_ZP_LSB +: 8];
-  assign out_zp    = mode_i[kiln_reg_pkg::KILN_MODE_OUT_ZP_LSB +: 8];
+  assign out_int32 = mode_i[gemm_args_pkg::GEMM_MODE_OUT_INT32_LSB];
+  assign act_zp    = mode_i[gemm_args_pkg::GEMM_MODE_ACT_ZP_LSB +: gemm_args_pkg::GEMM_MODE_ACT_ZP_WIDTH];
+  assign out_zp    = mode_i[gemm_args_pkg::GEMM_MODE_OUT_ZP_LSB +: gemm_args_pkg::GEMM_MODE_OUT_ZP_WIDTH];
 
   assign jobs_loaded_o    = jobs_loaded;
   assign jobs_computed_o  = jobs_computed;

@@ -16,9 +16,11 @@ pub struct GeneratedFile {
     pub text: String,
 }
 
-/// Every committed file generated from the map and the shell's port table
-/// beside it, in a fixed order: the SystemVerilog package, the driver's
-/// Rust module, the Markdown reference and the shell's port declarations.
+/// Every committed file generated from the map, the shell's port table
+/// beside it and the engines' descriptions, in a fixed order: the
+/// SystemVerilog package, the driver's Rust module, the Markdown reference,
+/// the shell's port declarations, then each engine's MODE package, MODE
+/// constants and register page.
 pub fn generated_files(map: &RegisterMap) -> Result<Vec<GeneratedFile>, SpecError> {
     let mut files = vec![
         GeneratedFile {
@@ -35,6 +37,9 @@ pub fn generated_files(map: &RegisterMap) -> Result<Vec<GeneratedFile>, SpecErro
         },
     ];
     files.extend(crate::ShellPorts::builtin_with(map)?.generated_files());
+    for engine in crate::engines::descs()? {
+        files.extend(engine.generated_files());
+    }
     Ok(files)
 }
 
@@ -226,14 +231,28 @@ pub fn render_rust(map: &RegisterMap) -> String {
         let list: Vec<String> = r
             .fields
             .iter()
-            .map(|f| format!("{module}::{}", f.name))
+            .map(|f| {
+                if f.sw.software_writes() {
+                    format!("{module}::{}.field()", f.name)
+                } else {
+                    format!("{module}::{}", f.name)
+                }
+            })
             .collect();
         rust_array(&mut s, "    fields: &[", &list, 4, "],");
         let _ = writeln!(s, "}};");
         let _ = writeln!(s);
         let _ = writeln!(s, "/// Fields of `{}`.", r.name);
         let _ = writeln!(s, "pub mod {module} {{");
-        let _ = writeln!(s, "    use super::{{Field, SwAccess}};");
+        let mut types: Vec<&str> = Vec::new();
+        if r.fields.iter().any(|f| !f.sw.software_writes()) {
+            types.push("Field");
+        }
+        if r.fields.iter().any(|f| f.sw.software_writes()) {
+            types.push("RwField");
+        }
+        types.push("SwAccess");
+        let _ = writeln!(s, "    use super::{{{}}};", types.join(", "));
         for f in &r.fields {
             let _ = writeln!(s);
             let _ = writeln!(s, "    /// {}", md_text(&f.desc));
@@ -247,12 +266,16 @@ pub fn render_rust(map: &RegisterMap) -> String {
                 f.hw.as_str(),
                 f.reset
             );
-            let _ = writeln!(s, "    pub const {}: Field = Field {{", f.name);
-            let _ = writeln!(s, "        name: \"{}\",", f.name);
-            let _ = writeln!(s, "        lsb: {},", f.lsb);
-            let _ = writeln!(s, "        width: {},", f.width);
-            let _ = writeln!(s, "        sw: SwAccess::{},", f.sw.variant());
-            let _ = writeln!(s, "    }};");
+            if f.sw.software_writes() {
+                s.push_str(&rw_field_const(4, f));
+            } else {
+                let _ = writeln!(s, "    pub const {}: Field = Field {{", f.name);
+                let _ = writeln!(s, "        name: \"{}\",", f.name);
+                let _ = writeln!(s, "        lsb: {},", f.lsb);
+                let _ = writeln!(s, "        width: {},", f.width);
+                let _ = writeln!(s, "        sw: SwAccess::{},", f.sw.variant());
+                let _ = writeln!(s, "    }};");
+            }
         }
         let _ = writeln!(s, "}}");
     }
@@ -275,6 +298,33 @@ pub fn render_rust(map: &RegisterMap) -> String {
     let _ = writeln!(s, "/// Every register, by ascending offset.");
     let names: Vec<String> = map.registers.iter().map(|r| r.name.clone()).collect();
     rust_array(&mut s, "pub const ALL: &[Register] = &[", &names, 0, "];");
+    s
+}
+
+/// `pub const NAME: RwField = RwField::new(..);` for `field` at `indent`,
+/// laid out as rustfmt does: on one line when it fits in 100 columns,
+/// else one argument per line.
+pub(crate) fn rw_field_const(indent: usize, f: &super::Field) -> String {
+    let pad = " ".repeat(indent);
+    let args = [
+        format!("\"{}\"", f.name),
+        f.lsb.to_string(),
+        f.width.to_string(),
+        format!("SwAccess::{}", f.sw.variant()),
+    ];
+    let line = format!(
+        "{pad}pub const {}: RwField = RwField::new({});",
+        f.name,
+        args.join(", ")
+    );
+    if line.len() <= 100 {
+        return format!("{line}\n");
+    }
+    let mut s = format!("{pad}pub const {}: RwField = RwField::new(\n", f.name);
+    for arg in args {
+        let _ = writeln!(s, "{pad}    {arg},");
+    }
+    let _ = writeln!(s, "{pad});");
     s
 }
 
@@ -327,7 +377,8 @@ pub enum SwAccess {
     ToggleOnWrite,
 }
 
-/// A bit field of a register.
+/// A bit field of a register, as software reads it. A field software
+/// may not write (`ro`, `rc`) has this type only, so it has no setter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field {
     /// Name, as in hw/regs/kiln.toml.
@@ -357,11 +408,46 @@ impl Field {
     pub const fn get(self, word: u32) -> u32 {
         (word & self.mask()) >> self.lsb
     }
+}
+
+/// A field software writes (`rw`, or `tow`: writing 1 toggles a bit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RwField(Field);
+
+impl RwField {
+    /// The field at `lsb`, `width` bits wide.
+    #[must_use]
+    pub const fn new(name: &'static str, lsb: u32, width: u32, sw: SwAccess) -> Self {
+        Self(Field {
+            name,
+            lsb,
+            width,
+            sw,
+        })
+    }
+
+    /// The field as software reads it.
+    #[must_use]
+    pub const fn field(self) -> Field {
+        self.0
+    }
+
+    /// The field's bits, in place in the register word.
+    #[must_use]
+    pub const fn mask(self) -> u32 {
+        self.0.mask()
+    }
+
+    /// The field's value in `word`, shifted down to bit 0.
+    #[must_use]
+    pub const fn get(self, word: u32) -> u32 {
+        self.0.get(word)
+    }
 
     /// `word` with the field replaced by `value`, truncated to the field's width.
     #[must_use]
     pub const fn set(self, word: u32, value: u32) -> u32 {
-        (word & !self.mask()) | ((value << self.lsb) & self.mask())
+        (word & !self.mask()) | ((value << self.0.lsb) & self.mask())
     }
 }
 
@@ -520,15 +606,26 @@ mod tests {
                 "driver/src/regs.rs",
                 "docs/registers.md",
                 "hw/ip/common/rtl/kiln_shell_ports.svh",
-                "hw/lint/kiln_core.sv"
+                "hw/lint/kiln_core.sv",
+                "hw/ip/gemm/rtl/gemm_args_pkg.sv",
+                "runtime/src/engines/gemm/mode.rs",
+                "hw/ip/gemm/doc/registers.md",
+                "hw/ip/bfp/doc/registers.md",
             ]
         );
         for file in &files {
             let first = file.text.lines().next().unwrap();
             let source = if file.path.contains("kiln_shell") || file.path.contains("hw/lint") {
-                "hw/regs/shell.toml"
+                "hw/regs/shell.toml".to_string()
+            } else if let Some(engine) = file
+                .path
+                .strip_prefix("hw/ip/")
+                .or_else(|| file.path.strip_prefix("runtime/src/engines/"))
+                .filter(|rest| !rest.starts_with("common/"))
+            {
+                format!("hw/ip/{}/engine.toml", engine.split('/').next().unwrap())
             } else {
-                "hw/regs/kiln.toml"
+                "hw/regs/kiln.toml".to_string()
             };
             assert!(
                 first.contains(&format!("Generated from {source} by "))
@@ -553,8 +650,8 @@ mod tests {
             "localparam integer KILN_CTRL_AP_IDLE_LSB = 2;",
             "localparam integer KILN_CTRL_AP_IDLE_WIDTH = 1;",
             "localparam logic [7:0] KILN_MODE_OFFSET = 8'h48;",
-            "localparam integer KILN_MODE_ACT_ZP_LSB = 8;",
-            "localparam integer KILN_MODE_ACT_ZP_WIDTH = 8;",
+            "localparam integer KILN_ARRAY_COLS_LSB = 8;",
+            "localparam integer KILN_ARRAY_COLS_WIDTH = 8;",
             "localparam logic [31:0] KILN_MAGIC_RESET = 32'h4B494C4E;",
             "endpackage",
         ] {
@@ -572,8 +669,10 @@ mod tests {
             "pub const CTRL: Register = Register {",
             "    reset: 0x0000_0004,",
             "pub mod ctrl {",
-            "    pub const AP_START: Field = Field {",
+            "    pub const AP_START: RwField = RwField::new(",
             "        sw: SwAccess::ReadClear,",
+            "    pub const AP_IDLE: Field = Field {",
+            "        ctrl::AP_START.field(),",
             "pub const ALL: &[Register] = &[",
         ] {
             assert!(rs.contains(want), "missing `{want}`");

@@ -9,8 +9,111 @@
 //! `x / 2^e` half away from zero. Together, for `multiplier >= 0` and a left
 //! shift that does not overflow, the result is within 3/4 of the real value
 //! `x * multiplier * 2^(shift - 31)`.
+//!
+//! The channel record ([`ChannelParams`]) and the output mode are here too:
+//! every engine that ends in kiln's requantiser (hw/ip/common/rtl/
+//! kiln_requant.sv) takes them.
 
-use super::GemmError;
+use serde::Serialize;
+
+/// A channel's requantisation parameters outside what the output stage takes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequantError {
+    #[error("channel {channel}: multiplier {multiplier} is negative; it must be in 0..=i32::MAX (TFLite's are 0 or in [2^30, 2^31))")]
+    Multiplier { channel: usize, multiplier: i32 },
+    #[error("channel {channel}: shift {shift} is outside the supported range -31..=30")]
+    Shift { channel: usize, shift: i32 },
+    #[error("cannot quantise the real multiplier {real}: {reason}")]
+    RealMultiplier { real: f64, reason: &'static str },
+}
+
+/// One output channel's bias and requantisation parameters.
+///
+/// The channel's int8 output is
+/// `multiply_by_quantized_multiplier(acc, multiplier, shift)` plus the output
+/// zero point, saturated (see [`requantise`]). In [`OutputMode::Int32`] only
+/// `bias` is used, but the parameters are still validated: the hardware
+/// loads the same records in both modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ChannelParams {
+    pub bias: i32,
+    /// Q0.31 fixed-point multiplier; TFLite's are 0 or in `[2^30, 2^31)`.
+    pub multiplier: i32,
+    /// Power-of-two exponent: positive shifts left before the multiply,
+    /// negative shifts right (rounding) after it.
+    pub shift: i32,
+}
+
+impl ChannelParams {
+    /// Smallest shift the output stage supports (a rounding right shift by 31).
+    pub const MIN_SHIFT: i32 = -31;
+    /// Largest shift the output stage supports (a left shift by 30).
+    pub const MAX_SHIFT: i32 = 30;
+
+    /// Checks the ranges the output stage supports: `multiplier >= 0` and
+    /// `shift` in `-31..=30`. `channel` only labels the error.
+    pub fn validate(&self, channel: usize) -> Result<(), RequantError> {
+        if self.multiplier < 0 {
+            return Err(RequantError::Multiplier {
+                channel,
+                multiplier: self.multiplier,
+            });
+        }
+        if !(Self::MIN_SHIFT..=Self::MAX_SHIFT).contains(&self.shift) {
+            return Err(RequantError::Shift {
+                channel,
+                shift: self.shift,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What the accelerator writes to C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "mode")]
+pub enum OutputMode {
+    /// Requantised and saturated to int8, one byte per element.
+    Int8 { zero_point: i8 },
+    /// The raw 32-bit accumulator (bias included), four bytes per element.
+    Int32,
+}
+
+impl OutputMode {
+    /// Bytes per element of C.
+    pub fn element_bytes(self) -> usize {
+        match self {
+            OutputMode::Int8 { .. } => 1,
+            OutputMode::Int32 => 4,
+        }
+    }
+}
+
+/// One Int8 output: requantise, add the zero point exactly, saturate.
+pub fn requantise(x: i32, ch: &ChannelParams, zero_point: i8) -> i32 {
+    let y = i64::from(multiply_by_quantized_multiplier(x, ch.multiplier, ch.shift))
+        + i64::from(zero_point);
+    y.clamp(-128, 127) as i32
+}
+
+/// Bytes of `channels` channel records.
+pub fn channel_bytes(channels: usize) -> usize {
+    16 * channels
+}
+
+/// The channel-parameter records, `channel_bytes(params.len())` bytes:
+/// little-endian bias, multiplier, shift, then a reserved zero word.
+pub fn pack_channels(params: &[ChannelParams]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(channel_bytes(params.len()));
+    for p in params {
+        out.extend_from_slice(&p.bias.to_le_bytes());
+        out.extend_from_slice(&p.multiplier.to_le_bytes());
+        out.extend_from_slice(&p.shift.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+    }
+    out
+}
 
 /// `round(a * b / 2^31)`, rounding half up, saturated: gemmlowp's
 /// `SaturatingRoundingDoublingHighMul`.
@@ -109,9 +212,9 @@ fn frexp(x: f64) -> (f64, i32) {
 ///
 /// Errors for a negative or non-finite `real`, and for one so large that
 /// the shift would exceed 30 (about `real >= 2^30`).
-pub fn quantize_multiplier(real: f64) -> Result<(i32, i32), GemmError> {
+pub fn quantize_multiplier(real: f64) -> Result<(i32, i32), RequantError> {
     if !real.is_finite() || real < 0.0 {
-        return Err(GemmError::RealMultiplier {
+        return Err(RequantError::RealMultiplier {
             real,
             reason: "it must be finite and non-negative",
         });
@@ -130,7 +233,7 @@ pub fn quantize_multiplier(real: f64) -> Result<(i32, i32), GemmError> {
         return Ok((0, 0));
     }
     if shift > 30 {
-        return Err(GemmError::RealMultiplier {
+        return Err(RequantError::RealMultiplier {
             real,
             reason: "it needs a shift above 30: the largest representable real is just under 2^30",
         });

@@ -8,82 +8,26 @@
 //! compared against; [`layout`] fixes how the operands sit in device memory.
 //! docs/gemm-layouts.md describes both, with a worked example.
 //!
-//! Pure arithmetic: nothing here touches hardware or files.
+//! The golden model is pure arithmetic; the engine's job (`job`), byte
+//! budgets (`budget`) and model lowering (`lower`) sit beside it.
 
+pub mod budget;
+pub mod check;
+mod engine;
+pub mod job;
 pub mod layout;
-mod requant;
+pub mod lower;
+pub mod mode;
 
-pub use requant::{
-    multiply_by_quantized_multiplier, quantize_multiplier, rounding_divide_by_pot,
-    saturating_rounding_doubling_high_mul,
+pub use crate::formats::requant::{
+    multiply_by_quantized_multiplier, quantize_multiplier, requantise, rounding_divide_by_pot,
+    saturating_rounding_doubling_high_mul, ChannelParams, OutputMode, RequantError,
 };
-
-use serde::Serialize;
+pub use engine::{GemmEngine, GEMM};
+pub use job::{GemmDescriptor, GemmRun, RunGemm};
 
 use crate::formats::Codebook;
 use crate::rng::SplitMix64;
-
-/// One output channel's bias and requantisation parameters.
-///
-/// The channel's int8 output is
-/// `multiply_by_quantized_multiplier(acc, multiplier, shift)` plus the output
-/// zero point, saturated (see [`golden_gemm`]). In [`OutputMode::Int32`] only
-/// `bias` is used, but the parameters are still validated: the hardware
-/// loads the same records in both modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct ChannelParams {
-    pub bias: i32,
-    /// Q0.31 fixed-point multiplier; TFLite's are 0 or in `[2^30, 2^31)`.
-    pub multiplier: i32,
-    /// Power-of-two exponent: positive shifts left before the multiply,
-    /// negative shifts right (rounding) after it.
-    pub shift: i32,
-}
-
-impl ChannelParams {
-    /// Smallest shift the output stage supports (a rounding right shift by 31).
-    pub const MIN_SHIFT: i32 = -31;
-    /// Largest shift the output stage supports (a left shift by 30).
-    pub const MAX_SHIFT: i32 = 30;
-
-    /// Checks the ranges the output stage supports: `multiplier >= 0` and
-    /// `shift` in `-31..=30`. `channel` only labels the error.
-    pub fn validate(&self, channel: usize) -> Result<(), GemmError> {
-        if self.multiplier < 0 {
-            return Err(GemmError::Multiplier {
-                channel,
-                multiplier: self.multiplier,
-            });
-        }
-        if !(Self::MIN_SHIFT..=Self::MAX_SHIFT).contains(&self.shift) {
-            return Err(GemmError::Shift {
-                channel,
-                shift: self.shift,
-            });
-        }
-        Ok(())
-    }
-}
-
-/// What the accelerator writes to C.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case", tag = "mode")]
-pub enum OutputMode {
-    /// Requantised and saturated to int8, one byte per element.
-    Int8 { zero_point: i8 },
-    /// The raw 32-bit accumulator (bias included), four bytes per element.
-    Int32,
-}
-
-impl OutputMode {
-    /// Bytes per element of C.
-    pub fn element_bytes(self) -> usize {
-        match self {
-            OutputMode::Int8 { .. } => 1,
-            OutputMode::Int32 => 4,
-        }
-    }
-}
 
 /// One GEMM for the accelerator: operands, per-channel parameters, and the
 /// output mode.
@@ -203,12 +147,8 @@ pub enum GemmError {
         code: u8,
         bits: u32,
     },
-    #[error("channel {channel}: multiplier {multiplier} is negative; it must be in 0..=i32::MAX (TFLite's are 0 or in [2^30, 2^31))")]
-    Multiplier { channel: usize, multiplier: i32 },
-    #[error("channel {channel}: shift {shift} is outside the supported range -31..=30")]
-    Shift { channel: usize, shift: i32 },
-    #[error("cannot quantise the real multiplier {real}: {reason}")]
-    RealMultiplier { real: f64, reason: &'static str },
+    #[error(transparent)]
+    Requant(#[from] RequantError),
     #[error("{bits}-bit weight codes cannot be packed: the B layout supports 4 and 8 bits")]
     WeightBits { bits: u32 },
     #[error(
@@ -393,13 +333,6 @@ pub fn golden_gemm(codebook: &Codebook, p: &GemmProblem) -> Result<Vec<i32>, Gem
         }
     }
     Ok(out)
-}
-
-/// One Int8 output: requantise, add the zero point exactly, saturate.
-fn requantise(x: i32, ch: &ChannelParams, zero_point: i8) -> i32 {
-    let y = i64::from(multiply_by_quantized_multiplier(x, ch.multiplier, ch.shift))
-        + i64::from(zero_point);
-    y.clamp(-128, 127) as i32
 }
 
 /// A random problem that exercises the whole datapath.

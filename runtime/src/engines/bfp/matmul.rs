@@ -134,7 +134,7 @@ pub fn golden_matmul(a: &BfpMatrix, w: &BfpMatrix) -> Result<Vec<f32>, BfpError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bfp::BfpFormat;
+    use crate::engines::bfp::BfpFormat;
 
     #[test]
     fn offsets() {

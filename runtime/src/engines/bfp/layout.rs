@@ -21,7 +21,7 @@
 //! C is M rows of N little-endian f32, row `m` at byte `m * ldc`, `ldc` a
 //! multiple of 8 and at least `4 N`.
 
-pub use crate::gemm::layout::{Strides, ROW_ALIGN};
+pub use crate::engines::gemm::layout::{Strides, ROW_ALIGN};
 
 use super::{BfpError, BfpFormat, BfpMatrix, ElementKind};
 
@@ -47,7 +47,8 @@ pub fn packed_strides(format_w: BfpFormat, k: usize, n: usize) -> Strides {
 /// The driver checks descriptors with the same function, so the packer and
 /// the bounds check cannot disagree.
 pub fn row_bytes(format: BfpFormat, k: usize) -> usize {
-    kiln_driver::bfp_row_bytes(k as u64, format.block as u64, format.element.bits() as u64) as usize
+    super::job::row_record_bytes(k as u64, format.block as u64, format.element.bits() as u64)
+        as usize
 }
 
 /// Bytes of one block's elements.

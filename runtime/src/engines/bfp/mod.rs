@@ -14,17 +14,25 @@
 //! [`bound`] is an a-priori bound on the error against f64, and [`study`]
 //! measures that error. docs/bfp.md explains all of it with worked numbers.
 //!
-//! Pure arithmetic: nothing here touches hardware or files.
+//! The engine's job (`job`), byte budgets (`budget`) and model lowering
+//! (`lower`) sit beside the arithmetic.
 
 pub mod bound;
+pub mod budget;
+pub mod check;
+mod engine;
 mod format;
 pub mod ggml;
+pub mod job;
 pub mod layout;
+pub mod lower;
 mod matmul;
 mod matrix;
 pub mod study;
 
+pub use engine::{BfpMatmulEngine, BFP};
 pub use format::{BfpFormat, ElementKind, BLOCK_SIZES, DEFAULT_BLOCK};
+pub use job::{weight_format, MatmulDescriptor, MatmulProblem, MatmulRun, RunMatmul};
 pub use matmul::{e_off, golden_matmul, GUARD_BITS, MAX_K};
 pub use matrix::BfpMatrix;
 

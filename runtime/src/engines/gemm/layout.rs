@@ -21,7 +21,9 @@
 
 use serde::Serialize;
 
-use super::{check_len, ChannelParams, GemmError, GemmProblem, OutputMode};
+pub use crate::formats::requant::{channel_bytes, pack_channels};
+
+use super::{check_len, GemmError, GemmProblem, OutputMode};
 
 /// Alignment, in bytes, of the default row strides (one 64-bit bus beat).
 pub const ROW_ALIGN: usize = 8;
@@ -91,11 +93,6 @@ pub fn c_bytes(m: usize, ldc: usize) -> usize {
     m * ldc
 }
 
-/// Size of the channel-parameter region: `n * 16`.
-pub fn channel_bytes(n: usize) -> usize {
-    n * CHANNEL_RECORD_BYTES
-}
-
 fn check_weight_bits(bits: u32) -> Result<(), GemmError> {
     match bits {
         4 | 8 => Ok(()),
@@ -163,19 +160,6 @@ pub fn pack_b(p: &GemmProblem, weight_bits: u32, ldb: usize) -> Result<Vec<u8>, 
     Ok(out)
 }
 
-/// The channel-parameter records, `channel_bytes(params.len())` bytes:
-/// little-endian bias, multiplier, shift, then a reserved zero word.
-pub fn pack_channels(params: &[ChannelParams]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(channel_bytes(params.len()));
-    for p in params {
-        out.extend_from_slice(&p.bias.to_le_bytes());
-        out.extend_from_slice(&p.multiplier.to_le_bytes());
-        out.extend_from_slice(&p.shift.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-    }
-    out
-}
-
 /// C read back from its device layout: M x N row-major, int8 elements
 /// sign-extended. Errors when `ldc` is shorter than a row or `bytes` holds
 /// fewer than `c_bytes(m, ldc)` bytes; bytes past that are ignored.
@@ -214,6 +198,7 @@ pub fn unpack_c(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::formats::requant::ChannelParams;
 
     #[test]
     fn default_strides() {

@@ -1,0 +1,87 @@
+//! How the BFP engine takes model layers: the shared matrix lowering
+//! (`model::matrix`) with real activations quantised block by block to
+//! mxint8 on every call (no calibration), and weights in the design's
+//! format. The MatMul's f32 results get the bias on the host.
+
+use std::any::Any;
+
+use tract_onnx::prelude::*;
+
+use super::job::MatmulProblem;
+use super::{BfpFormat, BfpMatrix, ElementKind};
+use crate::backend::BackendError;
+use crate::model::lower::JobRunner;
+use crate::model::matrix::{MatrixActs, MatrixArithmetic, MatrixWeights};
+
+/// A BFP design's arithmetic: its weight format.
+#[derive(Debug, Clone, Copy)]
+pub struct BfpArithmetic {
+    pub weights: BfpFormat,
+}
+
+impl MatrixWeights for BfpMatrix {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl MatrixArithmetic for BfpArithmetic {
+    fn int8_activations(&self) -> bool {
+        false
+    }
+
+    fn weights_from_real(
+        &self,
+        w: &[f32],
+        n: usize,
+        k: usize,
+    ) -> Result<Box<dyn MatrixWeights>, BackendError> {
+        Ok(Box::new(BfpMatrix::quantise(self.weights, n, k, w)?))
+    }
+
+    fn weights_from_ints(
+        &self,
+        w: &[i32],
+        zero_points: &[i32],
+        scales: &[f64],
+        n: usize,
+        k: usize,
+    ) -> Result<Box<dyn MatrixWeights>, BackendError> {
+        let real: Vec<f32> = w
+            .chunks_exact(k)
+            .enumerate()
+            .flat_map(|(row, ws)| {
+                ws.iter()
+                    .map(move |&x| (f64::from(x - zero_points[row]) * scales[row]) as f32)
+            })
+            .collect();
+        self.weights_from_real(&real, n, k)
+    }
+
+    fn call(
+        &self,
+        runner: &mut dyn JobRunner,
+        layer: usize,
+        a: MatrixActs,
+        weights: &dyn MatrixWeights,
+        bias: &[f64],
+        [m, k, n]: [usize; 3],
+    ) -> TractResult<Vec<f64>> {
+        let MatrixActs::Real(a) = a else {
+            anyhow::bail!("the BFP engine takes real activations");
+        };
+        let Some(w) = weights.as_any().downcast_ref::<BfpMatrix>() else {
+            anyhow::bail!("weights prepared for another engine reached the BFP engine");
+        };
+        let format = BfpFormat::new(ElementKind::Int8, w.format().block)?;
+        let problem = MatmulProblem {
+            a: BfpMatrix::quantise(format, m, k, &a)?,
+            w: w.clone(),
+        };
+        let out = runner.run(layer, &problem)?.into_float("BFP MatMul")?;
+        Ok(out
+            .chunks_exact(n)
+            .flat_map(|row| row.iter().zip(bias).map(|(&v, b)| f64::from(v) + b))
+            .collect())
+    }
+}

@@ -1,0 +1,264 @@
+//! How the GEMM engine takes model layers: the shared matrix lowering
+//! (`model::matrix`) with int8 activations and weights quantised per
+//! channel onto the design's PE codebook. Each call is an int32 GEMM whose
+//! scales, weight zero points and bias remainder the host applies.
+
+use std::any::Any;
+use std::collections::HashMap;
+
+use tract_onnx::prelude::*;
+
+use super::{ChannelParams, GemmProblem, OutputMode};
+use crate::backend::BackendError;
+use crate::formats::{quantise_per_channel, Codebook};
+use crate::model::lower::JobRunner;
+use crate::model::matrix::{MatrixActs, MatrixArithmetic, MatrixWeights};
+
+/// A GEMM design's arithmetic: its PE's codebook.
+#[derive(Debug, Clone)]
+pub struct GemmArithmetic {
+    pub codebook: Codebook,
+}
+
+/// Weights ready for the GEMM engine: one matrix, N output channels by K.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GemmWeights {
+    pub n: usize,
+    pub k: usize,
+    /// N x K codes of the design's PE.
+    pub codes: Vec<u8>,
+    /// Per channel, in the codes' value units: `(value(code) -
+    /// zero_point[n]) * scale[n]` is the real weight. Non-zero only for
+    /// already-quantised weights carried over exactly.
+    pub zero_points: Vec<i32>,
+    /// Per channel.
+    pub scales: Vec<f64>,
+}
+
+impl MatrixWeights for GemmWeights {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl GemmArithmetic {
+    /// Real weights (N x K row-major): per-channel MSE-optimal scales onto
+    /// the PE's codebook.
+    pub fn quantise(&self, w: &[f32], n: usize, k: usize) -> Result<GemmWeights, BackendError> {
+        let q = quantise_per_channel(&self.codebook, w, n, k)?;
+        Ok(GemmWeights {
+            n,
+            k,
+            codes: q.codes.iter().map(|&c| c as u8).collect(),
+            zero_points: vec![0; n],
+            scales: q.scales.iter().map(|&s| f64::from(s)).collect(),
+        })
+    }
+
+    /// Integer weights `(w - zero_point[n]) * scale[n]`: carried over
+    /// exactly, zero points included, when every integer is a value of the
+    /// codebook (an int8 multiplier design and int8 weights, say); quantised
+    /// again from their real values otherwise.
+    pub fn from_ints(
+        &self,
+        w: &[i32],
+        zero_points: &[i32],
+        scales: &[f64],
+        n: usize,
+        k: usize,
+    ) -> Result<GemmWeights, BackendError> {
+        if let Some((codes, zero_points)) = exact_codes(&self.codebook, w, zero_points) {
+            return Ok(GemmWeights {
+                n,
+                k,
+                codes,
+                zero_points,
+                scales: scales.to_vec(),
+            });
+        }
+        let real: Vec<f32> = w
+            .chunks_exact(k)
+            .enumerate()
+            .flat_map(|(row, ws)| {
+                ws.iter()
+                    .map(move |&x| (f64::from(x - zero_points[row]) * scales[row]) as f32)
+            })
+            .collect();
+        self.quantise(&real, n, k)
+    }
+}
+
+impl MatrixArithmetic for GemmArithmetic {
+    fn int8_activations(&self) -> bool {
+        true
+    }
+
+    fn weights_from_real(
+        &self,
+        w: &[f32],
+        n: usize,
+        k: usize,
+    ) -> Result<Box<dyn MatrixWeights>, BackendError> {
+        Ok(Box::new(self.quantise(w, n, k)?))
+    }
+
+    fn weights_from_ints(
+        &self,
+        w: &[i32],
+        zero_points: &[i32],
+        scales: &[f64],
+        n: usize,
+        k: usize,
+    ) -> Result<Box<dyn MatrixWeights>, BackendError> {
+        Ok(Box::new(self.from_ints(w, zero_points, scales, n, k)?))
+    }
+
+    fn call(
+        &self,
+        runner: &mut dyn JobRunner,
+        layer: usize,
+        a: MatrixActs,
+        weights: &dyn MatrixWeights,
+        bias: &[f64],
+        [m, k, n]: [usize; 3],
+    ) -> TractResult<Vec<f64>> {
+        let MatrixActs::Int {
+            q,
+            zero_point,
+            scale,
+        } = a
+        else {
+            anyhow::bail!("the GEMM engine takes int8 activations");
+        };
+        let Some(w) = weights.as_any().downcast_ref::<GemmWeights>() else {
+            anyhow::bail!("weights prepared for another engine reached the GEMM engine");
+        };
+        gemm_call(
+            runner,
+            layer,
+            q,
+            zero_point,
+            scale,
+            &w.codes,
+            &w.zero_points,
+            &w.scales,
+            bias,
+            m,
+            k,
+            n,
+        )
+    }
+}
+
+/// One int8 GEMM on the accelerator and its real-valued result, M x N:
+/// `(acc - w_zp[n] * rowsum(a - za)[m]) * sa * sw[n] + residual bias`.
+#[allow(clippy::too_many_arguments)]
+fn gemm_call(
+    runner: &mut dyn JobRunner,
+    layer: usize,
+    a: Vec<i8>,
+    za: i8,
+    sa: f64,
+    codes: &[u8],
+    w_zp: &[i32],
+    sw: &[f64],
+    bias: &[f64],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> TractResult<Vec<f64>> {
+    // The bias goes to the accelerator in accumulator units; what rounding
+    // leaves over is added on the host.
+    let mut channels = Vec::with_capacity(n);
+    let mut residual = Vec::with_capacity(n);
+    for ch in 0..n {
+        let unit = sa * sw[ch];
+        let q = if unit > 0.0 {
+            (bias[ch] / unit).round()
+        } else {
+            0.0
+        };
+        let q = if q.abs() < f64::from(1 << 30) { q } else { 0.0 };
+        channels.push(ChannelParams {
+            bias: q as i32,
+            multiplier: 0,
+            shift: 0,
+        });
+        residual.push(bias[ch] - q * unit);
+    }
+    let problem = GemmProblem {
+        m,
+        n,
+        k,
+        a,
+        b: codes.to_vec(),
+        channels,
+        act_zero_point: za,
+        output: OutputMode::Int32,
+    };
+    let acc = runner.run(layer, &problem)?.into_int("GEMM")?;
+    let needs_rowsum = w_zp.iter().any(|&z| z != 0);
+    let mut out = Vec::with_capacity(m * n);
+    for (row, acc_row) in problem.a.chunks_exact(k).zip(acc.chunks_exact(n)) {
+        let rowsum: i64 = if needs_rowsum {
+            row.iter().map(|&x| i64::from(x) - i64::from(za)).sum()
+        } else {
+            0
+        };
+        for ch in 0..n {
+            let exact = i64::from(acc_row[ch]) - i64::from(w_zp[ch]) * rowsum;
+            out.push(exact as f64 * sa * sw[ch] + residual[ch]);
+        }
+    }
+    Ok(out)
+}
+
+/// Codes for `w` when the codebook holds every value, directly or after a
+/// common shift that keeps `w - zero_point` unchanged (uint8 weights on an
+/// int8 codebook are shifted by 128, zero points with them).
+fn exact_codes(codebook: &Codebook, w: &[i32], zero_points: &[i32]) -> Option<(Vec<u8>, Vec<i32>)> {
+    let lookup: HashMap<i32, u8> = codebook
+        .values()
+        .iter()
+        .enumerate()
+        .rev() // the lowest code wins for a repeated value
+        .map(|(code, &v)| (v, code as u8))
+        .collect();
+    let (lo, hi) = w
+        .iter()
+        .fold((i32::MAX, i32::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+    let shift = if lo >= 0 && hi > 127 { 128 } else { 0 };
+    let codes = w
+        .iter()
+        .map(|&x| lookup.get(&(x - shift)).copied())
+        .collect::<Option<Vec<u8>>>()?;
+    Some((codes, zero_points.iter().map(|&z| z - shift).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uint8_weights_are_exact_on_an_int8_codebook() {
+        let cb = Codebook::named("mac_dsp").unwrap();
+        let arithmetic = GemmArithmetic {
+            codebook: cb.clone(),
+        };
+        let w = [0, 255, 128, 7];
+        let ws = arithmetic
+            .from_ints(&w, &[3, 200], &[1.0, 0.5], 2, 2)
+            .unwrap();
+        let values: Vec<i32> = ws
+            .codes
+            .iter()
+            .map(|&c| cb.value(u32::from(c)).unwrap())
+            .collect();
+        let diffs: Vec<i32> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v - ws.zero_points[i / 2])
+            .collect();
+        assert_eq!(diffs, vec![-3, 252, -72, -193]);
+    }
+}

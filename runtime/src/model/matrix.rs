@@ -1,0 +1,547 @@
+//! The lowering matrix engines share: an EinSum, a Conv (im2col per group)
+//! or a ConvTranspose (one GEMM per group, then col2im) as matrix calls of
+//! M x K activations by N x K weights. What a call is on a given engine
+//! (int8 GEMM, BFP MatMul) is that engine's [`MatrixArithmetic`]; this
+//! module gathers the operands, quantises what the engine asks for,
+//! and scatters the results.
+
+use std::any::Any;
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::*;
+
+use super::lower::{JobRunner, LayerContext, Lowering};
+use super::quant::ActQuant;
+use super::site::{ConvSite, DeconvSite, EinSumSite, Site};
+use crate::backend::BackendError;
+
+/// What a call of M x K activations by N x K weights is on one engine.
+pub trait MatrixArithmetic: std::fmt::Debug + Send + Sync {
+    /// The engine takes int8 activations with a scale and zero point
+    /// (calibrated, or the model's own); otherwise real ones.
+    fn int8_activations(&self) -> bool;
+    /// Real weights (N x K row-major) in the engine's format.
+    fn weights_from_real(
+        &self,
+        w: &[f32],
+        n: usize,
+        k: usize,
+    ) -> Result<Box<dyn MatrixWeights>, BackendError>;
+    /// Already-quantised integer weights `(w - zero_point[n]) * scale[n]`.
+    fn weights_from_ints(
+        &self,
+        w: &[i32],
+        zero_points: &[i32],
+        scales: &[f64],
+        n: usize,
+        k: usize,
+    ) -> Result<Box<dyn MatrixWeights>, BackendError>;
+    /// One call on `runner`: M x N real outputs, `bias` (one per column)
+    /// added.
+    fn call(
+        &self,
+        runner: &mut dyn JobRunner,
+        layer: usize,
+        a: MatrixActs,
+        weights: &dyn MatrixWeights,
+        bias: &[f64],
+        mkn: [usize; 3],
+    ) -> TractResult<Vec<f64>>;
+}
+
+/// Weights in an engine's format, prepared once per layer when constant.
+pub trait MatrixWeights: std::fmt::Debug + Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// One call's activations, M x K row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MatrixActs {
+    Int {
+        q: Vec<i8>,
+        zero_point: i8,
+        scale: f64,
+    },
+    Real(Vec<f32>),
+}
+
+/// How the node's activations reach the engine.
+#[derive(Debug, Clone)]
+pub enum ActSource {
+    /// f32 activations, quantised with a scale calibrated beforehand
+    /// (engines with int8 activations) or left real (`None`).
+    Float(Option<ActQuant>),
+    /// Already-quantised activations: zero point and scale come as inputs.
+    Quantised,
+}
+
+/// A layer on a matrix engine.
+#[derive(Debug)]
+pub struct MatrixLowering {
+    /// Name of the replaced node.
+    pub name: String,
+    /// Index of this layer in the run's layer list.
+    pub layer: usize,
+    pub site: Site,
+    pub arithmetic: Box<dyn MatrixArithmetic>,
+    pub act: ActSource,
+    /// Weights prepared at patch time when the weight input is a constant
+    /// (one matrix per call); otherwise prepared on every evaluation.
+    pub weights: Option<Vec<PreparedWeights>>,
+    /// Elements of the node's output.
+    pub output_len: usize,
+}
+
+/// One call's weights and the per-channel real bias that goes with them.
+#[derive(Debug)]
+pub struct PreparedWeights {
+    pub weights: Box<dyn MatrixWeights>,
+    /// Real bias per output channel of the call (zeros without one). For an
+    /// EinSum or a Conv that is one per GEMM column, added by the GEMM. A
+    /// Deconv's GEMM columns are (channel, tap) pairs that col2im sums, so
+    /// its bias, one per output channel of the group, is added after col2im.
+    pub bias: Vec<f64>,
+}
+
+/// Activation values ready for the arithmetic, in the tensor's own order.
+enum ActValues {
+    Int {
+        q: Vec<i8>,
+        zero_point: i8,
+        scale: f64,
+    },
+    Real(Vec<f32>),
+}
+
+pub(crate) fn scalars_f64(t: &Tensor) -> TractResult<Vec<f64>> {
+    Ok(t.cast_to::<f64>()?
+        .try_as_plain_ram()?
+        .as_slice::<f64>()?
+        .to_vec())
+}
+
+pub(crate) fn scalars_i32(t: &Tensor) -> TractResult<Vec<i32>> {
+    Ok(t.cast_to::<i32>()?
+        .try_as_plain_ram()?
+        .as_slice::<i32>()?
+        .to_vec())
+}
+
+/// Integer tensor values as i32 (u8 and i8 only).
+pub(crate) fn ints(t: &Tensor) -> TractResult<Vec<i32>> {
+    match t.datum_type().unquantized() {
+        DatumType::U8 => Ok(t
+            .try_as_plain_ram()?
+            .as_slice::<u8>()?
+            .iter()
+            .map(|&x| i32::from(x))
+            .collect()),
+        DatumType::I8 => Ok(t
+            .try_as_plain_ram()?
+            .as_slice::<i8>()?
+            .iter()
+            .map(|&x| i32::from(x))
+            .collect()),
+        dt => bail!("expected an int8 or uint8 tensor, found {dt:?}"),
+    }
+}
+
+/// A per-tensor or per-channel parameter, `n` values (one broadcast to all).
+pub(crate) fn per_channel<T: Copy>(values: &[T], n: usize, what: &str) -> TractResult<Vec<T>> {
+    match values.len() {
+        1 => Ok(vec![values[0]; n]),
+        len if len == n => Ok(values.to_vec()),
+        len => bail!("{what} has {len} values; expected 1 or {n}"),
+    }
+}
+
+impl MatrixLowering {
+    /// The layer of `context` on an engine of `arithmetic`: the activation
+    /// source follows the engine and the model, and the weights are
+    /// prepared now when they are constants.
+    pub fn new(
+        context: &LayerContext<'_>,
+        arithmetic: Box<dyn MatrixArithmetic>,
+    ) -> anyhow::Result<Self> {
+        let act = if context.quantised {
+            ActSource::Quantised
+        } else if arithmetic.int8_activations() {
+            ActSource::Float(Some(context.calibration.ok_or_else(|| {
+                anyhow::anyhow!("layer {} was not calibrated", context.name)
+            })?))
+        } else {
+            ActSource::Float(None)
+        };
+        let mut lowering = Self {
+            name: context.name.to_string(),
+            layer: context.index,
+            site: context.site.clone(),
+            arithmetic,
+            act,
+            weights: None,
+            output_len: context.output_len,
+        };
+        if let Some(constants) = context.constants {
+            let refs: Vec<Option<&Tensor>> = constants.iter().map(|t| t.as_deref()).collect();
+            lowering.weights = Some(lowering.prepare_weights(&refs)?);
+        }
+        Ok(lowering)
+    }
+
+    /// The (activation, weight) input positions.
+    pub fn operands(&self) -> (usize, usize) {
+        self.site.operands()
+    }
+
+    /// Positions of the (zero point, scale) inputs of the weight operand.
+    fn weight_params(&self) -> (usize, usize) {
+        if self.operands().1 == 1 {
+            (5, 6)
+        } else {
+            (3, 4)
+        }
+    }
+
+    fn quantised(&self) -> bool {
+        matches!(self.act, ActSource::Quantised)
+    }
+
+    /// Prepares the weights of every call from the node's inputs: all of
+    /// them but the activation, which is `None` when the weights are
+    /// prepared at patch time (the quantisation parameters and the bias are
+    /// inputs too).
+    pub fn prepare_weights(&self, inputs: &[Option<&Tensor>]) -> TractResult<Vec<PreparedWeights>> {
+        let input =
+            |i: usize| -> TractResult<&Tensor> {
+                inputs.get(i).copied().flatten().ok_or_else(|| {
+                    format_err!("{}: input {i} is needed for the weights", self.name)
+                })
+            };
+        let w = input(self.operands().1)?;
+        let [_, k, n] = self.site.shape();
+        // Output channels of the node, and of each call.
+        let (out_channels, per_call) = match &self.site {
+            Site::EinSum(_) => (n, n),
+            Site::Conv(c) => (c.out_channels, n),
+            Site::Deconv(d) => (d.out_channels, d.out_channels / d.groups),
+        };
+        let (w_zp, w_scale) = if self.quantised() {
+            let (zp_in, scale_in) = self.weight_params();
+            (
+                per_channel(
+                    &scalars_i32(input(zp_in)?)?,
+                    out_channels,
+                    "the weight zero point",
+                )?,
+                per_channel(
+                    &scalars_f64(input(scale_in)?)?,
+                    out_channels,
+                    "the weight scale",
+                )?,
+            )
+        } else {
+            (vec![0; out_channels], vec![1.0; out_channels])
+        };
+        // Bias: real for float convolutions; for quantised nodes an int32 in
+        // accumulator units (activation scale x weight scale).
+        let has_bias = self.quantised() || !matches!(self.site, Site::EinSum(_));
+        let mut bias = vec![0.0; out_channels];
+        if has_bias && inputs.len() > 2 {
+            bias = per_channel(&scalars_f64(input(2)?)?, out_channels, "the bias")?;
+            if self.quantised() {
+                let act_scale = scalars_f64(input(if self.operands().0 == 0 { 4 } else { 6 })?)?[0];
+                for (b, s) in bias.iter_mut().zip(&w_scale) {
+                    *b *= act_scale * s;
+                }
+            }
+        }
+        // Output channels of call `call` (a group's slice).
+        let channels = |call: usize| match self.site {
+            Site::EinSum(_) => 0..n,
+            Site::Conv(_) | Site::Deconv(_) => call * per_call..(call + 1) * per_call,
+        };
+        let weights = if w.datum_type().unquantized().is_float() {
+            let real = w.cast_to::<f32>()?;
+            let real = real.try_as_plain_ram()?;
+            let real = real.as_slice::<f32>()?;
+            self.per_call(
+                real,
+                w.shape(),
+                |s| &s.weight_perm,
+                |c, g| c.weights(real, g),
+                |d, g| d.weights(real, g),
+            )
+            .iter()
+            .map(|m| self.arithmetic.weights_from_real(m, n, k))
+            .collect::<Result<Vec<_>, _>>()?
+        } else {
+            // Integer weights carry per-channel zero points and scales, one
+            // per GEMM column; a deconvolution's columns are (channel, tap)
+            // pairs, and `deconv_site` offloads float ones only.
+            if matches!(self.site, Site::Deconv(_)) {
+                bail!("{}: a deconvolution's weights must be f32", self.name);
+            }
+            let values = ints(w)?;
+            self.per_call(
+                &values,
+                w.shape(),
+                |s| &s.weight_perm,
+                |c, g| c.weights(&values, g),
+                |d, g| d.weights(&values, g),
+            )
+            .iter()
+            .enumerate()
+            .map(|(call, m)| {
+                let ch = channels(call);
+                self.arithmetic
+                    .weights_from_ints(m, &w_zp[ch.clone()], &w_scale[ch], n, k)
+            })
+            .collect::<Result<Vec<_>, _>>()?
+        };
+        Ok(weights
+            .into_iter()
+            .enumerate()
+            .map(|(call, weights)| PreparedWeights {
+                weights,
+                bias: bias[channels(call)].to_vec(),
+            })
+            .collect())
+    }
+
+    /// The operand `x` (of `shape`) split into one row-major matrix per
+    /// call: an EinSum permutes it once by `perm` and cuts it into its batch
+    /// matrices; a convolution or deconvolution builds each group's matrix
+    /// with `conv` or `deconv`.
+    fn per_call<T: Copy>(
+        &self,
+        x: &[T],
+        shape: &[usize],
+        perm: impl Fn(&EinSumSite) -> &Vec<usize>,
+        conv: impl Fn(&ConvSite, usize) -> Vec<T>,
+        deconv: impl Fn(&DeconvSite, usize) -> Vec<T>,
+    ) -> Vec<Vec<T>> {
+        match &self.site {
+            Site::Conv(c) => (0..c.groups).map(|g| conv(c, g)).collect(),
+            Site::Deconv(d) => (0..d.groups).map(|g| deconv(d, g)).collect(),
+            Site::EinSum(s) => permute(x, shape, perm(s))
+                .chunks(x.len().max(1) / s.batch.max(1))
+                .map(<[T]>::to_vec)
+                .collect(),
+        }
+    }
+
+    fn activations(&self, inputs: &[&Tensor]) -> TractResult<ActValues> {
+        let x = inputs[self.operands().0];
+        let bfp = !self.arithmetic.int8_activations();
+        match &self.act {
+            ActSource::Float(quant) => {
+                let x = x.cast_to::<f32>()?;
+                let x = x.try_as_plain_ram()?;
+                let x = x.as_slice::<f32>()?;
+                match (bfp, quant) {
+                    (true, _) => Ok(ActValues::Real(x.to_vec())),
+                    (false, Some(q)) => Ok(ActValues::Int {
+                        q: q.quantise_all(x),
+                        zero_point: q.zero_point,
+                        scale: f64::from(q.scale),
+                    }),
+                    (false, None) => bail!("{}: activations were not calibrated", self.name),
+                }
+            }
+            ActSource::Quantised => {
+                let (zp, scale) = if self.operands().0 == 0 {
+                    (3, 4)
+                } else {
+                    (5, 6)
+                };
+                let zero_point = scalars_i32(inputs[zp])?[0];
+                let scale = scalars_f64(inputs[scale])?[0];
+                let values = ints(x)?;
+                if bfp {
+                    return Ok(ActValues::Real(
+                        values
+                            .iter()
+                            .map(|&q| (f64::from(q - zero_point) * scale) as f32)
+                            .collect(),
+                    ));
+                }
+                // uint8 activations move down by 128 into int8, zero point
+                // with them: (q - zp) is unchanged.
+                let shift = if x.datum_type().unquantized() == DatumType::U8 {
+                    128
+                } else {
+                    0
+                };
+                Ok(ActValues::Int {
+                    q: values.iter().map(|&q| (q - shift) as i8).collect(),
+                    zero_point: i8::try_from(zero_point - shift).map_err(|_| {
+                        format_err!(
+                            "{}: activation zero point {zero_point} is out of range",
+                            self.name
+                        )
+                    })?,
+                    scale,
+                })
+            }
+        }
+    }
+
+    /// Evaluates the node: every call on `runner`, the rest on the host.
+    fn evaluate(&self, tensors: &[&Tensor], runner: &mut dyn JobRunner) -> TractResult<Vec<f64>> {
+        let prepared;
+        let weights = match &self.weights {
+            Some(w) => w,
+            None => {
+                let all: Vec<Option<&Tensor>> = tensors.iter().map(|&t| Some(t)).collect();
+                prepared = self.prepare_weights(&all)?;
+                &prepared
+            }
+        };
+        let x_shape = tensors[self.operands().0].shape().to_vec();
+        let act = self.activations(tensors)?;
+        let [m, k, n] = self.site.shape();
+        let out_len = self.output_len;
+        // Results in the order the site produces them.
+        // Convolutions scatter into `y` and deconvolutions add into it;
+        // EinSums fill `class_order`, which is permuted into `y` at the end.
+        let einsum = matches!(self.site, Site::EinSum(_));
+        let mut y = vec![0f64; if einsum { 0 } else { out_len }];
+        let mut class_order = vec![0f64; if einsum { out_len } else { 0 }];
+        // A deconvolution's GEMMs run without bias (see PreparedWeights).
+        let deconv = matches!(self.site, Site::Deconv(_));
+        let no_bias = vec![0f64; if deconv { n } else { 0 }];
+        // Every call's A, gathered once: an EinSum's activation is permuted
+        // once for all its batch matrices.
+        let (mut a_int, mut a_real) = match &act {
+            ActValues::Int { q, zero_point, .. } => (
+                self.per_call(
+                    q,
+                    &x_shape,
+                    |s| &s.act_perm,
+                    |c, g| c.gather(q, g, *zero_point),
+                    |d, g| d.gather(q, g),
+                ),
+                Vec::new(),
+            ),
+            ActValues::Real(x) => (
+                Vec::new(),
+                self.per_call(
+                    x,
+                    &x_shape,
+                    |s| &s.act_perm,
+                    |c, g| c.gather(x, g, 0.0),
+                    |d, g| d.gather(x, g),
+                ),
+            ),
+        };
+        let (mut a_int, mut a_real) = (a_int.drain(..), a_real.drain(..));
+        for (call, pw) in weights.iter().enumerate() {
+            let bias = if deconv { &no_bias } else { &pw.bias };
+            let a = match &act {
+                ActValues::Int {
+                    zero_point, scale, ..
+                } => MatrixActs::Int {
+                    q: a_int.next().unwrap_or_default(),
+                    zero_point: *zero_point,
+                    scale: *scale,
+                },
+                ActValues::Real(_) => MatrixActs::Real(a_real.next().unwrap_or_default()),
+            };
+            let rows = self.arithmetic.call(
+                runner,
+                self.layer,
+                a,
+                pw.weights.as_ref(),
+                bias,
+                [m, k, n],
+            )?;
+            match &self.site {
+                Site::Conv(c) => scatter_conv(c, call, &rows, &mut y),
+                Site::Deconv(d) => d.col2im(&rows, call, &mut y),
+                Site::EinSum(_) => {
+                    class_order[call * m * n..(call + 1) * m * n].copy_from_slice(&rows)
+                }
+            }
+        }
+        match &self.site {
+            Site::EinSum(s) => y = unpermute_output(s, &class_order),
+            Site::Deconv(d) => {
+                // Once per output channel, after every tap has been summed.
+                let bias: Vec<f64> = weights.iter().flat_map(|pw| pw.bias.clone()).collect();
+                d.add_bias(&bias, &mut y);
+            }
+            Site::Conv(_) => {}
+        }
+        Ok(y)
+    }
+}
+
+impl Lowering for MatrixLowering {
+    fn run(&self, inputs: &[&Tensor], runner: &mut dyn JobRunner) -> TractResult<Vec<f64>> {
+        self.evaluate(inputs, runner)
+    }
+
+    fn info(&self) -> String {
+        let [m, k, n] = self.site.shape();
+        format!("{} calls of {m}x{k}x{n}", self.site.calls())
+    }
+}
+
+fn scatter_conv(c: &ConvSite, call: usize, rows: &[f64], y: &mut [f64]) {
+    let n = c.n();
+    let outs: usize = c.out_spatial.iter().product();
+    for (img, block) in rows.chunks(outs * n).enumerate() {
+        for (o, values) in block.chunks_exact(n).enumerate() {
+            let first = c.output_index_at(img, o, call * n);
+            let step = if c.nhwc { 1 } else { outs };
+            for (col, &v) in values.iter().enumerate() {
+                y[first + col * step] = v;
+            }
+        }
+    }
+}
+
+/// `x` (of `shape`) with its axes reordered by `perm`, flattened: element
+/// `[i_0, .., i_r]` of the result is `x` at index `i_j` on axis `perm[j]`.
+fn permute<T: Copy>(x: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
+    if perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return x.to_vec();
+    }
+    let rank = shape.len();
+    let mut strides = vec![1usize; rank];
+    for d in (0..rank.saturating_sub(1)).rev() {
+        strides[d] = strides[d + 1] * shape[d + 1];
+    }
+    let dims: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let steps: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
+    let mut out = Vec::with_capacity(x.len());
+    if x.is_empty() {
+        return out;
+    }
+    let (inner_dim, inner_step) = (dims[rank - 1], steps[rank - 1]);
+    let mut index = vec![0usize; rank];
+    let mut base = 0usize;
+    loop {
+        out.extend((0..inner_dim).map(|i| x[base + i * inner_step]));
+        // Advance the odometer over every axis but the innermost.
+        let mut d = rank - 1;
+        loop {
+            if d == 0 {
+                return out;
+            }
+            d -= 1;
+            index[d] += 1;
+            base += steps[d];
+            if index[d] < dims[d] {
+                break;
+            }
+            base -= steps[d] * dims[d];
+            index[d] = 0;
+        }
+    }
+}
+
+/// The EinSum output in the node's axis order from the site's [batch, M, N] order.
+fn unpermute_output(s: &EinSumSite, class_order: &[f64]) -> Vec<f64> {
+    permute(class_order, &s.out_class_shape, &s.out_perm)
+}
