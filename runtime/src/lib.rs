@@ -15,6 +15,7 @@ pub mod model;
 #[cfg(feature = "sim")]
 pub mod pe_check;
 pub mod pe_docs;
+pub mod report;
 pub mod rng;
 pub mod synth;
 pub mod workload;

@@ -14,17 +14,33 @@ use kiln_sim::{AccelSim, AxiMemory, MemTiming, SimError};
 use super::{allocation_bytes, check_register_offset, DeviceBuffer, Transport, TransportError};
 use crate::regs;
 
-/// What the simulated board looks like: plain values from the board file.
+/// What the simulated board looks like: plain values from the board file,
+/// which the runtime hands over as they are (it never sees the simulator).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SimBoard {
     /// Fabric clock in MHz (turns timeouts into cycles).
     pub clock_mhz: f64,
-    /// Memory-port timing.
-    pub timing: MemTiming,
+    /// Sustained bytes per cycle of the memory port, in each direction.
+    pub bytes_per_cycle: f64,
+    /// Cycles from an accepted read address to its first data beat.
+    pub read_latency_cycles: u32,
+    /// Cycles from the last beat of a write burst to its response.
+    pub write_latency_cycles: u32,
     /// DDR start address.
     pub ddr_base: u64,
     /// DDR size in bytes.
     pub ddr_bytes: u64,
+}
+
+impl SimBoard {
+    /// The memory model's timing.
+    fn timing(&self) -> MemTiming {
+        MemTiming {
+            bytes_per_cycle: self.bytes_per_cycle,
+            read_latency: self.read_latency_cycles,
+            write_latency: self.write_latency_cycles,
+        }
+    }
 }
 
 /// Device memory starts this far into DDR, as a CMA region would.
@@ -49,7 +65,7 @@ pub(super) fn open_accel(
     board: SimBoard,
     trace: Option<&Path>,
 ) -> Result<AccelSim, TransportError> {
-    let mem = AxiMemory::new(board.ddr_base, board.ddr_bytes, board.timing);
+    let mem = AxiMemory::new(board.ddr_base, board.ddr_bytes, board.timing());
     AccelSim::open(design, mem, trace).map_err(sim_error)
 }
 

@@ -83,7 +83,7 @@ struct Board {
 impl Board {
     /// The board named by `KILN_XRT_EMU_BOARD` (default kv260), with its
     /// fabric clock, memory-port timing and DDR as the simulation
-    /// transport uses them (runtime/src/backend.rs, `sim_board`).
+    /// transport uses them (`kiln::backend::sim_board`).
     fn from_env() -> Result<Self, EmuError> {
         let name = std::env::var(BOARD_ENV).unwrap_or_else(|_| DEFAULT_BOARD.to_string());
         let board =

@@ -426,43 +426,6 @@ mod tests {
     }
 
     #[test]
-    fn a_design_with_the_other_engines_fields_is_refused() {
-        let text =
-            std::fs::read_to_string(crate::repo_root().join("hw/designs/bfp-mxint8.toml")).unwrap();
-        let load = |text: &str| Design::parse("hw/designs/bfp-mxint8.toml", text);
-        let good = load(&text).unwrap();
-        assert_eq!(good.params::<crate::BfpEngine>().unwrap().lanes, 8);
-        assert!(good
-            .params::<crate::GemmArray>()
-            .unwrap_err()
-            .to_string()
-            .contains("is a bfp engine"));
-        let err = load(&format!("{text}rows = 8\n")).unwrap_err().to_string();
-        assert!(
-            err.contains("`rows` does not apply to a bfp design; a bfp design takes format, block, lanes, n_tile, k_depth"),
-            "{err}"
-        );
-        let err = load(&text.replace("block = 32", "block = 24"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("block is 24; it must be 16, 32 or 64"),
-            "{err}"
-        );
-        let err = load(&text.replace("lanes = 8\n", ""))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("a bfp design needs `lanes`"), "{err}");
-        let err = load(&text.replace("k_depth = 8192", "k_depth = 8000"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("must be a multiple of 8 blocks (256)"),
-            "{err}"
-        );
-    }
-
-    #[test]
     fn unknown_design_names_the_known_ones() {
         let err = Design::by_name("gemm-nope").unwrap_err().to_string();
         assert!(err.contains("gemm-pot-8x8"), "{err}");

@@ -27,7 +27,7 @@ pub const CORE_BINDING: &str = "kiln_core";
 pub const PORTS_SVH: &str = "hw/ip/common/rtl/kiln_shell_ports.svh";
 /// The lint stand-in for `kiln_core` (`make lint-rtl` lints each RTL file
 /// as its own top, and the shell needs a core): generated like a design's
-/// binding, around the GEMM core at its default parameters.
+/// binding, around the first engine's core at its default parameters.
 pub const LINT_CORE: &str = "hw/lint/kiln_core.sv";
 
 /// Which way a port points, from its own module's side.
@@ -196,7 +196,7 @@ impl ShellPorts {
             },
             GeneratedFile {
                 path: LINT_CORE.into(),
-                text: self.core_binding_sv("lint stand-in", "gemm_core", &[]),
+                text: self.core_binding_sv("lint stand-in", &lint_core(), &[]),
             },
         ]
     }
@@ -281,6 +281,14 @@ impl ShellPorts {
         s.push_str("  );\nendmodule\n");
         s
     }
+}
+
+/// The core the lint stand-in binds: the first engine of hw/engines.toml.
+fn lint_core() -> String {
+    crate::engines::descs()
+        .ok()
+        .and_then(|d| d.first())
+        .map_or_else(String::new, |d| d.core.clone())
 }
 
 fn check_list(raw: Vec<PortFile>, list: &str, shell: bool) -> Result<Vec<Port>, SpecError> {

@@ -12,10 +12,10 @@ use super::hardware::{self, resolve, BackendKind, HardwareArgs};
 use super::model_args::{systems_of, ModelArgs};
 use super::output::{print_json, progress, write_atomically};
 use super::Outcome;
-use kiln::model::report_html::render_html;
-use kiln::model::report_text::render_text;
 use kiln::model::run::{run, run_on_device, BackendChoice, Progress, RunConfig};
 use kiln::model::system::System;
+use kiln::report::html::render_html;
+use kiln::report::text::render_text;
 use kiln_spec::{repo_root, Board};
 
 /// The bundled default: a small CNN on the UCI handwritten digits.

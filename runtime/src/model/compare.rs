@@ -2,7 +2,7 @@
 //! NaN and infinite elements are counted, not summed: one of them would
 //! turn every statistic into NaN and hide where it came from.
 
-use super::report::{LayerError, NonFiniteCount};
+use crate::report::{LayerError, NonFiniteCount};
 
 /// Running sums for max |error|, SQNR and cosine similarity.
 #[derive(Debug, Clone, Default)]

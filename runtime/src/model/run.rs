@@ -23,14 +23,14 @@ use super::load::{load_onnx, ModelError};
 use super::lower::JobRunner;
 use super::npy::NpyError;
 use super::quant::ActQuant;
-use super::report::{
-    BoardLatency, DesignRun, LayerReport, LayerTiming, MacShare, NonFiniteAt, RunSummary, Timing,
-    Tolerance, VerifyReport,
-};
 use super::system::{System, SystemError};
 use super::task::{TaskError, TaskOptions, TaskStats};
 use crate::backend::{Backend, BackendError, GoldenBackend, SimBackend};
 use crate::engines::{self, Engine, Job, Output, Signature};
+use crate::report::{
+    BoardLatency, DesignRun, LayerReport, LayerTiming, MacShare, NonFiniteAt, RunSummary, Timing,
+    Tolerance, VerifyReport,
+};
 use crate::rng::SplitMix64;
 
 /// Why `kiln run` stopped.

@@ -1,11 +1,11 @@
 //! The terminal form of the `kiln run` report: plain ASCII, no colour, tables
 //! whose columns are sized from their content so that long ONNX node names
 //! keep everything aligned. The number formatters here are shared with
-//! `report_html`, so both forms of the report print the same digits.
+//! `html`, so both forms of the report print the same digits.
 
 use std::collections::HashSet;
 
-use super::report::{
+use super::{
     BoardLatency, DesignRun, LayerReport, Measure, RunSummary, Timing, Unit, VerifyReport,
 };
 
@@ -143,7 +143,7 @@ fn divergence(run: &DesignRun) -> String {
 }
 
 /// Where a NaN or an infinity first appeared, in words.
-pub(super) fn nonfinite(at: &super::report::NonFiniteAt) -> String {
+pub(super) fn nonfinite(at: &super::NonFiniteAt) -> String {
     let side = match at.side.as_str() {
         "reference" => "tract's f32 reference",
         "accelerator" => "the accelerator run",
@@ -610,9 +610,9 @@ fn group_thousands(n: i64) -> String {
 /// layers, one divergent, one exact, one on the host.
 #[cfg(test)]
 pub(super) mod sample {
-    use crate::model::report::*;
+    use crate::report::*;
 
-    pub(in crate::model) fn layers(name_of_first: &str) -> Vec<LayerReport> {
+    pub(in crate::report) fn layers(name_of_first: &str) -> Vec<LayerReport> {
         let offloaded = |name: &str, sqnr: f64, divergent: bool, cycles: f64| LayerReport {
             name: name.to_string(),
             op: "Conv 3x3 (im2col)".to_string(),
@@ -657,7 +657,7 @@ pub(super) mod sample {
         ]
     }
 
-    pub(in crate::model) fn design(name: &str, layers: Vec<LayerReport>) -> DesignRun {
+    pub(in crate::report) fn design(name: &str, layers: Vec<LayerReport>) -> DesignRun {
         let first_divergent = layers.iter().find(|l| l.divergent).map(|l| l.name.clone());
         DesignRun {
             design: name.to_string(),
@@ -704,7 +704,7 @@ pub(super) mod sample {
     }
 
     /// A classification measure of 1000 inputs.
-    pub(in crate::model) fn classify(
+    pub(in crate::report) fn classify(
         agree: f64,
         changed: f64,
         accuracy: Option<f64>,
@@ -732,7 +732,7 @@ pub(super) mod sample {
         }
     }
 
-    pub(in crate::model) fn summary(name_of_first: &str) -> RunSummary {
+    pub(in crate::report) fn summary(name_of_first: &str) -> RunSummary {
         let mut second = design("bfp-mxint8-very-long-design-name", layers(name_of_first));
         second.engine = "bfp".to_string();
         second.first_divergent = None;

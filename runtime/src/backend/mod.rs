@@ -2,14 +2,21 @@
 //! on the hardware behind a driver transport. The runtime asks a backend to
 //! run a [`Job`] on host arrays and gets the outputs (and, from hardware
 //! backends, counters); it never sees a register, and a backend never knows
-//! which engine a job is for.
+//! which engine a job is for. [`open`] is the one place a backend is opened
+//! from a kind, a design, a board and a bitstream manifest.
+
+pub mod open;
+
+#[cfg(feature = "sim")]
+pub use open::{devmem_on_device, devmem_on_sim, sim_board, SIM_UDMABUF_BYTES};
+pub use open::{open, BackendKind, DeviceOptions, OpenBackend, OpenError};
 
 #[cfg(feature = "sim")]
 use std::path::Path;
 use std::time::Duration;
 
 #[cfg(feature = "sim")]
-use kiln_driver::transport::{SimBoard, SimTransport};
+use kiln_driver::transport::SimTransport;
 use kiln_driver::{
     Accelerator, DesignIdentity, DeviceBuffer, DriverError, ExpectedDesign, Transport,
 };
@@ -140,21 +147,6 @@ pub fn expected_design(design: &Design) -> Result<ExpectedDesign, kiln_spec::Spe
     })
 }
 
-/// The simulated board's memory port and clock, from its board file.
-#[cfg(feature = "sim")]
-pub fn sim_board(board: &Board) -> SimBoard {
-    SimBoard {
-        clock_mhz: board.fabric_clock_mhz,
-        timing: kiln_sim::MemTiming {
-            bytes_per_cycle: board.memory.bytes_per_cycle,
-            read_latency: board.memory.read_latency_cycles,
-            write_latency: board.memory.write_latency_cycles,
-        },
-        ddr_base: board.addresses.ddr_base,
-        ddr_bytes: board.addresses.ddr_bytes,
-    }
-}
-
 impl<T: Transport> DeviceBackend<T> {
     /// Opens the accelerator behind `transport`, checking that it is
     /// `design` (identity registers) before anything else; `name` is the
@@ -230,8 +222,8 @@ impl DeviceBackend<SimTransport> {
         board: &Board,
         trace: Option<&Path>,
     ) -> Result<Self, BackendError> {
-        let transport =
-            SimTransport::open(&design.name, sim_board(board), trace).map_err(DriverError::from)?;
+        let transport = SimTransport::open(&design.name, open::sim_board(board), trace)
+            .map_err(DriverError::from)?;
         Self::new(transport, "sim", design, board)
     }
 
@@ -311,43 +303,4 @@ impl<T: Transport> Backend for DeviceBackend<T> {
             counters: Some(counters),
         })
     }
-}
-
-/// Size of the DMA region [`devmem_on_sim`] gives the devmem transport, as
-/// a board's u-dma-buf would (64 MiB, PYNQ's usual CMA reservation).
-#[cfg(feature = "sim")]
-pub const SIM_UDMABUF_BYTES: u64 = 64 << 20;
-
-/// The devmem transport with `design`'s Verilated model behind its seams
-/// (registers, DMA region, device-time clock) on `board`'s simulated
-/// memory: the board transport's own code, exercised without the board.
-#[cfg(feature = "sim")]
-pub fn devmem_on_sim(
-    design: &Design,
-    board: &Board,
-    trace: Option<&Path>,
-) -> Result<kiln_driver::transport::DevmemTransport, BackendError> {
-    let device = kiln_driver::transport::SimDevice::open(&design.name, sim_board(board), trace)
-        .map_err(DriverError::from)?;
-    devmem_on_device(&device, board)
-}
-
-/// [`devmem_on_sim`] on an already open simulated device (several
-/// transports may share one accelerator, as processes share a board).
-#[cfg(feature = "sim")]
-pub fn devmem_on_device(
-    device: &kiln_driver::transport::SimDevice,
-    board: &Board,
-) -> Result<kiln_driver::transport::DevmemTransport, BackendError> {
-    use kiln_driver::transport::{DevmemTransport, PollIsr};
-    // The region sits in the upper half of DDR, where a CMA pool would.
-    let phys = board.addresses.ddr_base + board.addresses.ddr_bytes / 2;
-    let dma = device
-        .dma_region(phys, SIM_UDMABUF_BYTES)
-        .map_err(DriverError::from)?;
-    let regs = device.registers(u64::from(kiln_driver::regs::WINDOW_BYTES));
-    let transport =
-        DevmemTransport::new(Box::new(regs), dma, Box::new(PollIsr::new(device.clock())))
-            .map_err(DriverError::from)?;
-    Ok(transport)
 }

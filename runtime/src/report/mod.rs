@@ -1,11 +1,16 @@
 //! The differential report of `kiln run`: what a run measured, as plain
-//! data. Computing it is the job of the rest of `model`; showing it (terminal
-//! table, HTML with plots) is in `report_text` and `report_html`; `--json`
-//! serialises these structs as they are.
+//! data. Computing it is `model`'s job, which fills these structs and
+//! formats nothing; showing them is here: [`text`] (the terminal tables)
+//! and [`html`] (a page with plots); `--json` serialises them as they are.
+//! Nothing here knows an engine: a run's designs, engines and calls are
+//! names and labels.
 
 use serde::Serialize;
 
-pub use super::task::{Measure, Task, TaskReport, Unit};
+pub mod html;
+pub mod text;
+
+pub use crate::model::task::{Measure, Task, TaskReport, Unit};
 
 /// Everything one `kiln run` found: the model, the data set, the f32
 /// reference, and one [`DesignRun`] per design it ran on.

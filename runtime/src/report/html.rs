@@ -15,10 +15,10 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::report::{DesignRun, LayerReport, RunSummary, Timing};
+use super::{DesignRun, LayerReport, RunSummary, Timing};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::report_text::{
+use super::text::{
     board_latency, board_names, comparison_measures, elide, fmt_calls, fmt_cosine, fmt_cycles,
     fmt_measure, fmt_mhz, fmt_pct, fmt_seconds, fmt_si, fmt_sig, fmt_sqnr, fmt_us, nonfinite,
     offload_cell, replay_summary, task_facts,
@@ -147,14 +147,14 @@ fn design_facts(run: &DesignRun, reference_accuracy: Option<f64>) -> Vec<(&'stat
             .into_iter()
             .map(|(label, value)| (label, esc(&value))),
     );
-    facts.push(("offloaded MACs", esc(&super::report_text::mac_share(run))));
+    facts.push(("offloaded MACs", esc(&super::text::mac_share(run))));
     if let Some(v) = &run.verify {
         let mut line = replay_summary(v);
         if v.bit_identical < v.sampled {
             let bad = v.sampled - v.bit_identical;
             line.push_str(&format!(" <span class=\"bad\">{bad} mismatched</span>"));
         }
-        let label = if super::report_text::on_board(run) {
+        let label = if super::text::on_board(run) {
             "board check"
         } else {
             "RTL replay"
@@ -855,7 +855,7 @@ fn cycles_chart(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::report_text::sample;
+    use crate::report::text::sample;
 
     const NASTY: &str = "<b>&\"x";
 
