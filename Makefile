@@ -162,10 +162,11 @@ docs: build
 ## regs: regenerate the files that come from hw/regs/kiln.toml (SystemVerilog
 ## package, driver/src/regs.rs, docs/registers.md) and hw/regs/shell.toml (the
 ## shell's port list, the lint stand-in core); `make test` fails when stale
-# Built without the simulator: the generated RTL (an engine's MODE package)
-# must exist before the simulator's build can Verilate it.
+# kiln-regs is `kiln regs generate` without the runtime or the simulator:
+# an engine's generated MODE package and constants must exist before the
+# code that uses them builds.
 regs: setup
-	$(CARGO) run --release --locked -p kiln --no-default-features -- regs generate
+	$(CARGO) run --release --locked -p kiln-spec --bin kiln-regs
 
 ## bench: simulator throughput and kiln run's memory (figures go to
 ## docs/benchmarks.md by hand)

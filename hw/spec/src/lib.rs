@@ -38,6 +38,9 @@ pub enum SpecError {
     /// The file parsed but a value is out of range or inconsistent.
     #[error("{file}: {message}")]
     Invalid { file: String, message: String },
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
     /// A name was looked up that no description declares.
     #[error("no {what} named `{name}`; known: {known}")]
     Unknown {

@@ -8,12 +8,14 @@
 
 mod kernel;
 mod render;
+mod sync;
 
 pub use kernel::{
     render_kernel_xml, KernelArg, CONTROL_PORT, FIRST_ARG_OFFSET, MEMORY_PORT, MEMORY_PORT_BITS,
 };
 pub(crate) use render::rw_field_const;
 pub use render::{generated_files, render_markdown, render_rust, render_sv, GeneratedFile};
+pub use sync::{sync_generated, Synced};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,12 +1,11 @@
 //! `kiln regs list | generate`.
 
-use anyhow::Context;
 use clap::Subcommand;
-use kiln_spec::regs::{generated_files, GeneratedFile};
+use kiln_spec::regs::sync_generated;
 use kiln_spec::RegisterMap;
 use serde::Serialize;
 
-use super::output::{print_json, write_atomically};
+use super::output::print_json;
 use super::Outcome;
 
 #[derive(Debug, Subcommand)]
@@ -129,36 +128,16 @@ struct GenerateJson<'a> {
     files: Vec<FileJson<'a>>,
 }
 
-fn is_stale(root: &std::path::Path, file: &GeneratedFile) -> anyhow::Result<bool> {
-    let path = root.join(&file.path);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(text != file.text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-    }
-}
-
 fn generate(map: &RegisterMap, check: bool, json: bool) -> anyhow::Result<Outcome> {
-    let root = kiln_spec::repo_root();
-    let files = generated_files(map)?;
-    let mut report = Vec::new();
-    for file in &files {
-        let stale = is_stale(&root, file)?;
-        let written = stale && !check;
-        if written {
-            let path = root.join(&file.path);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-            }
-            write_atomically(&path, &file.text)?;
-        }
-        report.push(FileJson {
-            path: &file.path,
-            stale,
-            written,
-        });
-    }
+    let synced = sync_generated(&kiln_spec::repo_root(), map, !check)?;
+    let report: Vec<FileJson<'_>> = synced
+        .iter()
+        .map(|f| FileJson {
+            path: &f.path,
+            stale: f.stale,
+            written: f.written,
+        })
+        .collect();
     let stale: Vec<&str> = report.iter().filter(|f| f.stale).map(|f| f.path).collect();
     let fresh = !check || stale.is_empty();
     if json {
