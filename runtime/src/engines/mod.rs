@@ -8,6 +8,7 @@
 //! engines; [`all`] is its Rust side (a test holds them equal).
 
 pub mod bfp;
+pub mod dwconv;
 pub mod gemm;
 
 use std::fmt;
@@ -22,8 +23,8 @@ use crate::model::site::Site;
 use crate::rng::SplitMix64;
 
 /// Every engine's runtime half, in hw/engines.toml's order.
-pub fn all() -> [&'static dyn Engine; 2] {
-    [&gemm::GEMM, &bfp::BFP]
+pub fn all() -> [&'static dyn Engine; 3] {
+    [&gemm::GEMM, &bfp::BFP, &dwconv::DWCONV]
 }
 
 /// The runtime half of `design`'s engine.

@@ -15,9 +15,11 @@
 //! [`specs`] and [`descs`].
 
 mod bfp;
+mod dwconv;
 mod gemm;
 
 pub use bfp::BfpEngine;
+pub use dwconv::DwconvArray;
 pub use gemm::GemmArray;
 
 use std::any::Any;
@@ -38,8 +40,8 @@ const ENGINES_TOML: &str = include_str!("../../../engines.toml");
 
 /// The Rust half of every engine, in hw/engines.toml's order (a test holds
 /// the two lists equal).
-fn registered() -> [&'static dyn EngineSpec; 2] {
-    [&gemm::Gemm, &bfp::Bfp]
+fn registered() -> [&'static dyn EngineSpec; 3] {
+    [&gemm::Gemm, &bfp::Bfp, &dwconv::Dwconv]
 }
 
 /// One engine's design-file fields and what a design of it builds.
