@@ -8,7 +8,7 @@ KILN := target/release/kiln
 APT_PACKAGES := verilator yosys zlib1g-dev g++ make
 RTL := $(wildcard hw/ip/*/rtl/*.sv hw/ip/*/dv/*.sv)
 
-.PHONY: setup setup-native setup-cross demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench bench-memory build onnx-testdata test-models cross cross-test deploy
+.PHONY: setup setup-native setup-cross demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench bench-memory bench-dwconv build onnx-testdata test-models cross cross-test deploy
 
 # ONNX's own backend test models (small models with inputs and reference
 # outputs), shipped in the onnx wheel on PyPI; the model tests read them.
@@ -168,9 +168,9 @@ docs: build
 regs: setup
 	$(CARGO) run --release --locked -p kiln-spec --bin kiln-regs
 
-## bench: simulator throughput and kiln run's memory (figures go to
-## docs/benchmarks.md by hand)
-bench: build bench-memory
+## bench: simulator throughput, kiln run's memory and the dwconv engine on
+## MobileNetV2 (figures go to docs/benchmarks.md by hand)
+bench: build bench-memory bench-dwconv
 	$(KILN) bench sim --cycles 2000000
 
 ## bench-memory: peak RSS of `kiln run` on MobileNetV2-224 (written by
@@ -182,6 +182,16 @@ bench-memory: build $(PYENV)/.stamp
 	  /usr/bin/time -f "kiln run, $$n samples: peak RSS %M KB, %e s" $(KILN) run $(BENCH_MODELS)/mobilenet-224/model.onnx \
 	    --inputs $(BENCH_MODELS)/mobilenet-224/inputs-$$n.npy --design gemm-pot-8x8 --board pynq-z1 --json >/dev/null || exit 1; \
 	done
+
+## bench-dwconv: MobileNetV2-224 with its depthwise layers on the GEMM
+## designs alone and beside the dwconv designs: exact cycles and PE
+## utilisation per layer (docs/benchmarks.md)
+bench-dwconv: build $(PYENV)/.stamp
+	$(PYENV)/bin/python tests/models/mobilenet.py $(BENCH_MODELS) --bench
+	$(KILN) run $(BENCH_MODELS)/mobilenet-224/model.onnx --inputs $(BENCH_MODELS)/mobilenet-224/inputs-2.npy \
+	  --design gemm-pot-8x8 --design gemm-pot-8x8+dwconv-pot-16 \
+	  --design gemm-mac-dsp-8x8 --design gemm-mac-dsp-8x8+dwconv-mac-dsp-16 \
+	  --limit 1 --verify-sample 8 --board pynq-z1
 
 ## xrt-emu: kiln's XRT emulation library (driver/xrt-emu) with its headers, in
 ## the layout of an XRT install: build the xrt feature with XILINX_XRT=$(XRT_EMU)

@@ -645,10 +645,9 @@ include INV cells.\n\n",
     if !designs.is_empty() {
         s.push_str("## Designs\n\n");
         s.push_str(
-            "Each design is synthesised whole: the engine's top module with the design's \
-parameters (for GEMM the PE array with its accumulators, operand buffers, requantiser; for \
-BFP the lanes with their activation buffers, dot-product units, accumulators and f32 \
-rounding; for both the AXI masters and control registers). LUT counts every LUT occupied: logic LUTs (INV included) plus \
+            "Each design is synthesised whole: the engine shell (control registers, AXI \
+masters, run counters) around the design's engine core with its parameters (its operand \
+buffers, PEs or lanes, accumulators and output stage). LUT counts every LUT occupied: logic LUTs (INV included) plus \
 LUTRAM, the LUTs used as distributed RAM and shift registers, each primitive counted as \
 the LUTs it occupies (RAM32M and RAM64M 4, RAM32X1D and RAM64X1D 2, RAM128X1D 4, SRL16E and \
 SRLC32E 1). BRAM36 counts a RAMB18 as half. A design fits only if its LUT, FF, DSP and \
