@@ -212,3 +212,79 @@ fn bench_model_and_run_take_an_input_shape_for_a_dynamic_model() {
     assert_eq!(report["runs"][0]["task"]["task"], "regress");
     assert!(measure(&report["runs"][0], "mean_abs_error") > 0.0);
 }
+
+/// A GEMM design and a dwconv design run one model together: the
+/// depthwise layers go to dwconv, everything else to the GEMM array, every
+/// layer's output equals the GEMM array's alone (the same quantised
+/// operands give the same int32 sums on both engines), and the golden
+/// backend's exact cycles equal the RTL's call by call, per layer and
+/// board.
+#[test]
+fn a_gemm_and_a_dwconv_design_share_a_model_exactly() {
+    let (model, inputs) = model_and_inputs("mobilenet");
+    let run = |backend: &str, designs: &[&str]| {
+        let mut args = vec![
+            "run",
+            model.as_str(),
+            "--inputs",
+            inputs.as_str(),
+            "--limit",
+            "2",
+            "--verify-sample",
+            "3",
+            "--backend",
+            backend,
+            "--board",
+            "pynq-z1",
+            "--board",
+            "kv260",
+            "--json",
+        ];
+        for d in designs {
+            args.extend(["--design", d]);
+        }
+        kiln_json(&args, 0)
+    };
+    let both = run("golden", &["gemm-pot-8x8", "gemm-pot-8x8+dwconv-pot-16"]);
+    let (alone, system) = (&both["runs"][0], &both["runs"][1]);
+    assert_eq!(system["design"], "gemm-pot-8x8+dwconv-pot-16");
+    assert_eq!(system["engine"], "gemm+dwconv");
+    let mut depthwise = 0;
+    for (a, s) in alone["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(system["layers"].as_array().unwrap())
+    {
+        let grouped = s["op"].as_str().unwrap().contains("groups");
+        let want = if grouped {
+            "dwconv-pot-16"
+        } else {
+            "gemm-pot-8x8"
+        };
+        assert_eq!(s["design"], want, "{}", s["name"]);
+        if grouped {
+            depthwise += 1;
+            assert!(s["call"].as_str().unwrap().starts_with("DWConv 3x3/"));
+        }
+        assert_eq!(a["error"], s["error"], "{}: the same outputs", s["name"]);
+    }
+    assert_eq!(depthwise, 5);
+    assert_eq!(alone["task"], system["task"]);
+    let fewer = |r: &Value| {
+        r["timing"]["boards"][0]["cycles_per_inference"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        fewer(system) < fewer(alone),
+        "the depthwise layers take fewer cycles"
+    );
+    // The same system on the sim backend, each board first once.
+    let sim = run("sim", &["gemm-pot-8x8", "dwconv-pot-16"]);
+    let sim_system = &sim["runs"][0];
+    assert_eq!(sim_system["design"], "gemm-pot-8x8+dwconv-pot-16");
+    assert_eq!(cycles(sim_system), cycles(system));
+    let v = &sim_system["verify"];
+    assert_eq!(v["sampled"], v["bit_identical"]);
+}
