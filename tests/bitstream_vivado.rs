@@ -429,7 +429,10 @@ fn vendor_part(board: &Board) -> String {
 /// The RTL the scripts must add, in order.
 fn expected_sources(out: &Path, design: &Design) -> Vec<PathBuf> {
     let root = repo_root();
-    let mut files = vec![root.join(kiln_spec::shell::PORTS_SVH)];
+    let mut files: Vec<PathBuf> = kiln_spec::shell::HEADERS
+        .iter()
+        .map(|h| root.join(h))
+        .collect();
     files.extend(design.rtl_sources().unwrap().iter().map(|p| root.join(p)));
     for (name, _) in design.generated_sources().unwrap() {
         files.push(out.join("rtl").join(name));

@@ -25,6 +25,11 @@ pub const SHELL_TOP: &str = "kiln_shell";
 pub const CORE_BINDING: &str = "kiln_core";
 /// Where the generated port declarations are committed.
 pub const PORTS_SVH: &str = "hw/ip/common/rtl/kiln_shell_ports.svh";
+/// Where the engine interface's port declarations are committed: every
+/// engine core includes them as its port list.
+pub const CORE_PORTS_SVH: &str = "hw/ip/common/rtl/kiln_core_ports.svh";
+/// The generated headers every design's RTL includes.
+pub const HEADERS: [&str; 2] = [PORTS_SVH, CORE_PORTS_SVH];
 /// The lint stand-in for `kiln_core` (`make lint-rtl` lints each RTL file
 /// as its own top, and the shell needs a core): generated like a design's
 /// binding, around the first engine's core at its default parameters.
@@ -195,6 +200,10 @@ impl ShellPorts {
                 text: self.render_ports_svh(),
             },
             GeneratedFile {
+                path: CORE_PORTS_SVH.into(),
+                text: self.render_core_ports_svh(),
+            },
+            GeneratedFile {
                 path: LINT_CORE.into(),
                 text: self.core_binding_sv("lint stand-in", &lint_core(), &[]),
             },
@@ -224,6 +233,32 @@ impl ShellPorts {
                 );
             }
             let comma = if i + 1 < self.ports.len() { "," } else { "" };
+            let dir = match port.dir {
+                Dir::In => "input ",
+                Dir::Out => "output",
+            };
+            let decl = format!("  {dir} logic {:<7} {}{comma}", port.range(), port.name);
+            if port.desc.is_empty() {
+                let _ = writeln!(s, "{decl}");
+            } else {
+                let _ = writeln!(s, "{decl:<40} // {}", port.desc);
+            }
+        }
+        s
+    }
+
+    /// `kiln_core_ports.svh`: the engine interface seen from a core, to be
+    /// included between the parentheses of every `<engine>_core`'s port
+    /// list.
+    pub fn render_core_ports_svh(&self) -> String {
+        let mut s = format!(
+            "// Generated from {SHELL_FILE} by `kiln regs generate` (`make regs`); do not edit by hand.\n\
+             //\n\
+             // The ports of every engine core (hw/ip/<engine>/rtl/<engine>_core.sv): the\n\
+             // interface between {SHELL_TOP} and the engine, included into the core's port list.\n"
+        );
+        for (i, port) in self.engine.iter().enumerate() {
+            let comma = if i + 1 < self.engine.len() { "," } else { "" };
             let dir = match port.dir {
                 Dir::In => "input ",
                 Dir::Out => "output",

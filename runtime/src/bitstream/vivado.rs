@@ -126,12 +126,15 @@ impl<'a> Project<'a> {
     }
 
     /// The RTL the kernel needs, in compile order, as Tcl expressions:
-    /// the shell's generated port list and the design's sources from the
+    /// the generated port lists of the shell and the cores, the design's sources from the
     /// kiln tree, then the generated bindings and the kernel wrapper from
     /// the output folder.
     fn sources(&self) -> Result<Vec<Source>, VivadoError> {
         let tree = |p: &std::path::Path| Source::Tree(p.to_string_lossy().replace('\\', "/"));
-        let mut sources = vec![tree(std::path::Path::new(kiln_spec::shell::PORTS_SVH))];
+        let mut sources: Vec<Source> = kiln_spec::shell::HEADERS
+            .iter()
+            .map(|h| tree(std::path::Path::new(h)))
+            .collect();
         sources.extend(self.design.rtl_sources()?.iter().map(|p| tree(p)));
         for (name, _) in self.design.generated_sources()? {
             sources.push(Source::Out(format!("{GENERATED_RTL}/{name}")));

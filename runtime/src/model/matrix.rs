@@ -54,6 +54,18 @@ pub trait MatrixWeights: std::fmt::Debug + Send + Sync {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// Integer weights `w` (rows of `k`) as reals: `(w - zero_points[row]) *
+/// scales[row]`.
+pub fn real_weights(w: &[i32], zero_points: &[i32], scales: &[f64], k: usize) -> Vec<f32> {
+    w.chunks_exact(k)
+        .enumerate()
+        .flat_map(|(row, ws)| {
+            ws.iter()
+                .map(move |&x| (f64::from(x - zero_points[row]) * scales[row]) as f32)
+        })
+        .collect()
+}
+
 /// One call's activations, M x K row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MatrixActs {

@@ -803,7 +803,7 @@ fn run_with(
         labelled,
         reference_accuracy: reference_report.get("accuracy"),
         calibration: format!(
-            "per-tensor min/max of each offloaded layer's input over {} calibration samples, widened to include 0, mapped to int8 with a zero point (BFP designs need none)",
+            "per-tensor min/max of each offloaded layer's input over {} calibration samples, widened to include 0, mapped to int8 with a zero point (engines with real activations, such as BFP, need none)",
             config.calibration.samples()
         ),
         runs,

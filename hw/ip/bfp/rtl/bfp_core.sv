@@ -18,55 +18,14 @@ module bfp_core #(
   parameter int unsigned Block  = 32,   // 16, 32 or 64
   parameter int unsigned KDepth = 8192  // a multiple of 8 * Block
 ) (
-  input  logic        clk_i,
-  input  logic        rst_ni,
-  input  logic        start_i,
-  // Arguments. P_ADDR and MODE belong to other engines; this one has no
-  // use for them.
-  input  logic [63:0] a_addr_i,
-  input  logic [63:0] b_addr_i,
-  input  logic [63:0] c_addr_i,
-  /* verilator lint_off UNUSEDSIGNAL */
-  input  logic [63:0] p_addr_i,
-  /* verilator lint_on UNUSEDSIGNAL */
-  input  logic [31:0] m_i,
-  input  logic [31:0] n_i,
-  input  logic [31:0] k_i,
-  input  logic [31:0] lda_i,
-  input  logic [31:0] ldb_i,
-  input  logic [31:0] ldc_i,
-  /* verilator lint_off UNUSEDSIGNAL */
-  input  logic [31:0] mode_i,
-  /* verilator lint_on UNUSEDSIGNAL */
-  // Read command port and beats.
-  output logic        rd_cmd_valid_o,
-  input  logic        rd_cmd_ready_i,
-  output logic [63:0] rd_cmd_addr_o,
-  output logic [31:0] rd_cmd_beats_o,
-  input  logic        rd_beat_valid_i,
-  output logic        rd_beat_ready_o,
-  input  logic [63:0] rd_beat_data_i,
-  // Write command port and beats.
-  output logic        wr_cmd_valid_o,
-  input  logic        wr_cmd_ready_i,
-  output logic [63:0] wr_cmd_addr_o,
-  output logic [31:0] wr_cmd_beats_o,
-  output logic        wr_beat_valid_o,
-  input  logic        wr_beat_ready_i,
-  output logic [63:0] wr_beat_data_o,
-  output logic [7:0]  wr_beat_strb_o,
-  // Status.
-  output logic        idle_o,
-  output logic        busy_o,
-  output logic        stall_o,
-  output logic [31:0] macs_o,
-  output logic [3:0]  loader_state_o,
-  output logic [3:0]  compute_state_o,
-  output logic [3:0]  drain_state_o,
-  output logic [31:0] jobs_loaded_o,
-  output logic [31:0] jobs_computed_o,
-  output logic [31:0] blocks_drained_o
+`include "kiln_core_ports.svh"
 );
+
+  // The engine takes no channel parameters and no MODE fields.
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic unused_args;
+  assign unused_args = ^{p_addr_i, mode_i};
+  /* verilator lint_on UNUSEDSIGNAL */
 
   localparam int unsigned Banks  = 64 / WBits / 8;
   localparam int unsigned AAW    = $clog2(KDepth / 8 / Banks);

@@ -24,56 +24,15 @@ module dwconv_core #(
   parameter int unsigned MaxKernel = 5,    // largest K, 1..7
   parameter int unsigned MaxWidth  = 128   // longest padded input row Wp, pixels; 2^n, 16..1024
 ) (
-  input  logic        clk_i,
-  input  logic        rst_ni,
-  input  logic        start_i,
-  // Arguments.
-  input  logic [63:0] a_addr_i,
-  input  logic [63:0] b_addr_i,
-  input  logic [63:0] c_addr_i,
-  input  logic [63:0] p_addr_i,
-  input  logic [31:0] m_i,              // Ho
-  input  logic [31:0] n_i,              // C
-  input  logic [31:0] k_i,              // Wo
-  input  logic [31:0] lda_i,
-  // LDB is reserved for dwconv.
-  /* verilator lint_off UNUSEDSIGNAL */
-  input  logic [31:0] ldb_i,
-  /* verilator lint_on UNUSEDSIGNAL */
-  input  logic [31:0] ldc_i,
-  // MODE: OUT_INT32, KERNEL, STRIDE and OUT_ZP; the other bits are reserved.
-  /* verilator lint_off UNUSEDSIGNAL */
-  input  logic [31:0] mode_i,
-  /* verilator lint_on UNUSEDSIGNAL */
-  // Read command port and beats.
-  output logic        rd_cmd_valid_o,
-  input  logic        rd_cmd_ready_i,
-  output logic [63:0] rd_cmd_addr_o,
-  output logic [31:0] rd_cmd_beats_o,
-  input  logic        rd_beat_valid_i,
-  output logic        rd_beat_ready_o,
-  input  logic [63:0] rd_beat_data_i,
-  // Write command port and beats.
-  output logic        wr_cmd_valid_o,
-  input  logic        wr_cmd_ready_i,
-  output logic [63:0] wr_cmd_addr_o,
-  output logic [31:0] wr_cmd_beats_o,
-  output logic        wr_beat_valid_o,
-  input  logic        wr_beat_ready_i,
-  output logic [63:0] wr_beat_data_o,
-  output logic [7:0]  wr_beat_strb_o,
-  // Status.
-  output logic        idle_o,
-  output logic        busy_o,
-  output logic        stall_o,
-  output logic [31:0] macs_o,
-  output logic [3:0]  loader_state_o,
-  output logic [3:0]  compute_state_o,
-  output logic [3:0]  drain_state_o,
-  output logic [31:0] jobs_loaded_o,    // input rows landed
-  output logic [31:0] jobs_computed_o,  // output pixels computed
-  output logic [31:0] blocks_drained_o  // output rows written
+`include "kiln_core_ports.svh"
 );
+
+  // LDB is reserved for this engine, as are the MODE bits it does not
+  // define (hw/ip/dwconv/engine.toml).
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic unused_args;
+  assign unused_args = ^{ldb_i, mode_i};
+  /* verilator lint_on UNUSEDSIGNAL */
 
   localparam int unsigned PixBeats = Lanes / 8;                  // beats per input pixel
   localparam int unsigned TapWords = (Lanes * WBits + 63) / 64;  // words per tap record

@@ -600,12 +600,13 @@ mod tests {
         let files = generated_files(&map).unwrap();
         let paths: Vec<_> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
-            paths[..5],
+            paths[..6],
             [
                 "hw/ip/common/rtl/kiln_reg_pkg.sv",
                 "driver/src/regs.rs",
                 "docs/registers.md",
                 "hw/ip/common/rtl/kiln_shell_ports.svh",
+                "hw/ip/common/rtl/kiln_core_ports.svh",
                 "hw/lint/kiln_core.sv",
             ]
         );
@@ -616,14 +617,15 @@ mod tests {
             .flat_map(|d| d.generated_files().into_iter().map(|f| f.path))
             .collect();
         assert_eq!(
-            paths[5..],
+            paths[6..],
             engines.iter().map(String::as_str).collect::<Vec<_>>()[..]
         );
         assert!(engines.contains(&"hw/ip/gemm/rtl/gemm_args_pkg.sv".to_string()));
         assert!(engines.contains(&"hw/ip/bfp/doc/registers.md".to_string()));
         for file in &files {
             let first = file.text.lines().next().unwrap();
-            let source = if file.path.contains("kiln_shell") || file.path.contains("hw/lint") {
+            let shell = ["kiln_shell", "kiln_core_ports", "hw/lint"];
+            let source = if shell.iter().any(|s| file.path.contains(s)) {
                 "hw/regs/shell.toml".to_string()
             } else if let Some(engine) = file
                 .path

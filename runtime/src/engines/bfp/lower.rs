@@ -11,7 +11,7 @@ use super::job::MatmulProblem;
 use super::{BfpFormat, BfpMatrix, ElementKind};
 use crate::backend::BackendError;
 use crate::model::lower::JobRunner;
-use crate::model::matrix::{MatrixActs, MatrixArithmetic, MatrixWeights};
+use crate::model::matrix::{real_weights, MatrixActs, MatrixArithmetic, MatrixWeights};
 
 /// A BFP design's arithmetic: its weight format.
 #[derive(Debug, Clone, Copy)]
@@ -47,15 +47,7 @@ impl MatrixArithmetic for BfpArithmetic {
         n: usize,
         k: usize,
     ) -> Result<Box<dyn MatrixWeights>, BackendError> {
-        let real: Vec<f32> = w
-            .chunks_exact(k)
-            .enumerate()
-            .flat_map(|(row, ws)| {
-                ws.iter()
-                    .map(move |&x| (f64::from(x - zero_points[row]) * scales[row]) as f32)
-            })
-            .collect();
-        self.weights_from_real(&real, n, k)
+        self.weights_from_real(&real_weights(w, zero_points, scales, k), n, k)
     }
 
     fn call(

@@ -12,7 +12,7 @@ use super::{ChannelParams, GemmProblem, OutputMode};
 use crate::backend::BackendError;
 use crate::formats::{quantise_per_channel, Codebook};
 use crate::model::lower::JobRunner;
-use crate::model::matrix::{MatrixActs, MatrixArithmetic, MatrixWeights};
+use crate::model::matrix::{real_weights, MatrixActs, MatrixArithmetic, MatrixWeights};
 
 /// A GEMM design's arithmetic: its PE's codebook.
 #[derive(Debug, Clone)]
@@ -76,15 +76,7 @@ impl GemmArithmetic {
                 scales: scales.to_vec(),
             });
         }
-        let real: Vec<f32> = w
-            .chunks_exact(k)
-            .enumerate()
-            .flat_map(|(row, ws)| {
-                ws.iter()
-                    .map(move |&x| (f64::from(x - zero_points[row]) * scales[row]) as f32)
-            })
-            .collect();
-        self.quantise(&real, n, k)
+        self.quantise(&real_weights(w, zero_points, scales, k), n, k)
     }
 }
 
