@@ -132,9 +132,17 @@ struct TestEntry {
 }
 
 impl PeLibrary {
-    /// The library compiled into this binary, test-only PEs included.
+    /// The library compiled into this binary, test-only PEs included;
+    /// parsed once per process (designs and jobs ask for it often).
     pub fn builtin() -> Result<Self, SpecError> {
-        Self::parse(LIBRARY_TOML, Some(TEST_TOML))
+        static BUILTIN: std::sync::OnceLock<Result<PeLibrary, String>> = std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| Self::parse(LIBRARY_TOML, Some(TEST_TOML)).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(|message| SpecError::Invalid {
+                file: LIBRARY_FILE.into(),
+                message,
+            })
     }
 
     /// Parses a library file and, optionally, a test-PE file.

@@ -122,6 +122,16 @@ pub struct Signature {
     pub macs: u64,
 }
 
+impl Signature {
+    /// The error for a signature that is not one of `design`'s engine's.
+    pub fn foreign_to(&self, design: &Design) -> BackendError {
+        BackendError::Signature {
+            signature: self.label.clone(),
+            design: design.name.clone(),
+        }
+    }
+}
+
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.label)

@@ -26,11 +26,34 @@ impl Codebook {
         })
     }
 
-    /// The codebook of a PE in the built-in library, by name.
+    /// The codebook of a PE in the built-in library, by name. Every job
+    /// asks for its design's, so the library's are built once per process.
     pub fn named(name: &str) -> Result<Self, FormatError> {
-        let library = PeLibrary::builtin()?;
-        let spec = library.get(name)?;
-        Self::for_pe(&library, spec)
+        type Built = Result<Vec<(String, Codebook)>, String>;
+        static BUILTIN: std::sync::OnceLock<Built> = std::sync::OnceLock::new();
+        let built = BUILTIN.get_or_init(|| {
+            let library = PeLibrary::builtin().map_err(|e| e.to_string())?;
+            library
+                .pes
+                .iter()
+                .map(|spec| Ok((spec.name.clone(), Self::for_pe(&library, spec)?)))
+                .collect::<Result<_, FormatError>>()
+                .map_err(|e| e.to_string())
+        });
+        match built {
+            Ok(codebooks) => match codebooks.iter().find(|(n, _)| n == name) {
+                Some((_, codebook)) => Ok(codebook.clone()),
+                // Not built in: the library's lookup names the known ones.
+                None => {
+                    let library = PeLibrary::builtin()?;
+                    Self::for_pe(&library, library.get(name)?)
+                }
+            },
+            Err(message) => Err(FormatError::Spec(kiln_spec::SpecError::Invalid {
+                file: "hw/ip/pe/data/codebooks.toml".into(),
+                message: message.clone(),
+            })),
+        }
     }
 
     /// Name of the PE kind that defines this codebook.

@@ -78,10 +78,7 @@ impl Engine for BfpMatmulEngine {
         signature: &Signature,
         rng: &mut SplitMix64,
     ) -> Result<Box<dyn Job>, BackendError> {
-        let (m, k, n) = signature_shape(signature).ok_or_else(|| BackendError::Signature {
-            signature: signature.label.clone(),
-            design: design.name.clone(),
-        })?;
+        let (m, k, n) = signature_shape(signature).ok_or_else(|| signature.foreign_to(design))?;
         let mut values = |len: usize| -> Vec<f32> {
             (0..len)
                 .map(|_| (rng.below(1 << 16) as f32 / 32768.0) - 1.0)
@@ -100,12 +97,8 @@ impl Engine for BfpMatmulEngine {
         board: &Board,
         signature: &Signature,
     ) -> Result<Budget, BudgetError> {
-        let (m, k, n) = signature_shape(signature).ok_or_else(|| {
-            BudgetError::from(BackendError::Signature {
-                signature: signature.label.clone(),
-                design: design.name.clone(),
-            })
-        })?;
+        let (m, k, n) = signature_shape(signature)
+            .ok_or_else(|| BudgetError::from(signature.foreign_to(design)))?;
         budget::check_matmul(design, board, m, k, n)
     }
 }

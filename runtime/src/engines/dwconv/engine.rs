@@ -109,10 +109,7 @@ impl Engine for DwconvEngine {
         rng: &mut SplitMix64,
     ) -> Result<Box<dyn Job>, BackendError> {
         let ([c, ho, wo, k, s], output) =
-            signature_shape(signature).ok_or_else(|| BackendError::Signature {
-                signature: signature.label.clone(),
-                design: design.name.clone(),
-            })?;
+            signature_shape(signature).ok_or_else(|| signature.foreign_to(design))?;
         let codebook = Codebook::named(&array(design)?.pe)?;
         Ok(Box::new(random_problem(
             rng, &codebook, c, ho, wo, k, s, output,
@@ -127,12 +124,8 @@ impl Engine for DwconvEngine {
         board: &Board,
         signature: &Signature,
     ) -> Result<Budget, BudgetError> {
-        let (shape, output) = signature_shape(signature).ok_or_else(|| {
-            BudgetError::from(BackendError::Signature {
-                signature: signature.label.clone(),
-                design: design.name.clone(),
-            })
-        })?;
+        let (shape, output) = signature_shape(signature)
+            .ok_or_else(|| BudgetError::from(signature.foreign_to(design)))?;
         let a = array(design)?;
         let bits = design.weight_bits()?;
         let [c, ho, wo, k, s] = shape;

@@ -79,10 +79,7 @@ impl Engine for GemmEngine {
         rng: &mut SplitMix64,
     ) -> Result<Box<dyn Job>, BackendError> {
         let (m, k, n, output) =
-            signature_shape(signature).ok_or_else(|| BackendError::Signature {
-                signature: signature.label.clone(),
-                design: design.name.clone(),
-            })?;
+            signature_shape(signature).ok_or_else(|| signature.foreign_to(design))?;
         let codebook = Codebook::named(&design.params::<GemmArray>()?.pe)?;
         Ok(Box::new(random_problem(rng, &codebook, m, n, k, output)))
     }
@@ -93,12 +90,8 @@ impl Engine for GemmEngine {
         board: &Board,
         signature: &Signature,
     ) -> Result<Budget, BudgetError> {
-        let (m, k, n, output) = signature_shape(signature).ok_or_else(|| {
-            BudgetError::from(BackendError::Signature {
-                signature: signature.label.clone(),
-                design: design.name.clone(),
-            })
-        })?;
+        let (m, k, n, output) = signature_shape(signature)
+            .ok_or_else(|| BudgetError::from(signature.foreign_to(design)))?;
         budget::check_gemm(design, board, m, n, k, output)
     }
 }
