@@ -197,7 +197,7 @@ bench-dwconv: build $(PYENV)/.stamp
 ## the layout of an XRT install: build the xrt feature with XILINX_XRT=$(XRT_EMU)
 .PHONY: xrt-emu
 xrt-emu: setup
-	$(CARGO) build --release --locked -p kiln-xrt-emu --features dv-designs
+	$(CARGO) build --release --locked -p kiln-xrt-emu
 	rm -rf $(XRT_EMU) && mkdir -p $(XRT_EMU)/lib
 	cp -r driver/xrt-emu/include $(XRT_EMU)/include
 	cp target/release/libxrt_coreutil.so $(XRT_EMU)/lib/

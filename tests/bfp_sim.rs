@@ -204,7 +204,8 @@ fn a_decode_shape_matches_golden() {
 
 fn open(design: &str) -> Accelerator<SimTransport> {
     let board = Board::by_name("pynq-z1").unwrap();
-    let transport = SimTransport::open(design, sim_board(&board), None).unwrap();
+    let transport =
+        SimTransport::open(&Design::by_name(design).unwrap(), sim_board(&board), None).unwrap();
     Accelerator::open(
         transport,
         &expected_design(&Design::by_name(design).unwrap()).unwrap(),

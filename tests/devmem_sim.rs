@@ -70,7 +70,7 @@ fn bfp_matmuls_match_golden_bit_for_bit_over_devmem() {
 fn a_hung_accelerator_times_out_and_the_next_open_is_refused_as_busy() {
     let design = Design::by_name("gemm-pot-2x2-hold").unwrap();
     let board = Board::by_name("pynq-z1").unwrap();
-    let device = SimDevice::open(&design.name, sim_board(&board), None).unwrap();
+    let device = SimDevice::open(&design, sim_board(&board), None).unwrap();
     let transport = devmem_on_device(&device, &board).unwrap();
     let mut accel = Accelerator::open(transport, &expected_design(&design).unwrap()).unwrap();
     let a = accel.alloc(64).unwrap();

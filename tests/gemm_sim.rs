@@ -103,7 +103,7 @@ use std::time::Duration;
 
 fn open(design: &str, expect: &str) -> Result<Accelerator<SimTransport>, DriverError> {
     let board = Board::by_name("pynq-z1").unwrap();
-    let transport = SimTransport::open(design, sim_board(&board), None)?;
+    let transport = SimTransport::open(&Design::by_name(design).unwrap(), sim_board(&board), None)?;
     Accelerator::open(
         transport,
         &expected_design(&Design::by_name(expect).unwrap()).unwrap(),

@@ -1,18 +1,32 @@
 //! The safe simulation handle: ports by name, reset, stepping, batches.
 
-use kiln_sim::{models, PeHarness, PeInput, Sim, SimError};
+use kiln_sim::{ModelSource, PeHarness, PeInput, Sim, SimError};
+use kiln_spec::PeLibrary;
+
+/// The harness model of a built-in PE.
+fn pe_model(name: &str) -> ModelSource {
+    let library = PeLibrary::builtin().unwrap();
+    ModelSource::pe_harness(&library, library.get(name).unwrap()).unwrap()
+}
+
+fn harness(name: &str) -> PeHarness {
+    let library = PeLibrary::builtin().unwrap();
+    PeHarness::open(&library, library.get(name).unwrap(), None).unwrap()
+}
 
 #[test]
-fn every_library_pe_has_a_model() {
-    let names: Vec<_> = models().map(|m| m.name).collect();
-    for pe in ["mac_dsp", "mac_lut", "shift_pot", "shift_msq", "shift_apot"] {
-        assert!(names.contains(&format!("pe_{pe}").as_str()), "{names:?}");
+fn every_library_pe_builds_and_resets() {
+    let library = PeLibrary::builtin().unwrap();
+    for pe in library.library_pes() {
+        let mut h = PeHarness::open(&library, pe, None).unwrap();
+        let out = h.cycle(PeInput::default()).unwrap();
+        assert!(!out.valid && out.acc == 0, "{}: {out:?}", pe.name);
     }
 }
 
 #[test]
 fn ports_step_and_reset_behave_as_registers() {
-    let mut sim = Sim::open("pe_mac_dsp", None).unwrap();
+    let mut sim = Sim::open(&pe_model("mac_dsp"), None).unwrap();
     sim.reset(2).unwrap();
     let (valid_i, act_i, wcode_i) = (
         sim.port("valid_i").unwrap(),
@@ -51,23 +65,18 @@ fn per_call_and_batched_driving_agree() {
             wcode: (i * 11) & 0xf,
         })
         .collect();
-    let mut one = PeHarness::open("shift_msq", None).unwrap();
-    let mut batch = PeHarness::open("shift_msq", None).unwrap();
+    let mut one = harness("shift_msq");
+    let mut batch = harness("shift_msq");
     let per_call: Vec<_> = inputs.iter().map(|i| one.cycle(*i).unwrap()).collect();
     assert_eq!(per_call, batch.run(&inputs).unwrap());
 }
 
 #[test]
 fn misuse_is_refused_with_a_reason() {
-    let err = Sim::open("pe_nothing", None).unwrap_err().to_string();
-    assert!(
-        err.contains("pe_nothing") && err.contains("pe_shift_pot"),
-        "{err}"
-    );
-    let err = Sim::open("pe_mac_dsp", Some("wave.ghw".as_ref())).unwrap_err();
+    let err = Sim::open(&pe_model("mac_dsp"), Some("wave.ghw".as_ref())).unwrap_err();
     assert!(matches!(err, SimError::TraceFormat { .. }));
 
-    let mut sim = Sim::open("pe_mac_lut", None).unwrap();
+    let mut sim = Sim::open(&pe_model("mac_lut"), None).unwrap();
     let err = sim.port("data_i").unwrap_err().to_string();
     assert!(err.contains("data_i") && err.contains("wcode_i"), "{err}");
     let wcode = sim.port("wcode_i").unwrap();

@@ -1,6 +1,8 @@
 //! Embeds every board file (boards/), design file (hw/designs/, and the
-//! test-only ones in hw/designs/dv/) and engine description
-//! (hw/ip/<engine>/engine.toml) so that adding one is adding a file.
+//! test-only ones in hw/designs/dv/), engine description
+//! (hw/ip/<engine>/engine.toml) and RTL source (hw/ip/<block>/rtl/ and the
+//! test PEs of hw/ip/pe/dv/) so that adding one is adding a file, and an
+//! installed `kiln` carries its hardware without the source tree.
 
 use std::{env, fs, path::PathBuf};
 
@@ -23,6 +25,46 @@ fn main() {
         &out_dir.join("designs.rs"),
     );
     embed_engines(&root, &out_dir.join("engine_files.rs"));
+    embed_rtl(&root, &out_dir.join("rtl_files.rs"));
+}
+
+/// Every SystemVerilog source and include of hw/ip/*/rtl and hw/ip/pe/dv,
+/// as (path relative to the repository root, text).
+fn embed_rtl(root: &std::path::Path, dest: &PathBuf) {
+    let ip = root.join("hw/ip");
+    let mut dirs: Vec<String> = fs::read_dir(&ip)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", ip.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("rtl").is_dir())
+        .map(|p| format!("hw/ip/{}/rtl", p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    dirs.push("hw/ip/pe/dv".to_string());
+    dirs.sort();
+    let mut out = String::from(
+        "/// (path relative to the repository root, text) of every RTL file.\n\
+         pub(crate) const RTL_FILES: &[(&str, &str)] = &[\n",
+    );
+    for dir in &dirs {
+        let path = root.join(dir);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let mut files: Vec<PathBuf> = fs::read_dir(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sv" || x == "svh"))
+            .collect();
+        files.sort();
+        for file in &files {
+            println!("cargo:rerun-if-changed={}", file.display());
+            let rel = format!("{dir}/{}", file.file_name().unwrap().to_string_lossy());
+            let abs = fs::canonicalize(file).unwrap();
+            out.push_str(&format!(
+                "    ({rel:?}, include_str!({:?})),\n",
+                abs.display().to_string()
+            ));
+        }
+    }
+    out.push_str("];\n");
+    fs::write(dest, out).unwrap();
 }
 
 /// Every `hw/ip/<name>/engine.toml`, as (name, text).

@@ -10,6 +10,7 @@
 use std::time::Instant;
 
 use kiln_sim::{PeHarness, PeInput, SimError};
+use kiln_spec::{PeLibrary, PeSpec};
 use serde::Serialize;
 
 use crate::rng::SplitMix64;
@@ -39,9 +40,9 @@ fn rate(cycles: u64, start: Instant) -> f64 {
 }
 
 /// Measures one PE's harness for `cycles` cycles each way.
-pub fn bench_pe(pe: &str, weight_bits: u32, cycles: u64) -> Result<SimBench, SimError> {
-    let inputs = random_inputs(cycles as usize, weight_bits, 7);
-    let mut harness = PeHarness::open(pe, None)?;
+pub fn bench_pe(library: &PeLibrary, pe: &PeSpec, cycles: u64) -> Result<SimBench, SimError> {
+    let inputs = random_inputs(cycles as usize, pe.weight_bits, 7);
+    let mut harness = PeHarness::open(library, pe, None)?;
 
     let start = Instant::now();
     let mut sink = 0u64;
@@ -61,7 +62,7 @@ pub fn bench_pe(pe: &str, weight_bits: u32, cycles: u64) -> Result<SimBench, Sim
     std::hint::black_box(sink);
     harness.close()?;
     Ok(SimBench {
-        pe: pe.to_string(),
+        pe: pe.name.clone(),
         cycles,
         per_call_cycles_per_s: per_call,
         batched_cycles_per_s: batched,

@@ -12,6 +12,7 @@ pub mod budget;
 pub mod engines;
 pub mod formats;
 pub mod model;
+pub mod new;
 #[cfg(feature = "sim")]
 pub mod pe_check;
 pub mod pe_docs;

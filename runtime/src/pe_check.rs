@@ -45,8 +45,6 @@ pub enum CheckError {
     Sim(#[from] SimError),
     #[error(transparent)]
     Format(#[from] FormatError),
-    #[error("PE `{0}` is a test-only PE: it is built only with kiln-sim's `test-pes` feature")]
-    TestOnly(String),
 }
 
 /// Which signal disagreed.
@@ -113,13 +111,7 @@ pub fn check_pe(
     options: &CheckOptions,
 ) -> Result<PeReport, CheckError> {
     let codebook = Codebook::for_pe(library, spec)?;
-    let mut harness =
-        PeHarness::open(&spec.name, options.trace.as_deref()).map_err(|e| match e {
-            SimError::UnknownModel { .. } if spec.test_only => {
-                CheckError::TestOnly(spec.name.clone())
-            }
-            other => other.into(),
-        })?;
+    let mut harness = PeHarness::open(library, spec, options.trace.as_deref())?;
     let mut mismatches: Vec<Mismatch> = Vec::new();
     let mut count = 0usize;
     let mut record = |m: Mismatch| {

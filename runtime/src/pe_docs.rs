@@ -25,6 +25,7 @@ complement), `wcode_i[weight_bits-1:0]`, and registered outputs `valid_o` and \
         let encoding = match pe.encoding {
             Encoding::TwosComplement => "two's complement",
             Encoding::SignMagnitude { .. } => "sign + magnitude table",
+            Encoding::Table { .. } => "value per code",
         };
         s.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
@@ -47,7 +48,7 @@ The golden product is `act * value`, exactly.\n",
                     half - 1
                 ));
             }
-            Encoding::SignMagnitude { .. } => {
+            Encoding::SignMagnitude { .. } | Encoding::Table { .. } => {
                 s.push_str("| code | value | code | value |\n|---:|---:|---:|---:|\n");
                 let half = pe.code_count() / 2;
                 for c in 0..half {

@@ -430,7 +430,12 @@ pub fn synth_pe(
     options: &SynthOptions,
 ) -> Result<SynthReport, SynthError> {
     let board = &options.board;
-    let rtl = kiln_spec::repo_root().join(&spec.rtl);
+    let root = kiln_spec::rtl::builtin_root()?;
+    let rtl: Vec<String> = spec
+        .rtl
+        .iter()
+        .map(|p| root.join(p).display().to_string())
+        .collect();
     let scratch = Scratch::new(&spec.name)?;
     let dir = scratch.0.clone();
     let wrap = dir.join("kiln_synth_wrap.v");
@@ -439,7 +444,7 @@ pub fn synth_pe(
         "read_verilog -sv {rtl}\nread_verilog {wrap}\n\
 synth_xilinx -family {family} -top kiln_synth_wrap -flatten -noiopad -noclkbuf\n\
 tee -q -o {stat} stat -json\n",
-        rtl = rtl.display(),
+        rtl = rtl.join(" "),
         wrap = wrap.display(),
         family = board.family.yosys_name(),
         stat = dir.join("stat.json").display(),
@@ -470,7 +475,7 @@ fn design_script(
     generated: &[PathBuf],
     stat: &Path,
 ) -> Result<String, SynthError> {
-    let root = kiln_spec::repo_root();
+    let root = kiln_spec::rtl::builtin_root()?;
     let mut sources: Vec<String> = design
         .rtl_sources()?
         .iter()

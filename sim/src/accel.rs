@@ -8,8 +8,10 @@
 
 use std::path::Path;
 
+use kiln_spec::Design;
+
 use crate::axi_mem::{AxiMemory, MasterSignals, MemDrive};
-use crate::{Port, Sim, SimError};
+use crate::{ModelSource, Port, Sim, SimError};
 
 /// Cycles an AXI-Lite transaction may take before the bus counts as hung.
 const LITE_TIMEOUT: u64 = 1_000;
@@ -30,19 +32,20 @@ pub struct AccelSim {
 impl std::fmt::Debug for AccelSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccelSim")
-            .field("model", &self.sim.info().name)
+            .field("model", &self.sim.label())
             .field("cycle", &self.cycle)
             .finish()
     }
 }
 
 impl AccelSim {
-    /// Opens `model` (a design name), connects `mem` to its master port,
-    /// optionally traces to `trace` (.fst), and resets it.
-    pub fn open(model: &str, mem: AxiMemory, trace: Option<&Path>) -> Result<Self, SimError> {
-        let sim = Sim::open(model, trace)?;
+    /// Opens the model of `design` (built into the simulator cache on
+    /// first use), connects `mem` to its master port, optionally traces to
+    /// `trace` (.fst or .vcd), and resets it.
+    pub fn open(design: &Design, mem: AxiMemory, trace: Option<&Path>) -> Result<Self, SimError> {
+        let sim = Sim::open(&ModelSource::design(design)?, trace)?;
         let ports = ShellPorts::resolve(&sim)?;
-        let inputs = sim.info().ports.len();
+        let inputs = sim.ports().len();
         let mut accel = Self {
             sim,
             ports,

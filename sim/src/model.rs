@@ -1,70 +1,39 @@
 //! The safe handle on one Verilated model instance.
 
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::{c_void, CString};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
+use std::sync::Arc;
 
-use crate::SimError;
+use crate::loaded::LoadedModel;
+use crate::source::{ModelSource, PortSpec};
+use crate::{cache, SimError};
 
 /// Direction of a top-level port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PortDir {
     In,
     Out,
 }
 
-/// A top-level port of a model.
+/// A port resolved by name, ready for fast access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PortInfo {
-    pub name: &'static str,
-    pub dir: PortDir,
-    /// Width in bits (at most 64).
-    pub width: u32,
+pub struct Port {
+    pub(crate) index: u32,
+    dir: PortDir,
+    width: u32,
 }
 
-/// A model compiled into this crate.
-#[derive(Debug)]
-pub struct ModelInfo {
-    /// Name to open it by, e.g. `pe_shift_pot`.
-    pub name: &'static str,
-    /// Its top SystemVerilog module.
-    pub top: &'static str,
-    pub ports: &'static [PortInfo],
-}
+impl Port {
+    pub fn dir(&self) -> PortDir {
+        self.dir
+    }
 
-/// The C ABI of one Verilated variant (see templates/shim.inc).
-pub(crate) struct Variant {
-    new: unsafe extern "C" fn(*const c_char) -> *mut c_void,
-    free: unsafe extern "C" fn(*mut c_void),
-    set: unsafe extern "C" fn(*mut c_void, u32, u64),
-    get: unsafe extern "C" fn(*mut c_void, u32) -> u64,
-    step: unsafe extern "C" fn(*mut c_void, u64),
-    #[allow(clippy::type_complexity)]
-    run: unsafe extern "C" fn(
-        *mut c_void,
-        *const u32,
-        usize,
-        *const u64,
-        *const u32,
-        usize,
-        *mut u64,
-        usize,
-    ),
-    cycles: unsafe extern "C" fn(*mut c_void) -> u64,
-}
-
-pub(crate) struct ModelEntry {
-    info: ModelInfo,
-    /// Untraced, FST, VCD; a model may leave a trace format out.
-    variants: [Option<Variant>; 3],
-}
-
-include!(concat!(env!("OUT_DIR"), "/models.rs"));
-
-/// Every model compiled into this build.
-pub fn models() -> impl Iterator<Item = &'static ModelInfo> {
-    MODELS.iter().map(|m| &m.info)
+    /// Width in bits.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
 }
 
 /// Waveform format, chosen by the trace file's extension.
@@ -88,19 +57,6 @@ impl TraceFormat {
     }
 }
 
-/// A port resolved by name, ready for fast access.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Port {
-    pub(crate) index: u32,
-    info: PortInfo,
-}
-
-impl Port {
-    pub fn info(&self) -> PortInfo {
-        self.info
-    }
-}
-
 /// One running instance of a Verilated model.
 ///
 /// The clock port `clk_i` is driven by [`Sim::step`]; a cycle is a falling
@@ -108,8 +64,7 @@ impl Port {
 /// rising edge. Outputs read after a step show the registers it updated.
 pub struct Sim {
     handle: NonNull<c_void>,
-    entry: &'static ModelEntry,
-    variant: &'static Variant,
+    model: Arc<LoadedModel>,
     /// (file being written, where it goes when the run closes cleanly)
     trace: Option<(PathBuf, PathBuf)>,
 }
@@ -117,37 +72,33 @@ pub struct Sim {
 impl std::fmt::Debug for Sim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sim")
-            .field("model", &self.entry.info.name)
+            .field("model", &self.model.label)
             .field("trace", &self.trace)
             .finish()
     }
 }
 
 impl Sim {
-    /// Opens a fresh instance of `model`, optionally tracing every signal to
-    /// `trace` (`.fst` or `.vcd`). The waveform is written to `<trace>.partial`
-    /// and renamed to `trace` when the instance is closed, so an interrupted
-    /// run never leaves a truncated file under the requested name.
-    pub fn open(model: &str, trace: Option<&Path>) -> Result<Sim, SimError> {
-        let entry = MODELS
-            .iter()
-            .find(|m| m.info.name == model)
-            .ok_or_else(|| SimError::UnknownModel {
-                name: model.to_string(),
-                known: models().map(|m| m.name).collect::<Vec<_>>().join(", "),
-            })?;
-        let (variant, trace) = match trace {
-            None => (entry.variants[0].as_ref().expect("untraced variant"), None),
+    /// Opens a fresh instance of the model `source` describes, optionally
+    /// tracing every signal to `trace` (`.fst` or `.vcd`). The model is
+    /// Verilated and compiled into the cache on first use (see
+    /// [`crate::cache`]); later opens load it from there. The waveform is
+    /// written to `<trace>.partial` and renamed to `trace` when the
+    /// instance is closed, so an interrupted run never leaves a truncated
+    /// file under the requested name.
+    pub fn open(source: &ModelSource, trace: Option<&Path>) -> Result<Sim, SimError> {
+        let format = trace.map(TraceFormat::from_path).transpose()?;
+        if let Some(port) = source.ports.iter().find(|p| !(1..=64).contains(&p.width)) {
+            return Err(SimError::PortTooWide {
+                model: source.label.clone(),
+                port: port.name.clone(),
+                width: port.width,
+            });
+        }
+        let model = cache::model(source, format)?;
+        let trace = match trace {
+            None => None,
             Some(path) => {
-                let format = TraceFormat::from_path(path)?;
-                let slot = match format {
-                    TraceFormat::Fst => &entry.variants[1],
-                    TraceFormat::Vcd => &entry.variants[2],
-                };
-                let variant = slot.as_ref().ok_or_else(|| SimError::TraceUnsupported {
-                    model: entry.info.name,
-                    path: path.to_path_buf(),
-                })?;
                 let mut partial = path.as_os_str().to_owned();
                 partial.push(".partial");
                 let partial = PathBuf::from(partial);
@@ -157,7 +108,7 @@ impl Sim {
                     path: path.to_path_buf(),
                     source,
                 })?;
-                (variant, Some((partial, path.to_path_buf())))
+                Some((partial, path.to_path_buf()))
             }
         };
         let c_path = match &trace {
@@ -173,10 +124,10 @@ impl Sim {
         let raw = unsafe {
             // SAFETY: the shim copies the path before returning; c_path
             // outlives the call.
-            (variant.new)(c_path.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()))
+            (model.new)(c_path.as_ref().map_or(std::ptr::null(), |p| p.as_ptr()))
         };
         let handle = NonNull::new(raw).ok_or_else(|| SimError::Create {
-            model: entry.info.name,
+            model: model.label.clone(),
             detail: match &trace {
                 Some((partial, _)) => format!(" (could not open trace {})", partial.display()),
                 None => String::new(),
@@ -184,50 +135,59 @@ impl Sim {
         })?;
         Ok(Sim {
             handle,
-            entry,
-            variant,
+            model,
             trace,
         })
     }
 
-    pub fn info(&self) -> &'static ModelInfo {
-        &self.entry.info
+    /// What the model is (`PE shift_pot`, `design gemm-pot-8x8`).
+    pub fn label(&self) -> &str {
+        &self.model.label
+    }
+
+    /// The model's ports, in index order.
+    pub fn ports(&self) -> &[PortSpec] {
+        &self.model.ports
     }
 
     /// Resolves a port by name.
     pub fn port(&self, name: &str) -> Result<Port, SimError> {
-        let info = self.info();
-        info.ports
+        let ports = &self.model.ports;
+        ports
             .iter()
             .position(|p| p.name == name)
             .map(|i| Port {
                 index: i as u32,
-                info: info.ports[i],
+                dir: ports[i].dir,
+                width: ports[i].width,
             })
             .ok_or_else(|| SimError::UnknownPort {
-                model: info.name,
+                model: self.model.label.clone(),
                 port: name.to_string(),
-                known: info
-                    .ports
+                known: ports
                     .iter()
-                    .map(|p| p.name)
+                    .map(|p| p.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
             })
     }
 
+    fn port_name(&self, port: Port) -> String {
+        self.model.ports[port.index as usize].name.clone()
+    }
+
     fn check_input(&self, port: Port, value: u64) -> Result<(), SimError> {
-        if port.info.dir != PortDir::In {
+        if port.dir != PortDir::In {
             return Err(SimError::NotAnInput {
-                model: self.info().name,
-                port: port.info.name,
+                model: self.model.label.clone(),
+                port: self.port_name(port),
             });
         }
-        if port.info.width < 64 && value >> port.info.width != 0 {
+        if port.width < 64 && value >> port.width != 0 {
             return Err(SimError::ValueTooWide {
-                port: port.info.name,
+                port: self.port_name(port),
                 value,
-                width: port.info.width,
+                width: port.width,
             });
         }
         Ok(())
@@ -237,20 +197,20 @@ impl Sim {
     pub fn set(&mut self, port: Port, value: u64) -> Result<(), SimError> {
         self.check_input(port, value)?;
         // SAFETY: handle is live; the index came from this model's table.
-        unsafe { (self.variant.set)(self.handle.as_ptr(), port.index, value) };
+        unsafe { (self.model.set)(self.handle.as_ptr(), port.index, value) };
         Ok(())
     }
 
     /// Reads a port, evaluating the model first if an input changed.
     pub fn get(&mut self, port: Port) -> u64 {
         // SAFETY: as in `set`.
-        unsafe { (self.variant.get)(self.handle.as_ptr(), port.index) }
+        unsafe { (self.model.get)(self.handle.as_ptr(), port.index) }
     }
 
     /// Advances `cycles` clock cycles.
     pub fn step(&mut self, cycles: u64) {
         // SAFETY: handle is live.
-        unsafe { (self.variant.step)(self.handle.as_ptr(), cycles) }
+        unsafe { (self.model.step)(self.handle.as_ptr(), cycles) }
     }
 
     /// Holds `rst_ni` low for `cycles` cycles, then releases it.
@@ -265,7 +225,7 @@ impl Sim {
     /// Cycles simulated since the instance was opened.
     pub fn cycles(&self) -> u64 {
         // SAFETY: handle is live.
-        unsafe { (self.variant.cycles)(self.handle.as_ptr()) }
+        unsafe { (self.model.cycles)(self.handle.as_ptr()) }
     }
 
     /// Runs one cycle per row of `values` (one value per port in `inputs`),
@@ -295,7 +255,7 @@ impl Sim {
         // SAFETY: every buffer is sized as the shim expects: in_values holds
         // cycles * n_in values, out_values cycles * n_out.
         unsafe {
-            (self.variant.run)(
+            (self.model.run)(
                 self.handle.as_ptr(),
                 in_idx.as_ptr(),
                 in_idx.len(),
@@ -324,7 +284,7 @@ impl Sim {
         // handle dangling, so it is replaced before freeing.
         let handle = std::mem::replace(&mut self.handle, NonNull::dangling());
         if handle != NonNull::dangling() {
-            unsafe { (self.variant.free)(handle.as_ptr()) }
+            unsafe { (self.model.free)(handle.as_ptr()) }
         }
     }
 }

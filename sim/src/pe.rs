@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use crate::{Port, Sim, SimError};
+use kiln_spec::{PeLibrary, PeSpec};
+
+use crate::{ModelSource, Port, Sim, SimError};
 
 /// Inputs of one cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -24,7 +26,7 @@ pub struct PeOutput {
     pub acc: u32,
 }
 
-/// A PE kind's harness (`kiln_pe_harness_<pe>`), opened by PE name.
+/// A PE kind's harness (`kiln_pe_harness_<pe>`).
 #[derive(Debug)]
 pub struct PeHarness {
     sim: Sim,
@@ -34,19 +36,10 @@ pub struct PeHarness {
 }
 
 impl PeHarness {
-    /// Opens the harness of PE `pe` and resets it.
-    pub fn open(pe: &str, trace: Option<&Path>) -> Result<Self, SimError> {
-        let mut sim = Sim::open(&format!("pe_{pe}"), trace).map_err(|e| match e {
-            SimError::UnknownModel { known, .. } => SimError::UnknownModel {
-                name: pe.to_string(),
-                known: known
-                    .split(", ")
-                    .filter_map(|m| m.strip_prefix("pe_"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            },
-            other => other,
-        })?;
+    /// Opens the harness of PE `pe` of `library` (built into the
+    /// simulator cache on first use) and resets it.
+    pub fn open(library: &PeLibrary, pe: &PeSpec, trace: Option<&Path>) -> Result<Self, SimError> {
+        let mut sim = Sim::open(&ModelSource::pe_harness(library, pe)?, trace)?;
         let inputs = [
             sim.port("valid_i")?,
             sim.port("act_i")?,
@@ -60,7 +53,7 @@ impl PeHarness {
         sim.reset(2)?;
         Ok(Self {
             sim,
-            pe: pe.to_string(),
+            pe: pe.name.clone(),
             inputs,
             outputs,
         })

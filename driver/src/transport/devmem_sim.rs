@@ -36,7 +36,7 @@ pub struct SimDevice {
 impl SimDevice {
     /// Opens the model of `design` on `board`, optionally tracing to `trace`.
     pub fn open(
-        design: &str,
+        design: &kiln_spec::Design,
         board: SimBoard,
         trace: Option<&Path>,
     ) -> Result<Self, TransportError> {

@@ -61,7 +61,7 @@ pub(super) fn sim_error(e: SimError) -> TransportError {
 /// The model of `design` on `board`'s simulated DDR: what both simulated
 /// transports (this one and devmem's) stand on.
 pub(super) fn open_accel(
-    design: &str,
+    design: &kiln_spec::Design,
     board: SimBoard,
     trace: Option<&Path>,
 ) -> Result<AccelSim, TransportError> {
@@ -73,7 +73,7 @@ impl SimTransport {
     /// Opens the simulation model of `design` on `board`, optionally
     /// writing an FST waveform to `trace`.
     pub fn open(
-        design: &str,
+        design: &kiln_spec::Design,
         board: SimBoard,
         trace: Option<&Path>,
     ) -> Result<Self, TransportError> {

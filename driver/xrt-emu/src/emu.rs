@@ -305,6 +305,8 @@ impl Registry {
             ));
         }
         let design = x.emulation_design().or_else(|e| invalid(e.to_string()))?;
+        let design =
+            kiln_spec::Design::by_name(&design).or_else(|e| invalid(format!("{what}: {e}")))?;
         let xml = x.kernel_xml().or_else(|e| invalid(e.to_string()))?;
         let kernel = kernel_xml::parse(&xml).or_else(|e| invalid(format!("{what}: {e}")))?;
         let board = &device.board;

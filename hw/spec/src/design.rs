@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::engines::{self, DesignContext, EngineDesc, EngineIdentity, EngineParams, Params};
-use crate::{check_file_name, invalid, parse_toml, PeLibrary, SpecError};
+use crate::{check_file_name, invalid, parse_toml, PeLibrary, PeSpec, SpecError};
 
 include!(concat!(env!("OUT_DIR"), "/designs.rs"));
 
@@ -37,6 +37,9 @@ pub struct Design {
     pub test_only: bool,
     /// Test hook: the controller never reports done (watchdog tests).
     pub hold_busy: bool,
+    /// The PE library the design was checked against (the built-in one,
+    /// or a project's, which holds the built-in PEs too).
+    pub library: Arc<PeLibrary>,
 }
 
 impl PartialEq for Design {
@@ -110,7 +113,7 @@ impl Design {
         let library = PeLibrary::builtin()?;
         let mut designs = Vec::new();
         for (file, text) in DESIGN_FILES {
-            designs.push(Self::parse_with(file, text, &library)?);
+            designs.push(Self::parse_with(file, text, library.clone())?);
         }
         designs.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(designs)
@@ -120,16 +123,22 @@ impl Design {
     /// library. `file` is its path, which errors name and whose stem the
     /// design's `name` must be.
     pub fn parse(file: &str, text: &str) -> Result<Design, SpecError> {
-        Self::parse_with(file, text, &PeLibrary::builtin()?)
+        Self::parse_with(file, text, PeLibrary::builtin()?)
     }
 
-    fn parse_with(file: &str, text: &str, library: &PeLibrary) -> Result<Design, SpecError> {
+    /// Parses and checks the text of a design file against `library` (a
+    /// project's PEs beside the built-in ones).
+    pub fn parse_with(
+        file: &str,
+        text: &str,
+        library: Arc<PeLibrary>,
+    ) -> Result<Design, SpecError> {
         let common: CommonFields = parse_toml(file, text)?;
         check_file_name(file, &common.name)?;
         let engine =
             engines::desc(&common.engine).map_err(|e| invalid(file, format!("engine: {e}")))?;
         let context = DesignContext {
-            library,
+            library: &library,
             test_only: common.test_only,
         };
         let params = engine.spec().parse(file, common.rest, &context)?;
@@ -143,6 +152,7 @@ impl Design {
             max_outstanding_reads: common.max_outstanding_reads,
             test_only: common.test_only,
             hold_busy: common.hold_busy,
+            library,
         };
         design.validate(file)?;
         Ok(design)
@@ -222,9 +232,18 @@ impl Design {
         let Some(pe) = self.pe() else {
             return Ok(0);
         };
-        let library = PeLibrary::builtin()?;
-        library.get(pe)?;
-        Ok(library.pes.iter().position(|p| p.name == pe).unwrap_or(0) as u32)
+        self.library.get(pe)?;
+        Ok(self
+            .library
+            .pes
+            .iter()
+            .position(|p| p.name == pe)
+            .unwrap_or(0) as u32)
+    }
+
+    /// The PE the design is built from, if its engine has PEs.
+    pub fn pe_spec(&self) -> Result<Option<&PeSpec>, SpecError> {
+        self.pe().map(|pe| self.library.get(pe)).transpose()
     }
 
     /// What the identity registers report for this design.
@@ -233,7 +252,7 @@ impl Design {
             id: self.id(),
             kind: self.engine.kind,
             pe_kind: self.pe_kind()?,
-            engine: self.params.identity(&PeLibrary::builtin()?)?,
+            engine: self.params.identity(&self.library)?,
         })
     }
 
@@ -283,7 +302,8 @@ impl Design {
         Ok(files)
     }
 
-    /// RTL sources, relative to the repository root, dependencies first:
+    /// RTL sources, dependencies first (built-in ones relative to the
+    /// repository root, a project PE's absolute):
     /// the shell's blocks, the design's PE, then the engine's RTL. The
     /// generated sources ([`Design::generated_sources`]) go after them.
     pub fn rtl_sources(&self) -> Result<Vec<PathBuf>, SpecError> {
@@ -301,8 +321,8 @@ impl Design {
         ] {
             files.push(PathBuf::from(format!("hw/ip/common/rtl/{name}.sv")));
         }
-        if let Some(pe) = self.pe() {
-            files.push(PeLibrary::builtin()?.get(pe)?.rtl.clone());
+        if let Some(pe) = self.pe_spec()? {
+            files.extend(pe.rtl.iter().cloned());
         }
         files.extend(self.engine.rtl_sources());
         Ok(files)
@@ -312,12 +332,10 @@ impl Design {
     /// kind, generated because a module name cannot be a parameter. `None`
     /// for an engine without PEs.
     fn pe_binding_sv(&self) -> Result<Option<String>, SpecError> {
-        let Some(pe) = self.pe() else {
+        let Some(pe) = self.pe_spec()? else {
             return Ok(None);
         };
-        let library = PeLibrary::builtin()?;
-        let pe = library.get(pe)?;
-        let shape = library.port_shape;
+        let shape = self.library.port_shape;
         Ok(Some(format!(
             "// Generated by kiln from hw/designs ({design}): binds the engine's PEs\n\
              // to PE `{pe}`. Do not edit.\n\
@@ -373,7 +391,7 @@ impl Design {
 
     /// Parameters of the engine core, as (name, Verilog literal).
     pub fn core_parameters(&self) -> Result<Vec<(&'static str, String)>, SpecError> {
-        self.params.core_parameters(&PeLibrary::builtin()?)
+        self.params.core_parameters(&self.library)
     }
 
     fn validate(&self, file: &str) -> Result<(), SpecError> {

@@ -12,13 +12,16 @@ mod board;
 mod design;
 pub mod engines;
 mod pe;
+pub mod project;
 pub mod regs;
+pub mod rtl;
 pub mod shell;
 
 pub use board::{Addresses, Board, Family, Memory, Resources};
 pub use design::{Design, Identity};
 pub use engines::{BfpEngine, EngineDesc, EngineIdentity, EngineParams, GemmArray, Params};
 pub use pe::{Encoding, PeLibrary, PeSpec, PortShape};
+pub use project::{Catalog, Project};
 pub use regs::{Field, HwAccess, Register, RegisterMap, SwAccess};
 pub use shell::ShellPorts;
 

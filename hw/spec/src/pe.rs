@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::{invalid, parse_toml, SpecError};
 
@@ -27,6 +28,8 @@ pub enum Encoding {
     TwosComplement,
     /// The top bit is the sign; the other bits index `magnitudes`.
     SignMagnitude { magnitudes: Vec<u32> },
+    /// Code `c` stands for `values[c]`: every code listed.
+    Table { values: Vec<i32> },
 }
 
 /// One PE kind.
@@ -40,8 +43,9 @@ pub struct PeSpec {
     pub weight_bits: u32,
     /// Meaning of a weight code.
     pub encoding: Encoding,
-    /// RTL source, relative to the repository root.
-    pub rtl: PathBuf,
+    /// RTL sources, dependencies first: relative to the repository root
+    /// for a built-in PE (see [`crate::rtl`]), absolute for a project's.
+    pub rtl: Vec<PathBuf>,
     /// The library PE whose golden model this PE must match (itself, except
     /// for test-only PEs).
     pub golden: String,
@@ -78,6 +82,7 @@ impl PeSpec {
                     magnitude
                 }
             }
+            Encoding::Table { values } => values[code as usize],
         }
     }
 
@@ -107,13 +112,15 @@ struct LibraryFile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LibraryEntry {
-    name: String,
-    summary: String,
-    weight_bits: u32,
-    encoding: String,
+pub(crate) struct LibraryEntry {
+    pub name: String,
+    pub summary: String,
+    pub weight_bits: u32,
+    pub encoding: String,
     #[serde(default)]
-    magnitudes: Option<Vec<u32>>,
+    pub magnitudes: Option<Vec<u32>>,
+    #[serde(default)]
+    pub values: Option<Vec<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -134,10 +141,15 @@ struct TestEntry {
 impl PeLibrary {
     /// The library compiled into this binary, test-only PEs included;
     /// parsed once per process (designs and jobs ask for it often).
-    pub fn builtin() -> Result<Self, SpecError> {
-        static BUILTIN: std::sync::OnceLock<Result<PeLibrary, String>> = std::sync::OnceLock::new();
+    pub fn builtin() -> Result<Arc<Self>, SpecError> {
+        static BUILTIN: std::sync::OnceLock<Result<Arc<PeLibrary>, String>> =
+            std::sync::OnceLock::new();
         BUILTIN
-            .get_or_init(|| Self::parse(LIBRARY_TOML, Some(TEST_TOML)).map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                Self::parse(LIBRARY_TOML, Some(TEST_TOML))
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
             .clone()
             .map_err(|message| SpecError::Invalid {
                 file: LIBRARY_FILE.into(),
@@ -157,7 +169,8 @@ impl PeLibrary {
         }
         let mut pes = Vec::new();
         for entry in file.pe {
-            let spec = library_entry(entry, shape)?;
+            let rtl = vec![PathBuf::from(format!("hw/ip/pe/rtl/{}.sv", entry.name))];
+            let spec = library_entry(LIBRARY_FILE, entry, shape, rtl)?;
             if pes.iter().any(|p: &PeSpec| p.name == spec.name) {
                 return Err(invalid(
                     LIBRARY_FILE,
@@ -192,7 +205,7 @@ impl PeLibrary {
                 pes.push(PeSpec {
                     name: entry.name,
                     summary: entry.summary,
-                    rtl: entry.rtl,
+                    rtl: vec![entry.rtl],
                     golden: golden.name.clone(),
                     test_only: true,
                     ..golden
@@ -208,6 +221,34 @@ impl PeLibrary {
     /// The PEs users see: everything but test-only ones.
     pub fn library_pes(&self) -> impl Iterator<Item = &PeSpec> {
         self.pes.iter().filter(|p| !p.test_only)
+    }
+
+    /// This library with `pes` (a project's) added after its own. A name
+    /// already taken, or more PEs than ARRAY.PE_KIND can number, is refused.
+    pub fn with_pes(&self, file: &str, pes: Vec<PeSpec>) -> Result<Self, SpecError> {
+        let mut library = self.clone();
+        for pe in pes {
+            if library.pes.iter().any(|p| p.name == pe.name) {
+                return Err(invalid(
+                    file,
+                    format!(
+                        "PE `{}` is declared twice (kiln's built-in library or this project already has it); rename one",
+                        pe.name
+                    ),
+                ));
+            }
+            library.pes.push(pe);
+        }
+        if library.pes.len() > 256 {
+            return Err(invalid(
+                file,
+                format!(
+                    "{} PEs in all; ARRAY.PE_KIND numbers at most 256",
+                    library.pes.len()
+                ),
+            ));
+        }
+        Ok(library)
     }
 
     /// Looks a PE up by name (test-only PEs included).
@@ -242,20 +283,39 @@ fn check_name(file: &str, name: &str) -> Result<(), SpecError> {
     }
 }
 
-fn library_entry(entry: LibraryEntry, shape: PortShape) -> Result<PeSpec, SpecError> {
-    let file = LIBRARY_FILE;
+/// Checks one PE's codebook (`entry`, read from `file`) against the shared
+/// port shape and builds its spec with RTL sources `rtl`.
+pub(crate) fn library_entry(
+    file: &str,
+    entry: LibraryEntry,
+    shape: PortShape,
+    rtl: Vec<PathBuf>,
+) -> Result<PeSpec, SpecError> {
     check_name(file, &entry.name)?;
     let name = entry.name;
-    if !(2..=8).contains(&entry.weight_bits) {
+    if !(1..=8).contains(&entry.weight_bits) {
         return Err(invalid(
             file,
             format!(
-                "PE `{name}`: weight_bits is {}, must be 2..=8",
+                "PE `{name}`: weight_bits is {}; the engines carry weight codes of 1 to 8 bits",
                 entry.weight_bits
             ),
         ));
     }
+    if entry.values.is_some() && entry.encoding != "table" {
+        return Err(invalid(
+            file,
+            format!("PE `{name}`: `values` belongs to encoding = \"table\""),
+        ));
+    }
     let encoding = match (entry.encoding.as_str(), entry.magnitudes) {
+        ("table", None) => table_encoding(file, &name, entry.weight_bits, entry.values)?,
+        ("table", Some(_)) => {
+            return Err(invalid(
+                file,
+                format!("PE `{name}`: a table lists `values`, not `magnitudes`"),
+            ))
+        }
         ("twos_complement", None) => Encoding::TwosComplement,
         ("sign_magnitude", Some(magnitudes)) => {
             let want = 1usize << (entry.weight_bits - 1);
@@ -287,7 +347,7 @@ fn library_entry(entry: LibraryEntry, shape: PortShape) -> Result<PeSpec, SpecEr
             return Err(invalid(
                 file,
                 format!(
-                "PE `{name}`: encoding `{other}` is unknown; use twos_complement or sign_magnitude"
+                "PE `{name}`: encoding `{other}` is unknown; use twos_complement, sign_magnitude or table"
             ),
             ))
         }
@@ -302,6 +362,11 @@ fn library_entry(entry: LibraryEntry, shape: PortShape) -> Result<PeSpec, SpecEr
         Encoding::SignMagnitude { magnitudes } => {
             magnitudes.iter().copied().max().map_or(0, u64::from)
         }
+        Encoding::Table { values } => values
+            .iter()
+            .map(|v| u64::from(v.unsigned_abs()))
+            .max()
+            .unwrap_or(0),
     };
     let act_min = 1u64 << (shape.act_bits - 1);
     let product_limit = 1u64 << (shape.product_bits - 1);
@@ -316,7 +381,7 @@ fn library_entry(entry: LibraryEntry, shape: PortShape) -> Result<PeSpec, SpecEr
         ));
     }
     Ok(PeSpec {
-        rtl: PathBuf::from(format!("hw/ip/pe/rtl/{name}.sv")),
+        rtl,
         golden: name.clone(),
         name,
         summary: entry.summary,
@@ -324,6 +389,58 @@ fn library_entry(entry: LibraryEntry, shape: PortShape) -> Result<PeSpec, SpecEr
         encoding,
         test_only: false,
     })
+}
+
+/// A `table` codebook: exactly one value per code, each an i32.
+fn table_encoding(
+    file: &str,
+    name: &str,
+    bits: u32,
+    values: Option<Vec<i64>>,
+) -> Result<Encoding, SpecError> {
+    let codes = 1usize << bits;
+    let Some(values) = values else {
+        return Err(invalid(
+            file,
+            format!("PE `{name}`: encoding = \"table\" needs `values`, one per code ({codes} for {bits} bits)"),
+        ));
+    };
+    if values.len() != codes {
+        let detail = if values.len() + 1 == codes {
+            format!(
+                "code {:#0w$b} has no value",
+                codes - 1,
+                w = bits as usize + 2
+            )
+        } else if values.len() < codes {
+            format!(
+                "codes {:#0w$b} to {:#0w$b} have no value",
+                values.len(),
+                codes - 1,
+                w = bits as usize + 2
+            )
+        } else {
+            format!("{} values are one per code too many", values.len() - codes)
+        };
+        return Err(invalid(
+            file,
+            format!(
+                "PE `{name}`: a {bits}-bit code has {codes} values, the table lists {}: {detail}",
+                values.len()
+            ),
+        ));
+    }
+    let mut table = Vec::with_capacity(codes);
+    for (code, value) in values.into_iter().enumerate() {
+        let value = i32::try_from(value).map_err(|_| {
+            invalid(
+                file,
+                format!("PE `{name}`: the value of code {code} ({value}) does not fit 32 bits"),
+            )
+        })?;
+        table.push(value);
+    }
+    Ok(Encoding::Table { values: table })
 }
 
 #[cfg(test)]

@@ -222,8 +222,8 @@ impl DeviceBackend<SimTransport> {
         board: &Board,
         trace: Option<&Path>,
     ) -> Result<Self, BackendError> {
-        let transport = SimTransport::open(&design.name, open::sim_board(board), trace)
-            .map_err(DriverError::from)?;
+        let transport =
+            SimTransport::open(design, open::sim_board(board), trace).map_err(DriverError::from)?;
         Self::new(transport, "sim", design, board)
     }
 

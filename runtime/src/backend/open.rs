@@ -392,7 +392,7 @@ pub fn devmem_on_sim(
     board: &Board,
     trace: Option<&Path>,
 ) -> Result<kiln_driver::transport::DevmemTransport, BackendError> {
-    let device = kiln_driver::transport::SimDevice::open(&design.name, sim_board(board), trace)
+    let device = kiln_driver::transport::SimDevice::open(design, sim_board(board), trace)
         .map_err(DriverError::from)?;
     devmem_on_device(&device, board)
 }

@@ -8,8 +8,6 @@ mod bench_model;
 use clap::{Args, Subcommand};
 #[cfg(feature = "sim")]
 use kiln::bench::bench_pe;
-#[cfg(feature = "sim")]
-use kiln_spec::PeLibrary;
 
 use super::output::{print_json, progress};
 use super::Outcome;
@@ -107,7 +105,7 @@ fn run_gemm(args: GemmBenchArgs) -> anyhow::Result<Outcome> {
 
     const OUTPUT: OutputMode = OutputMode::Int8 { zero_point: 3 };
 
-    let design = kiln_spec::Design::by_name(&args.design)?;
+    let design = super::design(&args.design)?;
     let board = kiln_spec::Board::by_name(&args.board)?;
     let shapes = parse_shapes(&args.shapes)?;
     let array = design.params::<GemmArray>()?;
@@ -214,20 +212,12 @@ fn run_sim(_: SimArgs) -> anyhow::Result<Outcome> {
 
 #[cfg(feature = "sim")]
 fn run_sim(args: SimArgs) -> anyhow::Result<Outcome> {
-    let library = PeLibrary::builtin()?;
-    let pes: Vec<_> = if args.pes.is_empty() {
-        library.library_pes().collect()
-    } else {
-        args.pes
-            .iter()
-            .map(|n| library.get(n))
-            .collect::<Result<_, _>>()?
-    };
+    let pes = super::pe::select(&args.pes)?;
     let bar = progress(pes.len() as u64, args.json);
     let mut results = Vec::new();
-    for pe in pes {
+    for (library, pe) in &pes {
         bar.set_message(pe.name.clone());
-        results.push(bench_pe(&pe.name, pe.weight_bits, args.cycles)?);
+        results.push(bench_pe(library, pe, args.cycles)?);
         bar.inc(1);
     }
     bar.finish_and_clear();

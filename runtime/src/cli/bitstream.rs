@@ -149,7 +149,7 @@ fn write_manifest(
 }
 
 fn manifest(args: ManifestArgs) -> anyhow::Result<Outcome> {
-    let design = Design::by_name(&args.design)?;
+    let design = super::design(&args.design)?;
     let board = Board::by_name(&args.board)?;
     let out = args
         .out
@@ -252,7 +252,7 @@ struct VivadoReport {
 }
 
 fn vivado(args: VivadoArgs) -> anyhow::Result<Outcome> {
-    let design = Design::by_name(&args.design)?;
+    let design = super::design(&args.design)?;
     let board = Board::by_name(&args.board)?;
     let files = vivado_project(&design, &board)?;
     for f in &files {
@@ -289,7 +289,7 @@ fn vivado(args: VivadoArgs) -> anyhow::Result<Outcome> {
 }
 
 fn emulate(args: EmulateArgs) -> anyhow::Result<Outcome> {
-    let design = Design::by_name(&args.design)?;
+    let design = super::design(&args.design)?;
     let board = Board::by_name(&args.board)?;
     if board.transport != "xrt" {
         bail!(

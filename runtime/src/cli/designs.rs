@@ -74,7 +74,7 @@ pub fn run(args: DesignsArgs) -> anyhow::Result<Outcome> {
 }
 
 fn list(json: bool) -> anyhow::Result<Outcome> {
-    let designs = Design::listed()?;
+    let designs = super::catalog()?.designs()?;
     let entries: Vec<Entry<'_>> = designs.iter().map(entry).collect::<Result<_, _>>()?;
     if json {
         print_json(&entries)?;
@@ -102,7 +102,7 @@ fn list(json: bool) -> anyhow::Result<Outcome> {
 }
 
 fn show(name: &str, json: bool) -> anyhow::Result<Outcome> {
-    let design = Design::by_name(name)?;
+    let design = super::design(name)?;
     let detail = Detail {
         entry: entry(&design)?,
         pe_kind: design.pe_kind()?,

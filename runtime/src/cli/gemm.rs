@@ -58,6 +58,10 @@ pub struct GemmArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Run again on every save of a source of the project (its PEs' RTL
+    /// and codebooks, its designs); only what changed is re-Verilated.
+    #[arg(long)]
+    watch: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -143,6 +147,14 @@ pub fn check_gemm_sizes(
 }
 
 pub fn run(args: GemmArgs) -> anyhow::Result<Outcome> {
+    if args.watch {
+        let root = super::watch::folder(&[args.design.as_deref().unwrap_or("")])?;
+        return super::watch::watch(&root, || run_once(&args));
+    }
+    run_once(&args)
+}
+
+fn run_once(args: &GemmArgs) -> anyhow::Result<Outcome> {
     let target = resolve(
         args.backend,
         &args.hardware,

@@ -61,7 +61,7 @@ pub fn resolve(
             bail!("--manifest and --xclbin are for --backend devmem or xrt");
         }
         return Ok(Target {
-            design: Design::by_name(design.unwrap_or(default_design))?,
+            design: super::design(design.unwrap_or(default_design))?,
             board: Board::by_name(board.unwrap_or("pynq-z1"))?,
             manifest: None,
         });

@@ -8,11 +8,13 @@ mod gemm;
 mod hardware;
 mod matmul;
 mod model_args;
+mod new;
 mod output;
 mod pe;
 mod regs;
 mod run;
 mod synth;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -21,8 +23,57 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "kiln", version, about)]
 pub struct Cli {
+    /// Your project (a folder made by `kiln new`): its PEs and designs join
+    /// the built-in ones. Default: the project containing the working
+    /// directory, if any.
+    #[arg(long, global = true, value_name = "DIR")]
+    project: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+static PROJECT_ARG: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+
+/// The PEs and designs `--pe` and `--design` resolve through: the built-in
+/// ones and the project's (from `--project` or the working directory).
+/// Opened on first need, so commands that take neither never read a
+/// project, and kept until [`reload_catalog`] (`--watch` reloads it before
+/// every run, so an edited codebook or design is read again).
+pub(crate) fn catalog() -> anyhow::Result<std::sync::Arc<kiln_spec::Catalog>> {
+    let mut slot = CATALOG
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the project catalog was poisoned by a panic"))?;
+    if let Some(catalog) = slot.as_ref() {
+        return Ok(catalog.clone());
+    }
+    let dir = PROJECT_ARG.get().cloned().flatten();
+    let catalog = std::sync::Arc::new(kiln_spec::Catalog::discover(dir.as_deref())?);
+    *slot = Some(catalog.clone());
+    Ok(catalog)
+}
+
+static CATALOG: std::sync::Mutex<Option<std::sync::Arc<kiln_spec::Catalog>>> =
+    std::sync::Mutex::new(None);
+
+/// Forgets the opened catalog: the next [`catalog`] reads the project again.
+pub(crate) fn reload_catalog() {
+    if let Ok(mut slot) = CATALOG.lock() {
+        *slot = None;
+    }
+}
+
+/// The project folder in use, if any (for `--watch`).
+pub(crate) fn project_root() -> Option<std::path::PathBuf> {
+    PROJECT_ARG.get().cloned().flatten().or_else(|| {
+        std::env::current_dir()
+            .ok()
+            .and_then(|d| kiln_spec::Project::find(&d))
+    })
+}
+
+/// The design `arg` names: a project's or built-in name, or a design file.
+pub(crate) fn design(arg: &str) -> anyhow::Result<kiln_spec::Design> {
+    Ok(catalog()?.design(arg)?)
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,20 +105,46 @@ enum Command {
     /// The control-register map (hw/regs/kiln.toml): list, generate.
     #[command(subcommand)]
     Regs(regs::RegsCommand),
+    /// Start a project of your own PEs and designs in a new folder.
+    New(new::NewArgs),
+    /// Which tools kiln finds (Verilator, C++, yosys, Vivado) and which
+    /// commands need each; the cache and project in use.
+    Doctor(new::DoctorArgs),
 }
 
-/// How a command that checks something came out.
+/// Prints a line on stderr when a simulation model is built into the
+/// cache (its first use) and when it is done, so a wait of seconds is
+/// never silent; stdout stays clean for `--json`.
+#[cfg(feature = "sim")]
+fn report_builds() {
+    kiln_sim::set_build_observer(|event| match event {
+        kiln_sim::BuildEvent::Started { model } => {
+            eprintln!("kiln: Verilating {model} (first use; cached for later runs)...")
+        }
+        kiln_sim::BuildEvent::Finished { model, seconds } => {
+            eprintln!("kiln: built {model} in {seconds:.1} s")
+        }
+        kiln_sim::BuildEvent::Failed { model, seconds } => {
+            eprintln!("kiln: building {model} failed after {seconds:.1} s")
+        }
+    });
+}
+
 /// What commands that need Verilator say in a board build.
 #[cfg(not(feature = "sim"))]
 const NO_SIMULATOR: &str = "this kiln was built without the simulator (a board build): run this \
      command with a kiln built with the `sim` feature, where Verilator is installed";
 
+/// How a command that checks something came out.
 pub enum Outcome {
     Passed,
     Failed,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    #[cfg(feature = "sim")]
+    report_builds();
+    let _ = PROJECT_ARG.set(cli.project.clone());
     match cli.command {
         Command::Pe(cmd) => pe::run(cmd),
         Command::Synth(args) => synth::run(args),
@@ -79,5 +156,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Boards(args) => boards::run(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Regs(cmd) => regs::run(cmd),
+        Command::New(args) => new::new(args),
+        Command::Doctor(args) => new::doctor(args),
     }
 }

@@ -145,10 +145,7 @@ impl ModelArgs {
 /// two engines).
 pub fn systems_of(values: &[String]) -> anyhow::Result<Vec<System>> {
     let parse = |names: &str| -> anyhow::Result<Vec<Design>> {
-        names
-            .split('+')
-            .map(|n| Design::by_name(n.trim()).map_err(anyhow::Error::from))
-            .collect()
+        names.split('+').map(|n| super::design(n.trim())).collect()
     };
     if values.iter().any(|v| v.contains('+')) {
         return values.iter().map(|v| Ok(System::new(parse(v)?)?)).collect();

@@ -11,6 +11,8 @@ use kiln_spec::PeLibrary;
 #[cfg(feature = "sim")]
 use kiln_spec::PeSpec;
 use serde::Serialize;
+#[cfg(feature = "sim")]
+use std::sync::Arc;
 
 #[cfg(feature = "sim")]
 use super::output::progress;
@@ -55,6 +57,10 @@ pub struct VerifyArgs {
     /// Print a JSON report instead of a table.
     #[arg(long)]
     json: bool,
+    /// Verify again on every save of a source of the project (the PE's
+    /// RTL or codebook); only what changed is re-Verilated.
+    #[arg(long)]
+    watch: bool,
 }
 
 #[derive(Serialize)]
@@ -67,12 +73,17 @@ struct ListEntry<'a> {
 }
 
 pub fn run(cmd: PeCommand) -> anyhow::Result<Outcome> {
-    let library = PeLibrary::builtin()?;
     match cmd {
-        PeCommand::List { json } => list(&library, json),
-        PeCommand::Verify(args) => verify(&library, args),
+        PeCommand::List { json } => list(&super::catalog()?.library, json),
+        PeCommand::Verify(args) if args.watch => {
+            let paths: Vec<&str> = args.pes.iter().map(String::as_str).collect();
+            let root = super::watch::folder(&paths)?;
+            super::watch::watch(&root, || verify(&args))
+        }
+        PeCommand::Verify(args) => verify(&args),
         PeCommand::Docs { write } => {
-            let page = kiln::pe_docs::render(&library);
+            // The page documents kiln's own library, project or not.
+            let page = kiln::pe_docs::render(PeLibrary::builtin()?.as_ref());
             match write {
                 Some(path) => write_atomically(&path, &page)?,
                 None => print!("{page}"),
@@ -112,20 +123,26 @@ struct VerifyJson<'a> {
     pes: &'a [PeReport],
 }
 
+/// The PEs `--pe` names (project or built-in names, or PE folders), each
+/// with the library holding it; every listed PE without `--pe`.
 #[cfg(feature = "sim")]
-fn select<'a>(library: &'a PeLibrary, names: &[String]) -> anyhow::Result<Vec<&'a PeSpec>> {
+pub(super) fn select(names: &[String]) -> anyhow::Result<Vec<(Arc<PeLibrary>, PeSpec)>> {
+    let catalog = super::catalog()?;
     if names.is_empty() {
-        return Ok(library.library_pes().collect());
+        return Ok(catalog
+            .pes()
+            .map(|pe| (catalog.library.clone(), pe.clone()))
+            .collect());
     }
     names
         .iter()
-        .map(|n| library.get(n).map_err(Into::into))
+        .map(|n| catalog.pe(n).map_err(Into::into))
         .collect()
 }
 
 #[cfg(feature = "sim")]
-fn verify(library: &PeLibrary, args: VerifyArgs) -> anyhow::Result<Outcome> {
-    let pes = select(library, &args.pes)?;
+fn verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
+    let pes = select(&args.pes)?;
     if args.trace.is_some() && pes.len() != 1 {
         anyhow::bail!(
             "--trace writes one waveform: name exactly one PE with --pe (got {})",
@@ -139,7 +156,7 @@ fn verify(library: &PeLibrary, args: VerifyArgs) -> anyhow::Result<Outcome> {
     };
     let bar = progress(pes.len() as u64, args.json);
     let mut reports = Vec::new();
-    for pe in &pes {
+    for (library, pe) in &pes {
         bar.set_message(pe.name.clone());
         let report = check_pe(library, pe, &options)
             .with_context(|| format!("verifying PE `{}`", pe.name))?;
@@ -203,6 +220,6 @@ fn print_table(reports: &[PeReport]) {
 }
 
 #[cfg(not(feature = "sim"))]
-fn verify(_: &PeLibrary, _: VerifyArgs) -> anyhow::Result<Outcome> {
+fn verify(_: &VerifyArgs) -> anyhow::Result<Outcome> {
     anyhow::bail!(super::NO_SIMULATOR)
 }

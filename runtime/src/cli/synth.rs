@@ -53,26 +53,29 @@ pub struct SynthArgs {
     json: bool,
 }
 
-enum Job<'a> {
-    Pe(&'a kiln_spec::PeSpec),
+enum Job {
+    Pe(std::sync::Arc<PeLibrary>, kiln_spec::PeSpec),
     Design(Design),
 }
 
 pub fn run(args: SynthArgs) -> anyhow::Result<Outcome> {
-    let library = PeLibrary::builtin()?;
-    let mut jobs: Vec<Job<'_>> = if args.all {
-        library.library_pes().map(Job::Pe).collect()
+    let catalog = super::catalog()?;
+    let mut jobs: Vec<Job> = if args.all {
+        catalog
+            .pes()
+            .map(|pe| Job::Pe(catalog.library.clone(), pe.clone()))
+            .collect()
     } else {
         args.pes
             .iter()
-            .map(|n| library.get(n).map(Job::Pe))
+            .map(|n| catalog.pe(n).map(|(library, pe)| Job::Pe(library, pe)))
             .collect::<Result<_, _>>()?
     };
     if args.all_designs {
-        jobs.extend(Design::listed()?.into_iter().map(Job::Design));
+        jobs.extend(catalog.designs()?.into_iter().map(Job::Design));
     } else {
         for name in &args.designs {
-            jobs.push(Job::Design(Design::by_name(name)?));
+            jobs.push(Job::Design(super::design(name)?));
         }
     }
     let options = match (&args.board, &args.part) {
@@ -89,10 +92,10 @@ pub fn run(args: SynthArgs) -> anyhow::Result<Outcome> {
     let mut designs: Vec<DesignReport> = Vec::new();
     for job in jobs {
         match job {
-            Job::Pe(pe) => {
+            Job::Pe(library, pe) => {
                 bar.set_message(format!("PE {}", pe.name));
                 pes.push(
-                    synth_pe(&library, pe, &options)
+                    synth_pe(&library, &pe, &options)
                         .with_context(|| format!("synthesising PE `{}`", pe.name))?,
                 );
             }

@@ -26,37 +26,25 @@ impl Codebook {
         })
     }
 
-    /// The codebook of a PE in the built-in library, by name. Every job
-    /// asks for its design's, so the library's are built once per process.
+    /// The codebook of a PE in the built-in library, by name.
     pub fn named(name: &str) -> Result<Self, FormatError> {
-        type Built = Result<Vec<(String, Codebook)>, String>;
-        static BUILTIN: std::sync::OnceLock<Built> = std::sync::OnceLock::new();
-        let built = BUILTIN.get_or_init(|| {
-            let library = PeLibrary::builtin().map_err(|e| e.to_string())?;
-            library
-                .pes
-                .iter()
-                .map(|spec| Ok((spec.name.clone(), Self::for_pe(&library, spec)?)))
-                .collect::<Result<_, FormatError>>()
-                .map_err(|e| e.to_string())
-        });
-        match built {
-            Ok(codebooks) => match codebooks.iter().find(|(n, _)| n == name) {
-                Some((_, codebook)) => Ok(codebook.clone()),
-                // Not built in: the library's lookup names the known ones.
-                None => {
-                    let library = PeLibrary::builtin()?;
-                    Self::for_pe(&library, library.get(name)?)
-                }
-            },
-            Err(message) => Err(FormatError::Spec(kiln_spec::SpecError::Invalid {
-                file: "hw/ip/pe/data/codebooks.toml".into(),
-                message: message.clone(),
-            })),
-        }
+        let library = PeLibrary::builtin()?;
+        Self::for_pe(&library, library.get(name)?)
     }
 
-    /// Name of the PE kind that defines this codebook.
+    /// The codebook of a design's PE, from the library the design was
+    /// checked against (a project's PEs included). Errors for a design
+    /// without PEs.
+    pub fn of_design(design: &kiln_spec::Design) -> Result<Self, FormatError> {
+        let pe = design.pe().ok_or_else(|| {
+            FormatError::Spec(kiln_spec::SpecError::Invalid {
+                file: design.name.clone(),
+                message: format!("a {} design has no PE codebook", design.engine.name),
+            })
+        })?;
+        Self::for_pe(&design.library, design.library.get(pe)?)
+    }
+
     pub fn pe(&self) -> &str {
         &self.pe
     }

@@ -93,7 +93,7 @@ impl Engine for DwconvEngine {
             })?;
         Ok(Box::new(DwconvLowering::new(
             layer,
-            Codebook::named(&a.pe)?,
+            Codebook::of_design(design)?,
             geometry,
         )?))
     }
@@ -110,7 +110,8 @@ impl Engine for DwconvEngine {
     ) -> Result<Box<dyn Job>, BackendError> {
         let ([c, ho, wo, k, s], output) =
             signature_shape(signature).ok_or_else(|| signature.foreign_to(design))?;
-        let codebook = Codebook::named(&array(design)?.pe)?;
+        array(design)?;
+        let codebook = Codebook::of_design(design)?;
         Ok(Box::new(random_problem(
             rng, &codebook, c, ho, wo, k, s, output,
         )))

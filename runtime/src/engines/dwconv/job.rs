@@ -77,7 +77,8 @@ impl Job for DwconvProblem {
     }
 
     fn golden(&self, design: &Design) -> Result<Output, BackendError> {
-        let codebook = Codebook::named(&design.params::<DwconvArray>()?.pe)?;
+        design.params::<DwconvArray>()?;
+        let codebook = Codebook::of_design(design)?;
         Ok(Output::Int(
             golden_dwconv(&codebook, self).map_err(engine_error)?,
         ))
@@ -85,7 +86,7 @@ impl Job for DwconvProblem {
 
     fn to_device(&self, design: &Design) -> Result<Box<dyn DeviceImage + '_>, BackendError> {
         let array = design.params::<DwconvArray>()?;
-        let codebook = Codebook::named(&array.pe)?;
+        let codebook = Codebook::of_design(design)?;
         self.validate(&codebook).map_err(engine_error)?;
         let bits = codebook.weight_bits();
         let layout = Layout::of(self, array.lanes as usize, bits);

@@ -126,7 +126,8 @@ pub fn host_gemm_bytes(
     // golden_gemm widens A and the decoded B to i16 when every codebook
     // value fits (else i32), transposes B as i32 for short K (counted
     // always), and keeps two i32 per channel (sums, corrections).
-    let codebook = Codebook::named(&design.params::<GemmArray>()?.pe)?;
+    design.params::<GemmArray>()?;
+    let codebook = Codebook::of_design(design)?;
     let fits_i16 = codebook.values().iter().all(|&v| i16::try_from(v).is_ok());
     let wide = if fits_i16 {
         size_of::<i16>()

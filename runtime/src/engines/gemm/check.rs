@@ -62,7 +62,7 @@ pub fn run_checked(
     problem: &GemmProblem,
 ) -> Result<CheckedGemm, BackendError> {
     let array = design.params::<GemmArray>()?;
-    let expected = golden_gemm(&Codebook::named(&array.pe)?, problem)?;
+    let expected = golden_gemm(&Codebook::of_design(design)?, problem)?;
     let started = std::time::Instant::now();
     let run = backend.gemm(problem)?;
     let wall_seconds = started.elapsed().as_secs_f64();

@@ -61,7 +61,8 @@ impl Engine for GemmEngine {
         design: &Design,
         layer: &LayerContext<'_>,
     ) -> anyhow::Result<Box<dyn Lowering>> {
-        let codebook = Codebook::named(&design.params::<GemmArray>()?.pe)?;
+        design.params::<GemmArray>()?;
+        let codebook = Codebook::of_design(design)?;
         Ok(Box::new(MatrixLowering::new(
             layer,
             Box::new(GemmArithmetic { codebook }),
@@ -80,7 +81,8 @@ impl Engine for GemmEngine {
     ) -> Result<Box<dyn Job>, BackendError> {
         let (m, k, n, output) =
             signature_shape(signature).ok_or_else(|| signature.foreign_to(design))?;
-        let codebook = Codebook::named(&design.params::<GemmArray>()?.pe)?;
+        design.params::<GemmArray>()?;
+        let codebook = Codebook::of_design(design)?;
         Ok(Box::new(random_problem(rng, &codebook, m, n, k, output)))
     }
 

@@ -59,13 +59,14 @@ impl Job for GemmProblem {
     }
 
     fn golden(&self, design: &Design) -> Result<Output, BackendError> {
-        let codebook = Codebook::named(&design.params::<GemmArray>()?.pe)?;
+        design.params::<GemmArray>()?;
+        let codebook = Codebook::of_design(design)?;
         Ok(Output::Int(golden_gemm(&codebook, self)?))
     }
 
     fn to_device(&self, design: &Design) -> Result<Box<dyn DeviceImage + '_>, BackendError> {
         let array = design.params::<GemmArray>()?;
-        let codebook = Codebook::named(&array.pe)?;
+        let codebook = Codebook::of_design(design)?;
         self.validate(&codebook)?;
         let bits = codebook.weight_bits();
         let strides = Strides::packed(self.n, self.k, bits, self.output)?;

@@ -1,0 +1,266 @@
+//! A user's project through the installed `kiln` binary: `kiln new`, PEs
+//! and designs of the project by name and by path, and what happens on bad
+//! input: broken RTL, a codebook missing a code, a design naming an
+//! unknown PE, two processes Verilating the same PE at once. Each test
+//! works in its own temporary folder; the tests that inspect the simulator
+//! cache give kiln a cache of their own.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A folder removed when the test ends.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "kiln-project-{tag}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn kiln_in(dir: &Path, cache: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    cmd.current_dir(dir).args(args);
+    if let Some(cache) = cache {
+        cmd.env("KILN_CACHE", cache);
+    }
+    cmd.output().expect("kiln runs")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A new project `demo` in `base`.
+fn new_project(base: &Path) -> PathBuf {
+    let out = kiln_in(base, None, &["new", "demo"]);
+    assert!(out.status.success(), "{}", text(&out));
+    base.join("demo")
+}
+
+/// Entries of the model cache and any staging folders left in it.
+fn cache_entries(cache: &Path) -> (Vec<String>, Vec<String>) {
+    let models = cache.join("sim/models");
+    let mut entries = Vec::new();
+    let mut staging = Vec::new();
+    for dir in [models, cache.join("sim")] {
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in read.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".tmp-") {
+                staging.push(name);
+            } else if e.path().join("model.so").is_file() {
+                entries.push(name);
+            }
+        }
+    }
+    (entries, staging)
+}
+
+#[test]
+fn a_new_project_lists_and_verifies_its_pe_by_name_and_by_path() {
+    let base = TempDir::new("new");
+    let project = new_project(&base.0);
+    let out = kiln_in(&project, None, &["pe", "list", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"pot3") && names.contains(&"shift_pot"),
+        "{names:?}"
+    );
+
+    for args in [
+        vec!["pe", "verify", "--pe", "pot3", "--json"],
+        vec!["pe", "verify", "--pe", "pe/pot3", "--json"],
+    ] {
+        let out = kiln_in(&project, None, &args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["passed"], true);
+        assert_eq!(report["pes"][0]["exhaustive"]["cases"], 256 * 8);
+    }
+    // From outside the project, --project finds it.
+    let out = kiln_in(&base.0, None, &["--project", "demo", "designs", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("gemm-pot3-8x8"));
+    // Without it, the project's names are unknown.
+    let out = kiln_in(&base.0, None, &["pe", "verify", "--pe", "pot3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no PE named `pot3`"), "{}", text(&out));
+}
+
+#[test]
+fn broken_rtl_names_file_and_line_and_leaves_nothing_in_the_cache() {
+    let base = TempDir::new("broken");
+    let cache = base.0.join("cache");
+    let project = new_project(&base.0);
+    let rtl = project.join("pe/pot3/rtl/pot3.sv");
+    let good = std::fs::read_to_string(&rtl).unwrap();
+    // Line 25 loses its semicolon.
+    let broken = good.replacen(
+        "assign mag     = act_ext << wcode_i[1:0];",
+        "assign mag     = act_ext << wcode_i[1:0]",
+        1,
+    );
+    assert_ne!(broken, good);
+    let line = broken
+        .lines()
+        .position(|l| l.contains("wcode_i[1:0]") && l.contains("assign mag"))
+        .unwrap()
+        + 1;
+    std::fs::write(&rtl, broken).unwrap();
+    let out = kiln_in(&project, Some(&cache), &["pe", "verify", "--pe", "pot3"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let message = text(&out);
+    assert!(
+        message.contains("Verilator rejected the RTL of PE pot3"),
+        "{message}"
+    );
+    // Verilator reports the error where the statement ends: this line or
+    // the next.
+    let at = |l: usize| format!("pot3.sv:{l}:");
+    assert!(
+        message.contains(&at(line)) || message.contains(&at(line + 1)),
+        "names pot3.sv:{line}: {message}"
+    );
+    assert!(message.contains("building PE pot3 failed"), "{message}");
+    let (entries, staging) = cache_entries(&cache);
+    assert!(staging.is_empty(), "staging left behind: {staging:?}");
+    assert!(
+        entries.iter().all(|e| e.starts_with("runtime-")),
+        "no model entry for broken RTL: {entries:?}"
+    );
+    // Mended, the same command builds and passes.
+    std::fs::write(&rtl, good).unwrap();
+    let out = kiln_in(&project, Some(&cache), &["pe", "verify", "--pe", "pot3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("built PE pot3 in"), "{}", text(&out));
+    // Nothing changed: no build the second time.
+    let out = kiln_in(&project, Some(&cache), &["pe", "verify", "--pe", "pot3"]);
+    assert!(
+        out.status.success() && !text(&out).contains("Verilating"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_codebook_missing_a_code_is_refused_at_load() {
+    let base = TempDir::new("codebook");
+    let project = new_project(&base.0);
+    std::fs::write(
+        project.join("pe/pot3/codebook.toml"),
+        "name = \"pot3\"\nweight_bits = 3\nencoding = \"table\"\nvalues = [1, 2, 4, 8, -1, -2, -4]\n",
+    )
+    .unwrap();
+    let out = kiln_in(&project, None, &["pe", "list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let message = text(&out);
+    assert!(
+        message.contains("pe/pot3/codebook.toml")
+            && message.contains("a 3-bit code has 8 values, the table lists 7")
+            && message.contains("code 0b111 has no value"),
+        "{message}"
+    );
+    // A width the engines cannot carry is refused the same way.
+    std::fs::write(
+        project.join("pe/pot3/codebook.toml"),
+        "name = \"pot3\"\nweight_bits = 9\nencoding = \"twos_complement\"\n",
+    )
+    .unwrap();
+    let message = text(&kiln_in(&project, None, &["pe", "list"]));
+    assert!(
+        message.contains("weight_bits is 9; the engines carry weight codes of 1 to 8 bits"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_design_naming_an_unknown_pe_is_refused_naming_the_known_ones() {
+    let base = TempDir::new("unknown");
+    let project = new_project(&base.0);
+    let file = project.join("designs/gemm-pot3-8x8.toml");
+    let text_before = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text_before.replace("pe = \"pot3\"", "pe = \"pot9\"")).unwrap();
+    let out = kiln_in(&project, None, &["designs"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let message = text(&out);
+    assert!(
+        message.contains("gemm-pot3-8x8.toml")
+            && message.contains("pot9")
+            && message.contains("pot3")
+            && message.contains("shift_pot"),
+        "{message}"
+    );
+}
+
+#[test]
+fn two_processes_verilating_one_pe_build_it_once() {
+    let base = TempDir::new("race");
+    let cache = base.0.join("cache");
+    let project = new_project(&base.0);
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .current_dir(&project)
+            .env("KILN_CACHE", &cache)
+            .args(["pe", "verify", "--pe", "pot3", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    for out in [&a, &b] {
+        assert!(out.status.success(), "{}", text(out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["passed"], true);
+    }
+    let builds = [&a, &b]
+        .iter()
+        .filter(|o| text(o).contains("built PE pot3"))
+        .count();
+    assert_eq!(
+        builds,
+        1,
+        "exactly one process builds:\n{}\n{}",
+        text(&a),
+        text(&b)
+    );
+    let (entries, staging) = cache_entries(&cache);
+    assert!(staging.is_empty(), "{staging:?}");
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| !e.starts_with("runtime-"))
+            .count(),
+        1,
+        "{entries:?}"
+    );
+}
