@@ -8,7 +8,7 @@ KILN := target/release/kiln
 APT_PACKAGES := verilator yosys zlib1g-dev g++ make
 RTL := $(wildcard hw/ip/*/rtl/*.sv hw/ip/*/dv/*.sv)
 
-.PHONY: setup setup-native setup-cross demo test lint-rtl fmt-check clippy cargo-test synth docs regs bench bench-memory bench-dwconv build onnx-testdata test-models cross cross-test deploy
+.PHONY: setup setup-native setup-cross demo test no-verilator-build bench-loop lint-rtl fmt-check clippy cargo-test synth docs regs bench bench-memory bench-dwconv build onnx-testdata test-models cross cross-test deploy
 
 # ONNX's own backend test models (small models with inputs and reference
 # outputs), shipped in the onnx wheel on PyPI; the model tests read them.
@@ -88,7 +88,7 @@ demo: build
 ## test: format, lints, RTL lint, every cargo test (the xrt transport
 ## against kiln's XRT emulation included), then the board binaries under
 ## qemu-user against the native golden results
-test: setup fmt-check clippy lint-rtl onnx-testdata test-models cargo-test cross-test
+test: setup fmt-check clippy lint-rtl onnx-testdata test-models cargo-test cross-test no-verilator-build
 
 ## onnx-testdata: fetch the onnx wheel from PyPI (needs python3 and pip) and
 ## unpack the backend test models the model tests use
@@ -145,6 +145,18 @@ lint-rtl:
 	  verilator --lint-only -Wall -Ihw/ip/common/rtl hw/lint/waivers.vlt $$files --top-module $$top || exit 1; \
 	done
 
+## no-verilator-build: kiln builds without Verilator (it Verilates at run
+## time): every build script of kiln's crates runs with a `verilator` on
+## PATH that fails, and without $$VERILATOR, in a target dir of its own.
+NO_VERILATOR := $(CURDIR)/target/no-verilator
+no-verilator-build:
+	rm -rf $(NO_VERILATOR)/bin && mkdir -p $(NO_VERILATOR)/bin
+	printf '#!/bin/sh\necho "verilator ran during the build" >&2\nexit 1\n' > $(NO_VERILATOR)/bin/verilator
+	chmod +x $(NO_VERILATOR)/bin/verilator
+	env -u VERILATOR PATH=$(NO_VERILATOR)/bin:$$PATH CARGO_TARGET_DIR=$(NO_VERILATOR)/target \
+	  $(CARGO) check --locked -p kiln
+	@echo "no-verilator-build: kiln's build ran no Verilator"
+
 # cross-test builds its native kiln with this same command line.
 cargo-test: xrt-emu test-models
 	KILN_TEST_MODELS=$(TEST_MODELS) KILN_ONNX_TESTDATA=$(CURDIR)/$(ONNX_TESTDATA)/onnx/backend/test/data/node XILINX_XRT=$(XRT_EMU) \
@@ -170,7 +182,7 @@ regs: setup
 
 ## bench: simulator throughput, kiln run's memory and the dwconv engine on
 ## MobileNetV2 (figures go to docs/benchmarks.md by hand)
-bench: build bench-memory bench-dwconv
+bench: build bench-memory bench-dwconv bench-loop
 	$(KILN) bench sim --cycles 2000000
 
 ## bench-memory: peak RSS of `kiln run` on MobileNetV2-224 (written by
@@ -192,6 +204,11 @@ bench-dwconv: build $(PYENV)/.stamp
 	  --design gemm-pot-8x8 --design gemm-pot-8x8+dwconv-pot-16 \
 	  --design gemm-mac-dsp-8x8 --design gemm-mac-dsp-8x8+dwconv-mac-dsp-16 \
 	  --limit 1 --verify-sample 8 --board pynq-z1
+
+## bench-loop: edit-to-verdict latency of a project's loop (kiln new, a
+## one-line RTL change, kiln pe verify and kiln gemm), docs/benchmarks.md
+bench-loop: build
+	tests/bench/edit_loop.sh $(KILN) 3
 
 ## xrt-emu: kiln's XRT emulation library (driver/xrt-emu) with its headers, in
 ## the layout of an XRT install: build the xrt feature with XILINX_XRT=$(XRT_EMU)

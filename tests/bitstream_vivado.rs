@@ -428,7 +428,8 @@ fn vendor_part(board: &Board) -> String {
 
 /// The RTL the scripts must add, in order.
 fn expected_sources(out: &Path, design: &Design) -> Vec<PathBuf> {
-    let root = repo_root();
+    // The project reads the built-in RTL where kiln writes it out.
+    let root = std::fs::canonicalize(kiln_spec::rtl::builtin_root().unwrap()).unwrap();
     let mut files: Vec<PathBuf> = kiln_spec::shell::HEADERS
         .iter()
         .map(|h| root.join(h))
