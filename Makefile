@@ -133,8 +133,9 @@ clippy: xrt-emu
 
 # Every module is linted as its own top, with the whole library of RTL
 # available for the modules it instantiates (the packages first: the
-# register package, then each engine's MODE package).
-LINT_PKGS := hw/ip/common/rtl/kiln_reg_pkg.sv $(wildcard hw/ip/*/rtl/*_args_pkg.sv)
+# register package, then each engine's MODE package and its other packages).
+LINT_PKGS := hw/ip/common/rtl/kiln_reg_pkg.sv $(wildcard hw/ip/*/rtl/*_args_pkg.sv) \
+	$(filter-out %_args_pkg.sv hw/ip/common/rtl/kiln_reg_pkg.sv,$(wildcard hw/ip/*/rtl/*_pkg.sv))
 LINT_LIB := $(LINT_PKGS) $(filter-out $(LINT_PKGS),$(wildcard hw/ip/*/rtl/*.sv)) \
 	$(wildcard hw/lint/*.sv)
 lint-rtl:

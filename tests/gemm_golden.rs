@@ -14,6 +14,23 @@ use kiln::formats::Codebook;
 use kiln::rng::SplitMix64;
 use kiln_spec::PeLibrary;
 
+/// The codebook of every PE, test PEs of 1-, 3- and 5-bit codes included.
+fn every_codebook() -> Vec<Codebook> {
+    let library = PeLibrary::builtin().unwrap();
+    let books: Vec<Codebook> = library
+        .pes
+        .iter()
+        .map(|pe| Codebook::for_pe(&library, pe).unwrap())
+        .collect();
+    for bits in [1, 3, 4, 5, 8] {
+        assert!(
+            books.iter().any(|b| b.weight_bits() == bits),
+            "a PE of {bits}-bit codes"
+        );
+    }
+    books
+}
+
 fn library_codebooks() -> Vec<Codebook> {
     let library = PeLibrary::builtin().unwrap();
     let books: Vec<Codebook> = library
@@ -262,7 +279,7 @@ const SHAPES: [(usize, usize, usize); 12] = [
 #[test]
 fn int32_mode_equals_the_exact_sum() {
     let mut rng = SplitMix64::new(0x5eed_0003);
-    for codebook in library_codebooks() {
+    for codebook in every_codebook() {
         for &(m, n, k) in &SHAPES {
             for _ in 0..2 {
                 let p = random_problem(&mut rng, &codebook, m, n, k, OutputMode::Int32);
@@ -281,7 +298,7 @@ fn int32_mode_equals_the_exact_sum() {
 #[test]
 fn int32_mode_at_the_operand_extremes() {
     // Every activation and the zero point at the far ends: |a - za| = 255.
-    for codebook in library_codebooks() {
+    for codebook in every_codebook() {
         let values = codebook.values();
         let (k, n) = (509, 4);
         let largest = (0..values.len())
@@ -426,24 +443,33 @@ fn a_gigamac_problem_runs_in_seconds() {
 // Layouts
 // ---------------------------------------------------------------------------
 
-/// Element `k` of a packed B row, read from the layout's definition: bits
-/// `(k * wbits) % 8 ..` of byte `(k * wbits) / 8`.
-fn read_packed_code(row: &[u8], k: usize, wbits: usize) -> u8 {
-    let bit = k * wbits;
-    let mask = ((1u16 << wbits) - 1) as u8;
+/// Bits of the container a `wbits`-bit code takes in B, from the layout's
+/// definition (docs/gemm-layouts.md): the smallest of 1, 2, 4 and 8 that
+/// holds it.
+fn container(wbits: usize) -> usize {
+    [1, 2, 4, 4, 8, 8, 8, 8][wbits - 1]
+}
+
+/// The container of element `k` of a B row, read from the layout's
+/// definition: `cbits` bits from bit `(k * cbits) % 8` of byte
+/// `(k * cbits) / 8`.
+fn read_container(row: &[u8], k: usize, wbits: usize) -> u8 {
+    let cbits = container(wbits);
+    let bit = k * cbits;
+    let mask = ((1u16 << cbits) - 1) as u8;
     (row[bit / 8] >> (bit % 8)) & mask
 }
 
 #[test]
 fn default_strides_are_aligned_and_hold_a_row() {
-    for wbits in [4u32, 8] {
+    for wbits in 1u32..=8 {
         for n in 1..40 {
             for k in 1..40 {
                 for output in [OutputMode::Int8 { zero_point: 0 }, OutputMode::Int32] {
                     let s = Strides::packed(n, k, wbits, output).unwrap();
                     let rows = [
                         (s.lda, k),
-                        (s.ldb, (k * wbits as usize).div_ceil(8)),
+                        (s.ldb, (k * container(wbits as usize)).div_ceil(8)),
                         (s.ldc, n * output.element_bytes()),
                     ];
                     for (stride, row) in rows {
@@ -454,16 +480,21 @@ fn default_strides_are_aligned_and_hold_a_row() {
             }
         }
     }
-    let err = Strides::packed(4, 4, 2, OutputMode::Int32)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("2-bit") && err.contains("4 and 8"), "{err}");
+    for wbits in [0, 9] {
+        let err = Strides::packed(4, 4, wbits, OutputMode::Int32)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("{wbits}-bit")) && err.contains("codes of 1 to 8 bits"),
+            "{err}"
+        );
+    }
 }
 
 #[test]
 fn packed_operands_read_back_from_their_definitions() {
     let mut rng = SplitMix64::new(0x5eed_0007);
-    for codebook in library_codebooks() {
+    for codebook in every_codebook() {
         let wbits = codebook.weight_bits();
         for &(m, n, k) in &SHAPES {
             let output = OutputMode::Int8 { zero_point: 0 };
@@ -481,12 +512,13 @@ fn packed_operands_read_back_from_their_definitions() {
                 }
                 let b = pack_b(&p, wbits, ldb).unwrap();
                 assert_eq!(b.len(), layout::b_bytes(n, ldb));
-                let used_bits = k * wbits as usize;
+                let used_bits = k * container(wbits as usize);
                 for row in 0..n {
                     let bytes = &b[row * ldb..(row + 1) * ldb];
                     for col in 0..k {
+                        // The whole container: the code, spare bits zero.
                         assert_eq!(
-                            read_packed_code(bytes, col, wbits as usize),
+                            read_container(bytes, col, wbits as usize),
                             p.b[row * k + col],
                             "{} B [{row}, {col}]",
                             codebook.pe()
@@ -759,8 +791,17 @@ fn validation_errors_name_what_is_wrong() {
         err.contains("B row stride 1") && err.contains("at least 2"),
         "{err}"
     );
-    let err = pack_b(&p, 6, 8).unwrap_err().to_string();
-    assert!(err.contains("6-bit"), "{err}");
+    let err = pack_b(&p, 9, 8).unwrap_err().to_string();
+    assert!(
+        err.contains("9-bit") && err.contains("1 to 8 bits"),
+        "{err}"
+    );
+    // 6-bit codes take a byte each: K = 4 needs 4 bytes of row.
+    let err = pack_b(&p, 6, 3).unwrap_err().to_string();
+    assert!(
+        err.contains("B row stride 3") && err.contains("at least 4"),
+        "{err}"
+    );
     p.b[5] = 17;
     let err = pack_b(&p, 4, 8).unwrap_err().to_string();
     assert!(

@@ -19,10 +19,43 @@ fn gemm_designs() -> Vec<Design> {
         .collect()
 }
 
+/// Bits of the container a code of `weight_bits` occupies in B, written
+/// out from docs/gemm-layouts.md (not through kiln_spec's function): the
+/// smallest of 1, 2, 4 and 8 that holds it.
+fn container_bits(weight_bits: u32) -> u64 {
+    [1, 2, 4, 4, 8, 8, 8, 8][weight_bits as usize - 1]
+}
+
+/// Bytes the engine reads for an M x N x K GEMM, from the loader's walk
+/// (hw/ip/gemm/rtl/gemm_loader.sv) in whole 64-bit beats: per job (output
+/// block x K chunk) each row of A's chunk, each row of B's chunk of code
+/// containers, and at a block's first chunk its channel records.
+fn expected_bytes_read(array: &GemmArray, weight_bits: u32, m: usize, n: usize, k: usize) -> u64 {
+    let (m, n, k) = (m as u64, n as u64, k as u64);
+    let block_rows = u64::from(array.block_rows());
+    let block_cols = u64::from(array.block_cols());
+    let depth = u64::from(array.k_depth);
+    let cbits = container_bits(weight_bits);
+    let mut beats = 0;
+    for m0 in (0..m).step_by(block_rows as usize) {
+        let rows = block_rows.min(m - m0);
+        for n0 in (0..n).step_by(block_cols as usize) {
+            let cols = block_cols.min(n - n0);
+            beats += cols * 2;
+            for k0 in (0..k).step_by(depth as usize) {
+                let klen = depth.min(k - k0);
+                beats += rows * klen.div_ceil(8) + cols * (klen * cbits).div_ceil(64);
+            }
+        }
+    }
+    beats * 8
+}
+
 fn check(design: &str, shapes: &[(usize, usize, usize)], seed: u64) {
     let design = Design::by_name(design).unwrap();
     let board = Board::by_name("pynq-z1").unwrap();
-    let codebook = Codebook::named(&design.params::<GemmArray>().unwrap().pe).unwrap();
+    let array = design.params::<GemmArray>().unwrap().clone();
+    let codebook = Codebook::named(&array.pe).unwrap();
     let mut sim = SimBackend::open(&design, &board, None).unwrap();
     let mut golden = GoldenBackend::new(&design).unwrap();
     let mut rng = SplitMix64::new(seed);
@@ -53,6 +86,12 @@ fn check(design: &str, shapes: &[(usize, usize, usize)], seed: u64) {
             want[wrong[0]]
         );
         assert_eq!(counters.macs, (m * n * k) as u64, "MAC counter");
+        assert_eq!(
+            counters.bytes_read,
+            expected_bytes_read(&array, codebook.weight_bits(), m, n, k),
+            "{} {m}x{n}x{k}: bytes read",
+            design.name
+        );
         let e = output.element_bytes() as u64;
         assert_eq!(counters.bytes_written, (m * n) as u64 * e, "bytes written");
         assert!(counters.busy <= counters.cycles);
@@ -84,6 +123,79 @@ fn every_design_matches_golden_on_odd_shapes() {
             10 + i as u64,
         );
     }
+}
+
+/// Test-only designs of 1-, 3- and 5-bit codes (hw/designs/dv): B in
+/// containers of 1, 4 and 8 bits. K runs over primes and values next to the
+/// container and chunk boundaries, so that a row's last word is partly
+/// filled and K chunks are short.
+const ODD_WIDTH_DESIGNS: [&str; 3] = ["gemm-sign1-4x4", "gemm-pot3-8x8", "gemm-log5-8x8"];
+
+#[test]
+fn codes_of_1_3_and_5_bits_match_golden_on_odd_shapes() {
+    for (i, name) in ODD_WIDTH_DESIGNS.iter().enumerate() {
+        let design = Design::by_name(name).unwrap();
+        let bits = design.weight_bits().unwrap();
+        assert_eq!(bits, [1, 3, 5][i], "{name}");
+        check(
+            name,
+            &[
+                (1, 1, 1),
+                (3, 5, 7),
+                (9, 17, 13),
+                (17, 9, 63),
+                (5, 33, 65),
+                (2, 3, 97),
+                (33, 19, 131),
+                (8, 8, 17 * 16),
+                (37, 41, 300),
+                (3, 2, 521),
+            ],
+            100 + i as u64,
+        );
+    }
+}
+
+#[test]
+fn codes_of_1_3_and_5_bits_match_golden_on_random_shapes() {
+    let mut rng = SplitMix64::new(0x0dd_b175);
+    for name in ODD_WIDTH_DESIGNS {
+        let mut dim = || 1 + rng.below(200) as usize;
+        let shapes = [
+            (dim(), dim(), dim()),
+            (dim(), dim(), dim()),
+            (dim(), dim(), dim()),
+        ];
+        check(name, &shapes, rng.below(1 << 32));
+    }
+}
+
+#[test]
+fn cli_gemm_runs_a_5_bit_design() {
+    let report = common::kiln_json(
+        &[
+            "gemm",
+            "--design",
+            "gemm-log5-8x8",
+            "--m",
+            "9",
+            "--n",
+            "21",
+            "--k",
+            "77",
+            "--json",
+        ],
+        0,
+    );
+    assert_eq!(report["mismatches"], 0);
+    assert_eq!(report["outputs"], 9 * 21);
+    // Rows of 77 codes in byte containers: a 5-bit B moves a byte per code.
+    let array = Design::by_name("gemm-log5-8x8").unwrap();
+    let array = array.params::<GemmArray>().unwrap();
+    assert_eq!(
+        report["bytes_read"].as_u64().unwrap(),
+        expected_bytes_read(array, 5, 9, 21, 77)
+    );
 }
 
 #[test]

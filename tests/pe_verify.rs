@@ -155,3 +155,79 @@ fn verify_writes_a_waveform_on_request() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The test PEs of code widths the library does not use (1, 3 and 5 bits,
+/// hw/ip/pe/dv) against their own codebooks: every (activation, code) pair
+/// and the accumulate chain, with no mismatch. Each codebook is first held
+/// to the arithmetic its RTL comment states, written out here, so a wrong
+/// table in test_pes.toml cannot pass by agreeing with wrong RTL.
+#[test]
+fn test_pes_of_1_3_and_5_bits_match_their_own_codebooks_exhaustively() {
+    let library = PeLibrary::builtin().unwrap();
+    type Rule = fn(i32, u32) -> i32;
+    let cases: [(&str, u32, Rule); 3] = [
+        // {sign}: +-(act << 6).
+        (
+            "test_sign1",
+            1,
+            |a, c| if c & 1 != 0 { -(a << 6) } else { a << 6 },
+        ),
+        // {sign, e[1:0]}: +-(act << e).
+        ("test_pot3", 3, |a, c| {
+            let m = a << (c & 3);
+            if c & 4 != 0 {
+                -m
+            } else {
+                m
+            }
+        }),
+        // {sign, e[2:0], h}: (act << e if e > 0) + (h ? act << (e - 1), or act at e = 0).
+        ("test_log5", 5, |a, c| {
+            let (e, h) = ((c >> 1) & 7, c & 1);
+            let major = if e == 0 { 0 } else { a << e };
+            let minor = match (h, e) {
+                (0, _) => 0,
+                (_, 0) => a,
+                _ => a << (e - 1),
+            };
+            if c & 16 != 0 {
+                -(major + minor)
+            } else {
+                major + minor
+            }
+        }),
+    ];
+    for (name, bits, rule) in cases {
+        let spec = library.get(name).unwrap();
+        assert!(spec.test_only, "{name}");
+        assert_eq!(spec.weight_bits, bits, "{name}");
+        let codebook = Codebook::for_pe(&library, spec).unwrap();
+        assert_eq!(codebook.pe(), name, "{name} is its own golden model");
+        for act in i8::MIN..=i8::MAX {
+            for code in 0..1u32 << bits {
+                assert_eq!(
+                    codebook.product(act, code).unwrap(),
+                    rule(i32::from(act), code),
+                    "{name}: act {act} code {code:#b}"
+                );
+            }
+        }
+
+        let report = check_pe(&library, spec, &CheckOptions::default()).unwrap();
+        assert_eq!(report.golden, name);
+        assert_eq!(report.exhaustive.cases, 256 << bits, "{name}");
+        assert_eq!(report.chain.cases, 10_000, "{name}");
+        assert_eq!(
+            report.mismatches, 0,
+            "{name}: {:?}",
+            report.first_mismatches
+        );
+        assert!(report.passed, "{name}");
+    }
+
+    // The CLI checks a test PE by name, as for the faulty one.
+    let report = kiln_json(&["pe", "verify", "--pe", "test_log5", "--json"], 0);
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["pes"][0]["golden"], "test_log5");
+    assert_eq!(report["pes"][0]["exhaustive"]["cases"], 256 * 32);
+}

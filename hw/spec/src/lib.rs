@@ -9,6 +9,7 @@
 //! runtime. Nothing else in the workspace reads those files.
 
 mod board;
+mod codes;
 mod design;
 pub mod engines;
 mod pe;
@@ -18,6 +19,7 @@ pub mod rtl;
 pub mod shell;
 
 pub use board::{Addresses, Board, Family, Memory, Resources};
+pub use codes::{code_container_bits, WEIGHT_BITS};
 pub use design::{Design, Identity};
 pub use engines::{BfpEngine, EngineDesc, EngineIdentity, EngineParams, GemmArray, Params};
 pub use pe::{Encoding, PeLibrary, PeSpec, PortShape};

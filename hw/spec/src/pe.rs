@@ -4,7 +4,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::{invalid, parse_toml, SpecError};
+use crate::{invalid, parse_toml, SpecError, WEIGHT_BITS};
 
 const LIBRARY_FILE: &str = "hw/ip/pe/data/codebooks.toml";
 const LIBRARY_TOML: &str = include_str!("../../ip/pe/data/codebooks.toml");
@@ -46,8 +46,8 @@ pub struct PeSpec {
     /// RTL sources, dependencies first: relative to the repository root
     /// for a built-in PE (see [`crate::rtl`]), absolute for a project's.
     pub rtl: Vec<PathBuf>,
-    /// The library PE whose golden model this PE must match (itself, except
-    /// for test-only PEs).
+    /// The PE whose golden model this PE must match: itself, except for a
+    /// test-only PE that copies a library PE's codebook (test_pes.toml).
     pub golden: String,
     /// Built only for kiln's own tests; never listed to users.
     pub test_only: bool,
@@ -129,13 +129,24 @@ struct TestFile {
     pe: Vec<TestEntry>,
 }
 
+/// A test-only PE: either `golden`, the library PE whose codebook it claims
+/// (a deliberately wrong PE), or its own codebook (`weight_bits`,
+/// `encoding`, `magnitudes`, as a library entry states them), which makes
+/// it its own golden model.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TestEntry {
     name: String,
     summary: String,
-    golden: String,
     rtl: PathBuf,
+    #[serde(default)]
+    golden: Option<String>,
+    #[serde(default)]
+    weight_bits: Option<u32>,
+    #[serde(default)]
+    encoding: Option<String>,
+    #[serde(default)]
+    magnitudes: Option<Vec<u32>>,
 }
 
 impl PeLibrary {
@@ -182,34 +193,14 @@ impl PeLibrary {
         if let Some(text) = test_pes {
             let file: TestFile = parse_toml(TEST_FILE, text)?;
             for entry in file.pe {
-                check_name(TEST_FILE, &entry.name)?;
-                let golden = pes
-                    .iter()
-                    .find(|p| p.name == entry.golden && !p.test_only)
-                    .ok_or_else(|| {
-                        invalid(
-                            TEST_FILE,
-                            format!(
-                                "test PE `{}` names golden `{}`, which is not a library PE",
-                                entry.name, entry.golden
-                            ),
-                        )
-                    })?
-                    .clone();
-                if pes.iter().any(|p| p.name == entry.name) {
+                let spec = test_entry(entry, &pes, shape)?;
+                if pes.iter().any(|p| p.name == spec.name) {
                     return Err(invalid(
                         TEST_FILE,
-                        format!("PE `{}` is declared twice", entry.name),
+                        format!("PE `{}` is declared twice", spec.name),
                     ));
                 }
-                pes.push(PeSpec {
-                    name: entry.name,
-                    summary: entry.summary,
-                    rtl: vec![entry.rtl],
-                    golden: golden.name.clone(),
-                    test_only: true,
-                    ..golden
-                });
+                pes.push(spec);
             }
         }
         Ok(Self {
@@ -292,24 +283,122 @@ pub(crate) fn library_entry(
     rtl: Vec<PathBuf>,
 ) -> Result<PeSpec, SpecError> {
     check_name(file, &entry.name)?;
+    let encoding = codebook(
+        file,
+        &entry.name,
+        entry.weight_bits,
+        &entry.encoding,
+        entry.magnitudes,
+        entry.values,
+        shape,
+    )?;
+    Ok(PeSpec {
+        rtl,
+        golden: entry.name.clone(),
+        name: entry.name,
+        summary: entry.summary,
+        weight_bits: entry.weight_bits,
+        encoding,
+        test_only: false,
+    })
+}
+
+/// A test-only PE: a copy of its golden library PE's codebook, or its own.
+fn test_entry(entry: TestEntry, pes: &[PeSpec], shape: PortShape) -> Result<PeSpec, SpecError> {
+    let file = TEST_FILE;
+    check_name(file, &entry.name)?;
     let name = entry.name;
-    if !(1..=8).contains(&entry.weight_bits) {
+    let own = entry.weight_bits.is_some() || entry.encoding.is_some() || entry.magnitudes.is_some();
+    let (weight_bits, encoding, golden) = match (entry.golden, own) {
+        (Some(golden), false) => {
+            let golden = pes
+                .iter()
+                .find(|p| p.name == golden && !p.test_only)
+                .ok_or_else(|| {
+                    invalid(
+                        file,
+                        format!(
+                            "test PE `{name}` names golden `{golden}`, which is not a library PE"
+                        ),
+                    )
+                })?;
+            (
+                golden.weight_bits,
+                golden.encoding.clone(),
+                golden.name.clone(),
+            )
+        }
+        (Some(_), true) => {
+            return Err(invalid(
+                file,
+                format!(
+                    "test PE `{name}` names a golden PE and states a codebook too; give one: \
+                     golden, or weight_bits, encoding (and magnitudes)"
+                ),
+            ))
+        }
+        (None, _) => {
+            let (Some(weight_bits), Some(encoding)) = (entry.weight_bits, entry.encoding) else {
+                return Err(invalid(
+                    file,
+                    format!(
+                        "test PE `{name}` needs golden (a library PE) or its own codebook: \
+                         weight_bits and encoding (and magnitudes)"
+                    ),
+                ));
+            };
+            let encoding = codebook(
+                file,
+                &name,
+                weight_bits,
+                &encoding,
+                entry.magnitudes,
+                None,
+                shape,
+            )?;
+            (weight_bits, encoding, name.clone())
+        }
+    };
+    Ok(PeSpec {
+        name,
+        summary: entry.summary,
+        weight_bits,
+        encoding,
+        rtl: vec![entry.rtl],
+        golden,
+        test_only: true,
+    })
+}
+
+/// Checks a PE's codebook as `file` states it: the width, the encoding and
+/// its magnitudes, and that the largest product fits the product port.
+fn codebook(
+    file: &str,
+    name: &str,
+    weight_bits: u32,
+    encoding: &str,
+    magnitudes: Option<Vec<u32>>,
+    values: Option<Vec<i64>>,
+    shape: PortShape,
+) -> Result<Encoding, SpecError> {
+    if !WEIGHT_BITS.contains(&weight_bits) {
         return Err(invalid(
             file,
             format!(
-                "PE `{name}`: weight_bits is {}; the engines carry weight codes of 1 to 8 bits",
-                entry.weight_bits
+                "PE `{name}`: weight_bits is {weight_bits}; the engines carry weight codes of {} to {} bits",
+                WEIGHT_BITS.start(),
+                WEIGHT_BITS.end()
             ),
         ));
     }
-    if entry.values.is_some() && entry.encoding != "table" {
+    if values.is_some() && encoding != "table" {
         return Err(invalid(
             file,
             format!("PE `{name}`: `values` belongs to encoding = \"table\""),
         ));
     }
-    let encoding = match (entry.encoding.as_str(), entry.magnitudes) {
-        ("table", None) => table_encoding(file, &name, entry.weight_bits, entry.values)?,
+    let encoding = match (encoding, magnitudes) {
+        ("table", None) => table_encoding(file, name, weight_bits, values)?,
         ("table", Some(_)) => {
             return Err(invalid(
                 file,
@@ -318,13 +407,12 @@ pub(crate) fn library_entry(
         }
         ("twos_complement", None) => Encoding::TwosComplement,
         ("sign_magnitude", Some(magnitudes)) => {
-            let want = 1usize << (entry.weight_bits - 1);
+            let want = 1usize << (weight_bits - 1);
             if magnitudes.len() != want {
                 return Err(invalid(
                     file,
                     format!(
-                        "PE `{name}`: sign_magnitude with {} weight bits needs {want} magnitudes, found {}",
-                        entry.weight_bits,
+                        "PE `{name}`: sign_magnitude with {weight_bits} weight bits needs {want} magnitudes, found {}",
                         magnitudes.len()
                     ),
                 ));
@@ -358,7 +446,7 @@ pub(crate) fn library_entry(
     // a magnitude above i32::MAX (which this check refuses) would overflow
     // it before it could be refused.
     let largest = match &encoding {
-        Encoding::TwosComplement => 1u64 << (entry.weight_bits - 1),
+        Encoding::TwosComplement => 1u64 << (weight_bits - 1),
         Encoding::SignMagnitude { magnitudes } => {
             magnitudes.iter().copied().max().map_or(0, u64::from)
         }
@@ -380,15 +468,7 @@ pub(crate) fn library_entry(
             ),
         ));
     }
-    Ok(PeSpec {
-        rtl,
-        golden: name.clone(),
-        name,
-        summary: entry.summary,
-        weight_bits: entry.weight_bits,
-        encoding,
-        test_only: false,
-    })
+    Ok(encoding)
 }
 
 /// A `table` codebook: exactly one value per code, each an i32.
@@ -456,6 +536,82 @@ mod tests {
             ["mac_dsp", "mac_lut", "shift_pot", "shift_msq", "shift_apot"]
         );
         assert!(lib.get("shift_pot_faulty").unwrap().test_only);
+        // Test PEs with their own codebooks are their own golden models.
+        for (name, bits) in [("test_sign1", 1), ("test_pot3", 3), ("test_log5", 5)] {
+            let pe = lib.get(name).unwrap();
+            assert!(pe.test_only && pe.golden == name, "{name}");
+            assert_eq!(pe.weight_bits, bits, "{name}");
+            assert_eq!(pe.rtl, [PathBuf::from(format!("hw/ip/pe/dv/{name}.sv"))]);
+        }
+    }
+
+    #[test]
+    fn one_bit_codebooks() {
+        let parse = |body: &str| {
+            let text = format!(
+                "[port_shape]\nact_bits = 8\nproduct_bits = 16\n[[pe]]\nname = \"a\"\nsummary = \"\"\nweight_bits = 1\n{body}"
+            );
+            PeLibrary::parse(&text, None).map(|lib| lib.pes[0].clone())
+        };
+        // Sign-magnitude: no index bits, one magnitude, {+m, -m}.
+        let sign = parse("encoding = \"sign_magnitude\"\nmagnitudes = [64]\n").unwrap();
+        assert_eq!((sign.weight_value(0), sign.weight_value(1)), (64, -64));
+        assert_eq!(sign.max_magnitude(), 64);
+        let err = parse("encoding = \"sign_magnitude\"\nmagnitudes = [1, 2]\n").unwrap_err();
+        assert!(
+            err.to_string().contains("needs 1 magnitudes, found 2"),
+            "{err}"
+        );
+        // Two's complement: {0, -1}.
+        let twos = parse("encoding = \"twos_complement\"\n").unwrap();
+        assert_eq!((twos.weight_value(0), twos.weight_value(1)), (0, -1));
+        let lib = PeLibrary::builtin().unwrap();
+        let sign1 = lib.get("test_sign1").unwrap();
+        assert_eq!((sign1.weight_value(0), sign1.weight_value(1)), (64, -64));
+    }
+
+    #[test]
+    fn test_pes_take_a_golden_or_their_own_codebook_not_both() {
+        let library = "[port_shape]\nact_bits = 8\nproduct_bits = 16\n[[pe]]\nname = \"p\"\nsummary = \"\"\nweight_bits = 4\nencoding = \"twos_complement\"\n";
+        let test = |body: &str| {
+            PeLibrary::parse(
+                library,
+                Some(&format!(
+                    "[[pe]]\nname = \"t\"\nsummary = \"\"\nrtl = \"t.sv\"\n{body}"
+                )),
+            )
+        };
+        let own =
+            test("weight_bits = 3\nencoding = \"sign_magnitude\"\nmagnitudes = [1, 2, 4, 8]\n")
+                .unwrap();
+        let t = own.get("t").unwrap();
+        assert_eq!((t.golden.as_str(), t.weight_bits), ("t", 3));
+        assert_eq!(t.weight_value(0b111), -8);
+        let copy = test("golden = \"p\"\n").unwrap();
+        let t = copy.get("t").unwrap();
+        assert_eq!((t.golden.as_str(), t.weight_bits), ("p", 4));
+        for (body, want) in [
+            (
+                "golden = \"p\"\nweight_bits = 4\n",
+                "names a golden PE and states a codebook too",
+            ),
+            ("", "needs golden (a library PE) or its own codebook"),
+            ("weight_bits = 3\n", "needs golden (a library PE) or its own codebook"),
+            ("golden = \"nope\"\n", "names golden `nope`, which is not a library PE"),
+            (
+                "weight_bits = 3\nencoding = \"sign_magnitude\"\nmagnitudes = [1, 2]\n",
+                "needs 4 magnitudes",
+            ),
+            (
+                "weight_bits = 5\nencoding = \"sign_magnitude\"\nmagnitudes = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1, 1, 1, 1, 1, 1, 1]\n",
+                "does not fit",
+            ),
+            ("weight_bits = 9\nencoding = \"twos_complement\"\n", "must be 1..=8"),
+        ] {
+            let err = test(body).unwrap_err().to_string();
+            assert!(err.contains(want), "`{err}` should mention `{want}`");
+            assert!(err.starts_with(TEST_FILE), "{err}");
+        }
     }
 
     #[test]
@@ -505,6 +661,14 @@ mod tests {
             (
                 "[[pe]]\nname = \"a\"\nsumary = \"\"\nweight_bits = 4\nencoding = \"twos_complement\"\n",
                 "unknown field",
+            ),
+            (
+                "[[pe]]\nname = \"a\"\nsummary = \"\"\nweight_bits = 0\nencoding = \"twos_complement\"\n",
+                "weight_bits is 0, must be 1..=8",
+            ),
+            (
+                "[[pe]]\nname = \"a\"\nsummary = \"\"\nweight_bits = 9\nencoding = \"twos_complement\"\n",
+                "weight_bits is 9, must be 1..=8",
             ),
         ];
         for (body, want) in cases {

@@ -9,7 +9,8 @@
 // chunk, when the drain has emptied the accumulator half it will clear.
 //
 // Pipeline: cycle 0 issues buffer reads, cycle 1 feeds the array (bytes
-// and codes picked out of the 64-bit words), cycle 2 the cells accumulate;
+// and codes picked out of the 64-bit words: a code is the low WBits of its
+// CBits container, gemm_pkg), cycle 2 the cells accumulate;
 // jobs and blocks count as computed when their last step accumulates.
 module gemm_compute #(
   parameter int unsigned Rows   = 8,
@@ -55,9 +56,10 @@ module gemm_compute #(
   output logic [ZpAW-1:0]       arr_zp_addr_o
 );
 
+  localparam int unsigned CBits    = gemm_pkg::code_container_bits(WBits);
   localparam int unsigned KW       = KDepth / 8;
-  localparam int unsigned KWB      = KDepth * WBits / 64;
-  localparam int unsigned PerWord  = 64 / WBits;        // codes per B word
+  localparam int unsigned KWB      = KDepth * CBits / 64;
+  localparam int unsigned PerWord  = 64 / CBits;        // code containers per B word
   localparam int unsigned SelW     = $clog2(PerWord);
   localparam int unsigned Subtiles = MTiles * NTiles;
 
@@ -221,7 +223,8 @@ module gemm_compute #(
   for (genvar c = 0; c < Cols; c++) begin : g_code
     logic [63:0] word;
     assign word = b_rdata_i[c*64 +: 64];
-    assign arr_codes_o[c*WBits +: WBits] = word[32'(csel1_q) * WBits +: WBits];
+    // The code is the low WBits of its container; the spare bits are zero.
+    assign arr_codes_o[c*WBits +: WBits] = word[32'(csel1_q) * CBits +: WBits];
   end
 
   assign arr_valid_o    = v1_q;

@@ -13,8 +13,8 @@
 module gemm_core #(
   parameter int unsigned Rows   = 8,
   parameter int unsigned Cols   = 8,
-  parameter int unsigned WBits  = 4,
-  parameter int unsigned KDepth = 256,  // multiple of 16
+  parameter int unsigned WBits  = 4,    // bits per weight code, 1..8 (the PE's port)
+  parameter int unsigned KDepth = 256,  // multiple of 16; KDepth codes fill whole B words
   parameter int unsigned MTiles = 4,
   parameter int unsigned NTiles = 4
 ) (
@@ -27,9 +27,11 @@ module gemm_core #(
   assign unused_mode = ^mode_i;
   /* verilator lint_on UNUSEDSIGNAL */
 
+  // B holds each code in a container of CBits bits (gemm_pkg).
+  localparam int unsigned CBits    = gemm_pkg::code_container_bits(WBits);
   localparam int unsigned NT       = Cols * NTiles;
   localparam int unsigned KW       = KDepth / 8;
-  localparam int unsigned KWB      = KDepth * WBits / 64;
+  localparam int unsigned KWB      = KDepth * CBits / 64;
   localparam int unsigned AWords   = 2 * MTiles * KW;
   localparam int unsigned BWords   = 2 * NTiles * KWB;
   localparam int unsigned AAW      = $clog2(AWords);

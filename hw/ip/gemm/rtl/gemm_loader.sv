@@ -17,7 +17,7 @@
 module gemm_loader #(
   parameter int unsigned Rows   = 8,
   parameter int unsigned Cols   = 8,
-  parameter int unsigned WBits  = 4,
+  parameter int unsigned WBits  = 4,   // bits per weight code (B holds CBits containers)
   parameter int unsigned KDepth = 256,
   parameter int unsigned MTiles = 4,
   parameter int unsigned NTiles = 4,
@@ -75,10 +75,12 @@ module gemm_loader #(
   output logic [96:0]        dblk_o
 );
 
-  localparam int unsigned MT  = Rows * MTiles;          // block rows
-  localparam int unsigned NT  = Cols * NTiles;          // block channels
-  localparam int unsigned KW  = KDepth / 8;             // A words per row chunk
-  localparam int unsigned KWB = KDepth * WBits / 64;    // B words per row chunk
+  localparam int unsigned MT    = Rows * MTiles;          // block rows
+  localparam int unsigned NT    = Cols * NTiles;          // block channels
+  localparam int unsigned KW    = KDepth / 8;             // A words per row chunk
+  // B holds each code in a container of CBits bits (gemm_pkg).
+  localparam int unsigned CBits = gemm_pkg::code_container_bits(WBits);
+  localparam int unsigned KWB   = KDepth * CBits / 64;    // B words per row chunk
 
   // Sequencer states (also reported in STATE.LOADER).
   localparam logic [3:0] SIdle   = 4'd0;
@@ -108,7 +110,7 @@ module gemm_loader #(
   assign ncols     = (n_left < 32'(NT)) ? 16'(n_left) : 16'(NT);
   assign klen      = (k_left < 32'(KDepth)) ? 16'(k_left) : 16'(KDepth);
   assign a_beats   = (klen + 16'd7) >> 3;
-  assign b_beats   = 16'((32'(klen) * WBits + 32'd63) >> 6);
+  assign b_beats   = 16'((32'(klen) * CBits + 32'd63) >> 6);
   assign first     = (k0_q == '0);
   assign last      = (k_left <= 32'(KDepth));
   assign final_job = last && (n_left <= 32'(NT)) && (m_left <= 32'(MT));
@@ -170,8 +172,8 @@ module gemm_loader #(
     endcase
   end
 
-  logic [63:0] b_kbyte;  // byte offset of k0 within a packed B row
-  assign b_kbyte = 64'((64'(k0_q) * WBits) >> 3);
+  logic [63:0] b_kbyte;  // byte offset of k0 within a B row of code containers
+  assign b_kbyte = 64'((64'(k0_q) * CBits) >> 3);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin

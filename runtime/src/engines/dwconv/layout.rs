@@ -196,4 +196,68 @@ mod tests {
         assert_eq!(out[(19 * 3 + 2) * 4 + 3], -7);
         assert_eq!(out.iter().filter(|&&v| v != 0).count(), 1);
     }
+
+    /// Tap records pack codes of any width 1..=8 densely, lane `l` at bit
+    /// `l * bits` of the record read as one little-endian integer, so a
+    /// code may straddle two words (unlike the GEMM engine's B, whose codes
+    /// sit in containers).
+    #[test]
+    fn tap_records_pack_every_width_densely_across_words() {
+        let mut rng = SplitMix64::new(11);
+        let cb = Codebook::named("mac_dsp").unwrap();
+        for bits in 1..=8u32 {
+            for lanes in [8, 16, 24, 32] {
+                let mut p = super::super::golden::random_problem(
+                    &mut rng,
+                    &cb,
+                    lanes + 3,
+                    1,
+                    1,
+                    2,
+                    1,
+                    OutputMode::Int32,
+                );
+                // Any code of `bits` bits, whatever the codebook's width.
+                for code in &mut p.codes {
+                    *code = (rng.below(1 << bits)) as u8;
+                }
+                let l = Layout::of(&p, lanes, bits);
+                assert_eq!(l.tap_words, (lanes * bits as usize).div_ceil(64));
+                let w = pack_weights(&p, &l, bits);
+                let record = l.tap_words * 8;
+                for c in 0..p.channels {
+                    let (g, lane) = (c / lanes, c % lanes);
+                    for t in 0..l.taps {
+                        let base = (g * l.taps + t) * record;
+                        let mut value = [0u8; 32];
+                        value[..record].copy_from_slice(&w[base..base + record]);
+                        let wide = u128::from_le_bytes(value[..16].try_into().unwrap());
+                        let high = u128::from_le_bytes(value[16..].try_into().unwrap());
+                        let bit = lane * bits as usize;
+                        let at = |b: usize| {
+                            if b < 128 {
+                                (wide >> b) & 1
+                            } else {
+                                (high >> (b - 128)) & 1
+                            }
+                        };
+                        let code = (0..bits as usize).fold(0u128, |v, b| v | at(bit + b) << b);
+                        assert_eq!(
+                            code as u8,
+                            p.codes[c * l.taps + t],
+                            "{bits}-bit, {lanes} lanes, channel {c}, tap {t}"
+                        );
+                    }
+                }
+                // Past the last lane's code, the record is zero.
+                let used = lanes * bits as usize;
+                for r in 0..l.groups * l.taps {
+                    let rec = &w[r * record..(r + 1) * record];
+                    for b in used..record * 8 {
+                        assert_eq!(rec[b / 8] >> (b % 8) & 1, 0, "{bits}-bit padding");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -24,67 +24,100 @@ fn open(name: &str) -> (Design, Codebook, SimBackend) {
     (design, codebook, sim)
 }
 
+/// Test-only designs of 3- and 5-bit codes (hw/designs/dv), whose tap
+/// records pack codes densely, so that a code straddles two 64-bit words:
+/// lane 21 of 24 (3 bits, bits 63..65) and lane 12 of 16 (5 bits, 60..64).
+const ODD_WIDTH_DESIGNS: [&str; 2] = ["dwconv-pot3-24", "dwconv-log5-16"];
+
 #[test]
 fn every_kernel_and_stride_matches_golden_around_the_lane_groups() {
     for name in DESIGNS {
-        let (design, codebook, mut sim) = open(name);
-        let array = design.params::<DwconvArray>().unwrap().clone();
-        let lanes = array.lanes as usize;
-        let mut rng = SplitMix64::new(1);
-        let mut runs = 0;
-        for k in 1..=array.max_kernel as usize {
-            for s in 1..=k {
-                for (i, c) in [1, lanes - 1, lanes, lanes + 1].into_iter().enumerate() {
-                    let output = if i % 2 == 0 {
-                        OutputMode::Int32
-                    } else {
-                        OutputMode::Int8 { zero_point: -3 }
-                    };
-                    let (ho, wo) = (1 + (k + c) % 3, 1 + (2 * k + s) % 4);
-                    let p = random_problem(&mut rng, &codebook, c, ho, wo, k, s, output);
-                    let want = golden_dwconv(&codebook, &p).unwrap();
-                    let run = sim.dwconv(&p).unwrap();
-                    assert_eq!(
-                        run.output,
-                        Output::Int(want),
-                        "{name}: C={c} {ho}x{wo} k{k} s{s} {output:?}"
-                    );
-                    runs += 1;
-                }
+        sweep_kernels_and_strides(name);
+    }
+}
+
+#[test]
+fn codes_of_3_and_5_bits_straddling_words_match_golden() {
+    for (name, bits, words) in [("dwconv-pot3-24", 3, 2), ("dwconv-log5-16", 5, 2)] {
+        let design = Design::by_name(name).unwrap();
+        let array = design.params::<DwconvArray>().unwrap();
+        assert_eq!(design.weight_bits().unwrap(), bits, "{name}");
+        let layout = super::layout::Layout::of_shape(
+            [1, 1, 1, 1, 1],
+            OutputMode::Int32,
+            array.lanes as usize,
+            bits,
+        );
+        assert_eq!(layout.tap_words, words, "{name}: dense tap records");
+        sweep_kernels_and_strides(name);
+    }
+    for name in ODD_WIDTH_DESIGNS {
+        random_shapes(name, 12);
+    }
+}
+
+fn sweep_kernels_and_strides(name: &str) {
+    let (design, codebook, mut sim) = open(name);
+    let array = design.params::<DwconvArray>().unwrap().clone();
+    let lanes = array.lanes as usize;
+    let mut rng = SplitMix64::new(1);
+    let mut runs = 0;
+    for k in 1..=array.max_kernel as usize {
+        for s in 1..=k {
+            for (i, c) in [1, lanes - 1, lanes, lanes + 1].into_iter().enumerate() {
+                let output = if i % 2 == 0 {
+                    OutputMode::Int32
+                } else {
+                    OutputMode::Int8 { zero_point: -3 }
+                };
+                let (ho, wo) = (1 + (k + c) % 3, 1 + (2 * k + s) % 4);
+                let p = random_problem(&mut rng, &codebook, c, ho, wo, k, s, output);
+                let want = golden_dwconv(&codebook, &p).unwrap();
+                let run = sim.dwconv(&p).unwrap();
+                assert_eq!(
+                    run.output,
+                    Output::Int(want),
+                    "{name}: C={c} {ho}x{wo} k{k} s{s} {output:?}"
+                );
+                runs += 1;
             }
         }
-        assert_eq!(runs, 4 * (1..=array.max_kernel as usize).sum::<usize>());
-        sim.close().unwrap();
     }
+    assert_eq!(runs, 4 * (1..=array.max_kernel as usize).sum::<usize>());
+    sim.close().unwrap();
 }
 
 #[test]
 fn random_shapes_match_golden_bit_for_bit() {
     for name in DESIGNS {
-        let (design, codebook, mut sim) = open(name);
-        let mut golden = GoldenBackend::new(&design).unwrap();
-        let array = design.params::<DwconvArray>().unwrap().clone();
-        let mut rng = SplitMix64::new(42);
-        for _ in 0..24 {
-            let k = 1 + rng.below(u64::from(array.max_kernel)) as usize;
-            let s = 1 + rng.below(k as u64) as usize;
-            let c = 1 + rng.below(40) as usize;
-            let ho = 1 + rng.below(9) as usize;
-            let wo = 1 + rng.below(9) as usize;
-            let output = if rng.below(2) == 0 {
-                OutputMode::Int32
-            } else {
-                OutputMode::Int8 {
-                    zero_point: rng.below(256) as u8 as i8,
-                }
-            };
-            let p = random_problem(&mut rng, &codebook, c, ho, wo, k, s, output);
-            let want = golden.run(&p).unwrap().output;
-            let run = sim.run(&p).unwrap();
-            assert_eq!(run.output, want, "{name}: C={c} {ho}x{wo} k{k} s{s}");
-        }
-        sim.close().unwrap();
+        random_shapes(name, 24);
     }
+}
+
+fn random_shapes(name: &str, runs: usize) {
+    let (design, codebook, mut sim) = open(name);
+    let mut golden = GoldenBackend::new(&design).unwrap();
+    let array = design.params::<DwconvArray>().unwrap().clone();
+    let mut rng = SplitMix64::new(42);
+    for _ in 0..runs {
+        let k = 1 + rng.below(u64::from(array.max_kernel)) as usize;
+        let s = 1 + rng.below(k as u64) as usize;
+        let c = 1 + rng.below(40) as usize;
+        let ho = 1 + rng.below(9) as usize;
+        let wo = 1 + rng.below(9) as usize;
+        let output = if rng.below(2) == 0 {
+            OutputMode::Int32
+        } else {
+            OutputMode::Int8 {
+                zero_point: rng.below(256) as u8 as i8,
+            }
+        };
+        let p = random_problem(&mut rng, &codebook, c, ho, wo, k, s, output);
+        let want = golden.run(&p).unwrap().output;
+        let run = sim.run(&p).unwrap();
+        assert_eq!(run.output, want, "{name}: C={c} {ho}x{wo} k{k} s{s}");
+    }
+    sim.close().unwrap();
 }
 
 #[test]

@@ -28,12 +28,16 @@ impl Engine for GemmEngine {
 
     fn describe(&self, design: &Design) -> Result<String, BackendError> {
         let a = design.params::<GemmArray>()?;
+        let bits = design.weight_bits()?;
+        let container = super::layout::container_bits(bits)?;
+        let stored = if container == bits {
+            String::new()
+        } else {
+            format!(" (stored in {container}-bit containers)")
+        };
         Ok(format!(
-            "{}x{} {} PEs, int8 activations, {}-bit weight codes",
-            a.rows,
-            a.cols,
-            a.pe,
-            design.weight_bits()?
+            "{}x{} {} PEs, int8 activations, {bits}-bit weight codes{stored}",
+            a.rows, a.cols, a.pe
         ))
     }
 

@@ -161,7 +161,7 @@ pub struct GemmDescriptor {
     pub k: u32,
     /// Activations, one byte per element.
     pub a: Operand,
-    /// Weight codes, packed at the design's weight width.
+    /// Weight codes, each in the container of the design's code width.
     pub b: Operand,
     /// Output.
     pub c: Operand,
@@ -172,9 +172,13 @@ pub struct GemmDescriptor {
 }
 
 impl GemmDescriptor {
-    /// Bytes one row of B occupies with `weight_bits`-bit codes.
-    pub fn b_row_bytes(&self, weight_bits: u32) -> u64 {
-        (u64::from(self.k) * u64::from(weight_bits)).div_ceil(8)
+    /// Bytes one row of B occupies with `weight_bits`-bit codes, each in
+    /// its container (`kiln_spec::code_container_bits`: a 3-bit code takes
+    /// 4 bits, a 5- to 7-bit code a byte). `None` for a width the GEMM
+    /// engine does not carry (outside 1..=8).
+    pub fn b_row_bytes(&self, weight_bits: u32) -> Option<u64> {
+        let container = kiln_spec::code_container_bits(weight_bits)?;
+        Some((u64::from(self.k) * u64::from(container)).div_ceil(8))
     }
 }
 
@@ -188,13 +192,19 @@ impl kiln_driver::Job for GemmDescriptor {
     }
 
     /// Shapes, alignment, strides and buffer bounds for the design's weight
-    /// code width.
+    /// code width (its rows of B are rows of code containers).
     fn validate(&self, identity: &DesignIdentity) -> Result<(), DescriptorError> {
         check_dimensions([self.m, self.n, self.k])?;
         let weight_bits = identity.weight_bits;
         let (m, n, k) = (u64::from(self.m), u64::from(self.n), u64::from(self.k));
         let e = self.output.element_bytes() as u64;
-        let b_row = self.b_row_bytes(weight_bits);
+        let b_row = self
+            .b_row_bytes(weight_bits)
+            .ok_or_else(|| DescriptorError::Limit {
+                name: "ARRAY.WEIGHT_BITS",
+                value: u64::from(weight_bits),
+                rule: "the GEMM engine carries weight codes of 1 to 8 bits".into(),
+            })?;
         check_operands(&[
             ("A", &self.a, m, round8(k), k),
             ("B", &self.b, n, round8(b_row), b_row),
@@ -341,6 +351,51 @@ mod tests {
             good().validate(&identity(8)),
             Err(DescriptorError::StrideTooShort { operand: "B", .. })
         ));
+    }
+
+    /// B's rows are rows of containers: K = 13 codes of 3 bits take 7
+    /// bytes (4-bit containers), of 5 to 8 bits 13 bytes, of 1 bit 2.
+    #[test]
+    fn the_row_of_b_is_counted_in_code_containers() {
+        let d = good();
+        let rows: Vec<_> = (0..=9).map(|bits| d.b_row_bytes(bits)).collect();
+        assert_eq!(
+            rows,
+            [
+                None,
+                Some(2),
+                Some(4),
+                Some(7),
+                Some(7),
+                Some(13),
+                Some(13),
+                Some(13),
+                Some(13),
+                None
+            ]
+        );
+        // The 8-byte stride of `good` holds 13 codes of up to 4 bits.
+        for bits in 1..=4 {
+            d.validate(&identity(bits)).unwrap();
+        }
+        for bits in 5..=8 {
+            assert_eq!(
+                d.validate(&identity(bits)),
+                Err(DescriptorError::StrideTooShort {
+                    operand: "B",
+                    stride: 8,
+                    row: 13
+                }),
+                "{bits}-bit codes"
+            );
+        }
+        let err = d.validate(&identity(9)).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "ARRAY.WEIGHT_BITS is 9; the GEMM engine carries weight codes of 1 to 8 bits"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

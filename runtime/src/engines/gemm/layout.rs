@@ -3,10 +3,14 @@
 //! version, with the bytes of a worked example.
 //!
 //! - **A**: M rows of K int8 bytes, row `m` starting at byte `m * lda`.
-//! - **B**: N rows of K weight codes packed little-end first: element `k`
-//!   occupies bits `(k * wbits) % 8 ..` of byte `(k * wbits) / 8` of its row
-//!   (`wbits` is 4 or 8), so for 4-bit codes even `k` is the low nibble and
-//!   odd `k` the high nibble. Row `n` starts at byte `n * ldb`.
+//! - **B**: N rows of K weight codes, each in a container of `cbits =
+//!   kiln_spec::code_container_bits(wbits)` bits (1, 2, 4 or 8: the smallest
+//!   that holds a `wbits`-bit code, for `wbits` of 1 to 8), little-end first:
+//!   element `k` occupies the low `wbits` of the `cbits` bits from bit
+//!   `(k * cbits) % 8` of byte `(k * cbits) / 8` of its row, and the spare
+//!   high bits of its container are zero. For 3- and 4-bit codes, even `k`
+//!   is the low nibble and odd `k` the high nibble; 5- to 8-bit codes take a
+//!   byte each. Row `n` starts at byte `n * ldb`.
 //! - **C**: M rows of N elements, one byte (int8) or four bytes (int32,
 //!   little-endian) each; row `m` starts at byte `m * ldc`.
 //! - **Channel parameters**: N records of [`CHANNEL_RECORD_BYTES`] bytes,
@@ -42,7 +46,7 @@ pub struct Strides {
 impl Strides {
     /// The default strides: each operand's row bytes ([`a_row_bytes`],
     /// [`b_row_bytes`], [`c_row_bytes`]) rounded up to a multiple of
-    /// [`ROW_ALIGN`]. Errors when `weight_bits` is not 4 or 8.
+    /// [`ROW_ALIGN`]. Errors when `weight_bits` is not 1 to 8.
     pub fn packed(
         n: usize,
         k: usize,
@@ -66,11 +70,18 @@ pub fn a_row_bytes(k: usize) -> usize {
     k
 }
 
-/// Bytes of data in one packed row of B: `ceil(k * weight_bits / 8)`.
-/// Errors when `weight_bits` is not 4 or 8.
+/// Bytes of data in one row of B: `ceil(k * container_bits / 8)`, with
+/// the container of [`container_bits`]. Errors when `weight_bits` is not 1
+/// to 8.
 pub fn b_row_bytes(k: usize, weight_bits: u32) -> Result<usize, GemmError> {
-    check_weight_bits(weight_bits)?;
-    Ok((k * weight_bits as usize).div_ceil(8))
+    Ok((k * container_bits(weight_bits)? as usize).div_ceil(8))
+}
+
+/// Bits of the container each `weight_bits`-bit code of B is stored in
+/// (`kiln_spec::code_container_bits`: 1, 2, 4 or 8). Errors when
+/// `weight_bits` is not 1 to 8.
+pub fn container_bits(weight_bits: u32) -> Result<u32, GemmError> {
+    kiln_spec::code_container_bits(weight_bits).ok_or(GemmError::WeightBits { bits: weight_bits })
 }
 
 /// Bytes of data in one row of C: `n` times 1 (int8) or 4 (int32).
@@ -91,13 +102,6 @@ pub fn b_bytes(n: usize, ldb: usize) -> usize {
 /// Size of the C region: `m * ldc`.
 pub fn c_bytes(m: usize, ldc: usize) -> usize {
     m * ldc
-}
-
-fn check_weight_bits(bits: u32) -> Result<(), GemmError> {
-    match bits {
-        4 | 8 => Ok(()),
-        bits => Err(GemmError::WeightBits { bits }),
-    }
 }
 
 fn check_stride(operand: &'static str, stride: usize, min: usize) -> Result<(), GemmError> {
@@ -127,15 +131,16 @@ pub fn pack_a(p: &GemmProblem, lda: usize) -> Result<Vec<u8>, GemmError> {
     Ok(out)
 }
 
-/// B in its device layout: `b_bytes(n, ldb)` bytes, codes packed as the
-/// module documentation says, padding (including the unused high nibble
-/// after an odd number of 4-bit codes) zero. Errors when `weight_bits` is
-/// not 4 or 8, a code does not fit it, `ldb` is shorter than a packed row,
-/// or B's length is not `n * k`.
+/// B in its device layout: `b_bytes(n, ldb)` bytes, each code in its
+/// container as the module documentation says; the spare bits of every
+/// container and the padding (including the unused high nibble after an
+/// odd number of 3- or 4-bit codes) zero. Errors when `weight_bits` is not
+/// 1 to 8, a code does not fit it, `ldb` is shorter than a row of
+/// containers, or B's length is not `n * k`.
 pub fn pack_b(p: &GemmProblem, weight_bits: u32, ldb: usize) -> Result<Vec<u8>, GemmError> {
     check_len("B (weight codes)", "N x K", p.b.len(), p.n, p.k)?;
     check_stride("B", ldb, b_row_bytes(p.k, weight_bits)?)?;
-    let wbits = weight_bits as usize;
+    let cbits = container_bits(weight_bits)? as usize;
     let mut out = vec![0u8; b_bytes(p.n, ldb)];
     if p.k > 0 {
         for (row, (dst, src)) in out
@@ -152,7 +157,8 @@ pub fn pack_b(p: &GemmProblem, weight_bits: u32, ldb: usize) -> Result<Vec<u8>, 
                         bits: weight_bits,
                     });
                 }
-                let bit = col * wbits;
+                // A container never straddles a byte: cbits divides 8.
+                let bit = col * cbits;
                 dst[bit / 8] |= code << (bit % 8);
             }
         }
@@ -206,7 +212,84 @@ mod tests {
         assert_eq!((s.lda, s.ldb, s.ldc), (8, 8, 16));
         let s = Strides::packed(8, 17, 8, OutputMode::Int8 { zero_point: 0 }).unwrap();
         assert_eq!((s.lda, s.ldb, s.ldc), (24, 24, 8));
-        assert!(Strides::packed(1, 1, 2, OutputMode::Int32).is_err());
+        assert!(Strides::packed(1, 1, 0, OutputMode::Int32).is_err());
+        assert!(Strides::packed(1, 1, 9, OutputMode::Int32).is_err());
+        // Rows of containers: 17 3-bit codes take 9 bytes (4-bit slots),
+        // 17 5-bit codes 17 bytes, 17 1-bit codes 3 bytes.
+        for (bits, ldb) in [(1, 8), (2, 8), (3, 16), (4, 16), (5, 24), (7, 24), (8, 24)] {
+            let s = Strides::packed(1, 17, bits, OutputMode::Int32).unwrap();
+            assert_eq!(s.ldb, ldb, "{bits}-bit codes");
+        }
+        assert_eq!(b_row_bytes(17, 3).unwrap(), 9);
+        assert_eq!(b_row_bytes(17, 6).unwrap(), 17);
+        assert_eq!(b_row_bytes(17, 1).unwrap(), 3);
+    }
+
+    fn problem_b(n: usize, k: usize, b: Vec<u8>) -> GemmProblem {
+        GemmProblem {
+            m: 1,
+            n,
+            k,
+            a: vec![0; k],
+            b,
+            channels: vec![
+                ChannelParams {
+                    bias: 0,
+                    multiplier: 0,
+                    shift: 0,
+                };
+                n
+            ],
+            act_zero_point: 0,
+            output: OutputMode::Int32,
+        }
+    }
+
+    /// 3-bit codes take nibbles and 5-, 6- and 7-bit codes bytes, the code
+    /// in the low bits and the container's spare bits zero; a code that
+    /// sets a spare bit is refused, not truncated.
+    #[test]
+    fn codes_sit_in_containers_with_the_spare_bits_zero() {
+        let p = problem_b(2, 3, vec![0b111, 0b010, 0b101, 0b001, 0b110, 0b011]);
+        assert_eq!(
+            pack_b(&p, 3, 8).unwrap(),
+            [0x27, 0x05, 0, 0, 0, 0, 0, 0, 0x61, 0x03, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(pack_b(&p, 3, 2).unwrap(), [0x27, 0x05, 0x61, 0x03]);
+        for (bits, top) in [(5u32, 0x1fu8), (6, 0x3f), (7, 0x7f)] {
+            let p = problem_b(1, 3, vec![top, 1, top - 1]);
+            assert_eq!(
+                pack_b(&p, bits, 3).unwrap(),
+                [top, 1, top - 1],
+                "{bits}-bit"
+            );
+            // Every byte's spare bits are clear.
+            let p = problem_b(1, 9, vec![top; 9]);
+            let packed = pack_b(&p, bits, 16).unwrap();
+            assert!(packed[..9].iter().all(|&b| b == top), "{bits}-bit");
+            assert!(packed[9..].iter().all(|&b| b == 0), "{bits}-bit padding");
+            let p = problem_b(1, 2, vec![1, top + 1]);
+            assert!(matches!(
+                pack_b(&p, bits, 8),
+                Err(GemmError::CodeWidth { col: 1, .. })
+            ));
+        }
+        let p = problem_b(1, 2, vec![1, 8]);
+        assert!(matches!(
+            pack_b(&p, 3, 8),
+            Err(GemmError::CodeWidth {
+                col: 1,
+                code: 8,
+                bits: 3,
+                ..
+            })
+        ));
+        // 1-bit codes: 8 to a byte, the first in bit 0.
+        let p = problem_b(1, 10, vec![1, 0, 0, 1, 1, 0, 1, 0, 1, 1]);
+        assert_eq!(pack_b(&p, 1, 2).unwrap(), [0b0101_1001, 0b11]);
+        // 2-bit codes: 4 to a byte.
+        let p = problem_b(1, 5, vec![3, 0, 1, 2, 1]);
+        assert_eq!(pack_b(&p, 2, 2).unwrap(), [0b1001_0011, 0b01]);
     }
 
     #[test]

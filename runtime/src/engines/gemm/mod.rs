@@ -149,7 +149,7 @@ pub enum GemmError {
     },
     #[error(transparent)]
     Requant(#[from] RequantError),
-    #[error("{bits}-bit weight codes cannot be packed: the B layout supports 4 and 8 bits")]
+    #[error("{bits}-bit weight codes cannot be packed: the B layout carries codes of 1 to 8 bits")]
     WeightBits { bits: u32 },
     #[error(
         "{operand} row stride {stride} bytes is shorter than a row: it must be at least {min}"

@@ -11,7 +11,7 @@ use super::{
     check_fields, deserialize_fields, in_range, library_pe, DesignContext, EngineIdentity,
     EngineParams, EngineSpec, Params,
 };
-use crate::{invalid, PeLibrary, SpecError};
+use crate::{code_container_bits, invalid, PeLibrary, SpecError};
 
 /// The GEMM engine's Rust half in kiln-spec.
 #[derive(Debug)]
@@ -27,7 +27,8 @@ pub struct GemmArray {
     pub rows: u32,
     /// PE columns: output channels computed at once.
     pub cols: u32,
-    /// K elements each half of the A and B buffers holds (a multiple of 16).
+    /// K elements each half of the A and B buffers holds (a multiple of 16
+    /// whose codes, in their containers, fill whole 64-bit words).
     pub k_depth: u32,
     /// Array-row tiles per output block.
     pub m_tiles: u32,
@@ -79,12 +80,23 @@ impl EngineSpec for Gemm {
         in_range(file, "m_tiles", array.m_tiles, 1, 64)?;
         in_range(file, "n_tiles", array.n_tiles, 1, 64)?;
         in_range(file, "k_depth", array.k_depth, 16, 16384)?;
-        if !(array.k_depth * pe.weight_bits).is_multiple_of(64) {
+        // B rows are stored in containers (kiln_spec::code_container_bits):
+        // a buffer half's row must be whole 64-bit words of them.
+        let container = code_container_bits(pe.weight_bits).ok_or_else(|| {
+            invalid(
+                file,
+                format!(
+                    "pe `{}` has {}-bit codes; the GEMM engine carries 1..=8",
+                    pe.name, pe.weight_bits
+                ),
+            )
+        })?;
+        if !(array.k_depth * container).is_multiple_of(64) {
             return Err(invalid(
                 file,
                 format!(
-                    "k_depth {} x {}-bit codes must fill whole 64-bit words",
-                    array.k_depth, pe.weight_bits
+                    "k_depth {} x {}-bit code containers ({}-bit codes) must fill whole 64-bit words",
+                    array.k_depth, container, pe.weight_bits
                 ),
             ));
         }
@@ -161,5 +173,41 @@ impl EngineParams for GemmArray {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// k_depth's rule counts code containers, not code bits: 16 one-bit
+    /// codes are a quarter of a word; 16 three-bit codes in 4-bit
+    /// containers are a whole one, though 48 bits would not be.
+    #[test]
+    fn k_depth_must_fill_whole_words_of_code_containers() {
+        let text = |pe: &str, k_depth: u32| {
+            format!(
+                "name = \"gemm-t\"\nsummary = \"t\"\nengine = \"gemm\"\npe = \"{pe}\"\nrows = 2\n\
+                 cols = 2\nk_depth = {k_depth}\nm_tiles = 1\nn_tiles = 1\nclock_mhz = 100.0\n\
+                 max_burst_beats = 4\nmax_outstanding_reads = 2\ntest_only = true\n"
+            )
+        };
+        let load = |pe: &str, k_depth: u32| crate::Design::parse("gemm-t.toml", &text(pe, k_depth));
+        for (pe, k_depth) in [("test_sign1", 64), ("test_pot3", 16), ("test_log5", 16)] {
+            let design = load(pe, k_depth).unwrap_or_else(|e| panic!("{pe}: {e}"));
+            let bits = design.weight_bits().unwrap();
+            assert_eq!(
+                design.core_parameters().unwrap()[2],
+                ("WBits", bits.to_string()),
+                "the core takes the PE's width; it derives the container"
+            );
+        }
+        for k_depth in [16, 32, 48] {
+            let err = load("test_sign1", k_depth).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!(
+                    "k_depth {k_depth} x 1-bit code containers (1-bit codes) must fill whole 64-bit words"
+                )),
+                "{err}"
+            );
+        }
     }
 }
