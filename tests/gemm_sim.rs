@@ -129,7 +129,11 @@ fn every_design_matches_golden_on_odd_shapes() {
 /// containers of 1, 4 and 8 bits. K runs over primes and values next to the
 /// container and chunk boundaries, so that a row's last word is partly
 /// filled and K chunks are short.
-const ODD_WIDTH_DESIGNS: [&str; 3] = ["gemm-sign1-4x4", "gemm-pot3-8x8", "gemm-log5-8x8"];
+const ODD_WIDTH_DESIGNS: [&str; 3] = [
+    "gemm-test-sign1-4x4",
+    "gemm-test-pot3-8x8",
+    "gemm-test-log5-8x8",
+];
 
 #[test]
 fn codes_of_1_3_and_5_bits_match_golden_on_odd_shapes() {
@@ -176,7 +180,7 @@ fn cli_gemm_runs_a_5_bit_design() {
         &[
             "gemm",
             "--design",
-            "gemm-log5-8x8",
+            "gemm-test-log5-8x8",
             "--m",
             "9",
             "--n",
@@ -190,7 +194,7 @@ fn cli_gemm_runs_a_5_bit_design() {
     assert_eq!(report["mismatches"], 0);
     assert_eq!(report["outputs"], 9 * 21);
     // Rows of 77 codes in byte containers: a 5-bit B moves a byte per code.
-    let array = Design::by_name("gemm-log5-8x8").unwrap();
+    let array = Design::by_name("gemm-test-log5-8x8").unwrap();
     let array = array.params::<GemmArray>().unwrap();
     assert_eq!(
         report["bytes_read"].as_u64().unwrap(),

@@ -27,7 +27,7 @@ fn open(name: &str) -> (Design, Codebook, SimBackend) {
 /// Test-only designs of 3- and 5-bit codes (hw/designs/dv), whose tap
 /// records pack codes densely, so that a code straddles two 64-bit words:
 /// lane 21 of 24 (3 bits, bits 63..65) and lane 12 of 16 (5 bits, 60..64).
-const ODD_WIDTH_DESIGNS: [&str; 2] = ["dwconv-pot3-24", "dwconv-log5-16"];
+const ODD_WIDTH_DESIGNS: [&str; 2] = ["dwconv-test-pot3-24", "dwconv-test-log5-16"];
 
 #[test]
 fn every_kernel_and_stride_matches_golden_around_the_lane_groups() {
@@ -38,7 +38,7 @@ fn every_kernel_and_stride_matches_golden_around_the_lane_groups() {
 
 #[test]
 fn codes_of_3_and_5_bits_straddling_words_match_golden() {
-    for (name, bits, words) in [("dwconv-pot3-24", 3, 2), ("dwconv-log5-16", 5, 2)] {
+    for (name, bits, words) in [("dwconv-test-pot3-24", 3, 2), ("dwconv-test-log5-16", 5, 2)] {
         let design = Design::by_name(name).unwrap();
         let array = design.params::<DwconvArray>().unwrap();
         assert_eq!(design.weight_bits().unwrap(), bits, "{name}");
