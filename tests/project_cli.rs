@@ -105,6 +105,21 @@ fn a_new_project_lists_and_verifies_its_pe_by_name_and_by_path() {
         assert_eq!(report["passed"], true);
         assert_eq!(report["pes"][0]["exhaustive"]["cases"], 256 * 8);
     }
+    // The project's design (3-bit codes) runs on its RTL by name and by path.
+    for design in ["gemm-pot3-8x8", "designs/gemm-pot3-8x8.toml"] {
+        let out = kiln_in(
+            &project,
+            None,
+            &[
+                "gemm", "--design", design, "--m", "16", "--n", "24", "--k", "80", "--json",
+            ],
+        );
+        assert!(out.status.success(), "{design}: {}", text(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["design"], "gemm-pot3-8x8");
+        assert_eq!(report["outputs"], 16 * 24);
+        assert_eq!(report["mismatches"], 0, "{report}");
+    }
     // From outside the project, --project finds it.
     let out = kiln_in(&base.0, None, &["--project", "demo", "designs", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -218,6 +233,68 @@ fn a_design_naming_an_unknown_pe_is_refused_naming_the_known_ones() {
             && message.contains("shift_pot"),
         "{message}"
     );
+}
+
+/// Reads `kiln`'s stderr lines until one holds `want`, or fails after
+/// `secs` seconds; returns everything read.
+fn await_line(
+    lines: &std::sync::mpsc::Receiver<String>,
+    want: &str,
+    secs: u64,
+    seen: &mut String,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.contains(want) {
+                    return;
+                }
+            }
+            Err(_) => panic!("no line with `{want}` within {secs} s; kiln printed:\n{seen}"),
+        }
+    }
+}
+
+#[test]
+fn watch_verifies_again_on_every_save() {
+    use std::io::BufRead;
+    let base = TempDir::new("watch");
+    let project = new_project(&base.0);
+    let rtl = project.join("pe/pot3/rtl/pot3.sv");
+    let good = std::fs::read_to_string(&rtl).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .current_dir(&project)
+        .args(["pe", "verify", "--pe", "pot3", "--watch"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    await_line(&rx, "kiln: PASSED", 120, &mut seen);
+    // A wrong product: the sign is ignored. The watch finds mismatches.
+    std::fs::write(&rtl, good.replace("wcode_i[2] ? 16'd0 - mag : mag", "mag")).unwrap();
+    await_line(&rx, "kiln: FAILED", 120, &mut seen);
+    // A syntax error: Verilator's message, and the watch goes on.
+    std::fs::write(&rtl, good.replace("endmodule", "endmodul")).unwrap();
+    await_line(&rx, "kiln: ERROR", 120, &mut seen);
+    std::fs::write(&rtl, &good).unwrap();
+    await_line(&rx, "kiln: PASSED", 120, &mut seen);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.contains("pot3.sv"), "the RTL error names the file:\n{seen}");
 }
 
 #[test]

@@ -606,7 +606,7 @@ mod tests {
                 "weight_bits = 5\nencoding = \"sign_magnitude\"\nmagnitudes = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1, 1, 1, 1, 1, 1, 1]\n",
                 "does not fit",
             ),
-            ("weight_bits = 9\nencoding = \"twos_complement\"\n", "must be 1..=8"),
+            ("weight_bits = 9\nencoding = \"twos_complement\"\n", "the engines carry weight codes of 1 to 8 bits"),
         ] {
             let err = test(body).unwrap_err().to_string();
             assert!(err.contains(want), "`{err}` should mention `{want}`");
@@ -664,11 +664,11 @@ mod tests {
             ),
             (
                 "[[pe]]\nname = \"a\"\nsummary = \"\"\nweight_bits = 0\nencoding = \"twos_complement\"\n",
-                "weight_bits is 0, must be 1..=8",
+                "weight_bits is 0; the engines carry weight codes of 1 to 8 bits",
             ),
             (
                 "[[pe]]\nname = \"a\"\nsummary = \"\"\nweight_bits = 9\nencoding = \"twos_complement\"\n",
-                "weight_bits is 9, must be 1..=8",
+                "weight_bits is 9; the engines carry weight codes of 1 to 8 bits",
             ),
         ];
         for (body, want) in cases {

@@ -109,7 +109,7 @@ fn run_gemm(args: GemmBenchArgs) -> anyhow::Result<Outcome> {
     let board = kiln_spec::Board::by_name(&args.board)?;
     let shapes = parse_shapes(&args.shapes)?;
     let array = design.params::<GemmArray>()?;
-    let codebook = Codebook::named(&array.pe)?;
+    let codebook = Codebook::of_design(&design)?;
     // Every shape, before the simulator or any operand exists.
     for &(m, n, k) in &shapes {
         check_gemm_sizes(

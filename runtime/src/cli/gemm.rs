@@ -164,7 +164,8 @@ fn run_once(args: &GemmArgs) -> anyhow::Result<Outcome> {
     )?;
     let (design, board) = (&target.design, &target.board);
     check_run_args([args.m, args.n, args.k])?;
-    let codebook = Codebook::named(&design.params::<GemmArray>()?.pe)?;
+    design.params::<GemmArray>()?;
+    let codebook = Codebook::of_design(design)?;
     let output = match args.output {
         OutputArg::Int8 => OutputMode::Int8 { zero_point: 0 },
         OutputArg::Int32 => OutputMode::Int32,
