@@ -237,12 +237,7 @@ fn a_design_naming_an_unknown_pe_is_refused_naming_the_known_ones() {
 
 /// Reads `kiln`'s stderr lines until one holds `want`, or fails after
 /// `secs` seconds; returns everything read.
-fn await_line(
-    lines: &std::sync::mpsc::Receiver<String>,
-    want: &str,
-    secs: u64,
-    seen: &mut String,
-) {
+fn await_line(lines: &std::sync::mpsc::Receiver<String>, want: &str, secs: u64, seen: &mut String) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -276,7 +271,10 @@ fn watch_verifies_again_on_every_save() {
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             if tx.send(line).is_err() {
                 break;
             }
@@ -294,7 +292,10 @@ fn watch_verifies_again_on_every_save() {
     await_line(&rx, "kiln: PASSED", 120, &mut seen);
     let _ = child.kill();
     let _ = child.wait();
-    assert!(seen.contains("pot3.sv"), "the RTL error names the file:\n{seen}");
+    assert!(
+        seen.contains("pot3.sv"),
+        "the RTL error names the file:\n{seen}"
+    );
 }
 
 #[test]

@@ -64,7 +64,9 @@ pub enum SpecError {
 }
 
 /// The root of the kiln source tree: `$KILN_ROOT` if set, else the tree this
-/// crate was compiled from. Used to find RTL sources for synthesis and docs.
+/// crate was compiled from. Used by `kiln regs generate`, the bundled digits
+/// model and the tests; RTL is read from [`rtl::builtin_root`], which an
+/// installed kiln has too.
 pub fn repo_root() -> PathBuf {
     match std::env::var_os("KILN_ROOT") {
         Some(root) => PathBuf::from(root),
