@@ -120,6 +120,53 @@ fn a_new_project_lists_and_verifies_its_pe_by_name_and_by_path() {
         assert_eq!(report["outputs"], 16 * 24);
         assert_eq!(report["mismatches"], 0, "{report}");
     }
+    // Its Vivado project reads the project's RTL where it is, and its
+    // emulation bitstream's manifest checks against the project.
+    let out = kiln_in(
+        &project,
+        None,
+        &[
+            "bitstream",
+            "vivado",
+            "--design",
+            "gemm-pot3-8x8",
+            "--board",
+            "pynq-z1",
+            "--out",
+            "viv",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let tcl = std::fs::read_to_string(project.join("viv/build_bitstream.tcl")).unwrap();
+    let pot3 = std::fs::canonicalize(project.join("pe/pot3/rtl/pot3.sv")).unwrap();
+    assert!(tcl.contains(&format!("{{{}}}", pot3.display())), "{tcl}");
+    for args in [
+        vec![
+            "bitstream",
+            "emulate",
+            "--design",
+            "gemm-pot3-8x8",
+            "--out",
+            "pot3.xclbin",
+        ],
+        vec!["bitstream", "check", "--manifest", "pot3.toml"],
+    ] {
+        let out = kiln_in(&project, None, &args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    }
+    // kiln doctor names the project and finds the simulator's tools.
+    let out = kiln_in(&project, None, &["doctor", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let doctor: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doctor["project"].as_str().unwrap().starts_with("demo ("),
+        "{doctor}"
+    );
+    let tools = doctor["tools"].as_array().unwrap();
+    for tool in ["verilator", "c++", "zlib headers", "yosys"] {
+        let t = tools.iter().find(|t| t["tool"] == tool).unwrap();
+        assert_eq!(t["found"], true, "{t}");
+    }
     // From outside the project, --project finds it.
     let out = kiln_in(&base.0, None, &["--project", "demo", "designs", "--json"]);
     assert!(out.status.success(), "{}", text(&out));

@@ -200,7 +200,12 @@ impl Xclbin {
     /// map and a BITSTREAM section naming the design.
     pub fn emulation(design: &str) -> Result<Self, XclbinError> {
         // Refuse a design that does not exist now rather than at load time.
-        let design = kiln_spec::Design::by_name(design)?;
+        Self::emulation_of(&kiln_spec::Design::by_name(design)?)
+    }
+
+    /// [`Xclbin::emulation`] of a design already looked up (a project's
+    /// included).
+    pub fn emulation_of(design: &kiln_spec::Design) -> Result<Self, XclbinError> {
         let map = kiln_spec::RegisterMap::builtin()?;
         let kernel_xml = kiln_spec::regs::render_kernel_xml(&map, KERNEL_NAME);
         Ok(Self::new(

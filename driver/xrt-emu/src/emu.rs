@@ -305,8 +305,11 @@ impl Registry {
             ));
         }
         let design = x.emulation_design().or_else(|e| invalid(e.to_string()))?;
-        let design =
-            kiln_spec::Design::by_name(&design).or_else(|e| invalid(format!("{what}: {e}")))?;
+        // The emulation runs inside the kiln process, so the project of its
+        // working directory (if any) names the design as kiln did.
+        let design = kiln_spec::Catalog::discover(None)
+            .and_then(|catalog| catalog.design(&design))
+            .or_else(|e| invalid(format!("{what}: {e}")))?;
         let xml = x.kernel_xml().or_else(|e| invalid(e.to_string()))?;
         let kernel = kernel_xml::parse(&xml).or_else(|e| invalid(format!("{what}: {e}")))?;
         let board = &device.board;

@@ -281,9 +281,29 @@ impl Manifest {
         Self::read(path)?.check(path, require_file)
     }
 
+    /// [`Manifest::load`] with the design looked up in `catalog`, so that a
+    /// manifest of a project's design checks against the project.
+    pub fn load_in(
+        path: &Path,
+        require_file: bool,
+        catalog: &kiln_spec::Catalog,
+    ) -> Result<CheckedManifest, ManifestError> {
+        Self::read(path)?.check_in(path, require_file, catalog)
+    }
+
     /// The checks of [`Manifest::load`] on a manifest read from `path`: the
     /// bitstream is looked for beside it.
     pub fn check(self, path: &Path, require_file: bool) -> Result<CheckedManifest, ManifestError> {
+        self.check_in(path, require_file, &kiln_spec::Catalog::builtin()?)
+    }
+
+    /// [`Manifest::check`] with the design looked up in `catalog`.
+    pub fn check_in(
+        self,
+        path: &Path,
+        require_file: bool,
+        catalog: &kiln_spec::Catalog,
+    ) -> Result<CheckedManifest, ManifestError> {
         let manifest = self;
         let invalid = |message: String| ManifestError::Invalid {
             path: path.to_path_buf(),
@@ -303,7 +323,7 @@ impl Manifest {
                 kiln_driver::regs::REG_VERSION
             )));
         }
-        let design = Design::by_name(&manifest.design)?;
+        let design = catalog.design(&manifest.design)?;
         let board = Board::by_name(&manifest.board)?;
         let params = parameters_of(&design)?;
         if manifest.parameters != params {

@@ -182,7 +182,8 @@ struct CheckReport {
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
-    let checked: CheckedManifest = Manifest::load(&args.manifest, false)?;
+    let checked: CheckedManifest =
+        Manifest::load_in(&args.manifest, false, super::catalog()?.as_ref())?;
     let mut hardware_name = None;
     if let Some(kind) = args.backend {
         if kind == BackendKind::Golden {
@@ -298,7 +299,7 @@ fn emulate(args: EmulateArgs) -> anyhow::Result<Outcome> {
             board.transport
         );
     }
-    let xclbin = Xclbin::emulation(&design.name)?;
+    let xclbin = Xclbin::emulation_of(&design)?;
     xclbin.write(&args.out)?;
     let tools = BTreeMap::from([(
         "xrt-emulation".to_string(),

@@ -73,8 +73,12 @@ pub fn resolve(
             kind.name()
         );
     };
-    let checked = Manifest::load(path, kind == BackendKind::Xrt && hw.xclbin.is_none())
-        .context("checking the bitstream manifest")?;
+    let checked = Manifest::load_in(
+        path,
+        kind == BackendKind::Xrt && hw.xclbin.is_none(),
+        super::catalog()?.as_ref(),
+    )
+    .context("checking the bitstream manifest")?;
     if let Some(d) = design.filter(|d| *d != checked.design.name) {
         bail!(
             "manifest {} is for design `{}`, but --design is `{d}`",

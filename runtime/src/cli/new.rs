@@ -72,40 +72,7 @@ struct Doctor {
 
 pub fn doctor(args: DoctorArgs) -> anyhow::Result<Outcome> {
     const SIM: &str = "pe verify, gemm, matmul, run --backend sim|devmem, bench sim|gemm|bfp";
-    let mut tools = Vec::new();
-    #[cfg(feature = "sim")]
-    {
-        match kiln_sim::toolchain() {
-            Ok(t) => {
-                tools.push(Tool {
-                    tool: "verilator",
-                    found: true,
-                    detail: format!("{} ({})", t.verilator_version, t.verilator.display()),
-                    needed_by: SIM,
-                });
-                tools.push(Tool {
-                    tool: "c++",
-                    found: true,
-                    detail: format!("{} ({})", t.cxx_version, t.cxx.display()),
-                    needed_by: SIM,
-                });
-                tools.push(zlib(&t.cxx, SIM));
-            }
-            Err(e) => tools.push(Tool {
-                tool: "verilator, c++",
-                found: false,
-                detail: e.to_string(),
-                needed_by: SIM,
-            }),
-        }
-    }
-    #[cfg(not(feature = "sim"))]
-    tools.push(Tool {
-        tool: "simulator",
-        found: false,
-        detail: super::NO_SIMULATOR.to_string(),
-        needed_by: SIM,
-    });
+    let mut tools = simulator_tools(SIM);
     tools.push(version_of("yosys", &["-V"], "synth"));
     tools.push(version_of(
         "vivado",
@@ -149,6 +116,45 @@ pub fn doctor(args: DoctorArgs) -> anyhow::Result<Outcome> {
         );
     }
     Ok(Outcome::Passed)
+}
+
+/// Verilator, the C++ compiler and zlib, as the simulator finds them.
+#[cfg(feature = "sim")]
+fn simulator_tools(needed_by: &'static str) -> Vec<Tool> {
+    match kiln_sim::toolchain() {
+        Ok(t) => vec![
+            Tool {
+                tool: "verilator",
+                found: true,
+                detail: format!("{} ({})", t.verilator_version, t.verilator.display()),
+                needed_by,
+            },
+            Tool {
+                tool: "c++",
+                found: true,
+                detail: format!("{} ({})", t.cxx_version, t.cxx.display()),
+                needed_by,
+            },
+            zlib(&t.cxx, needed_by),
+        ],
+        Err(e) => vec![Tool {
+            tool: "verilator, c++",
+            found: false,
+            detail: e.to_string(),
+            needed_by,
+        }],
+    }
+}
+
+/// A kiln without the simulator (a board build) says so.
+#[cfg(not(feature = "sim"))]
+fn simulator_tools(needed_by: &'static str) -> Vec<Tool> {
+    vec![Tool {
+        tool: "simulator",
+        found: false,
+        detail: super::NO_SIMULATOR.to_string(),
+        needed_by,
+    }]
 }
 
 /// Whether the C++ compiler finds zlib's header, which Verilator's FST
