@@ -218,6 +218,22 @@ fn broken_rtl_names_file_and_line_and_leaves_nothing_in_the_cache() {
         entries.iter().all(|e| e.starts_with("runtime-")),
         "no model entry for broken RTL: {entries:?}"
     );
+    // A port narrower than the codebook says: Verilator names the port,
+    // and kiln says what its harness connects.
+    std::fs::write(
+        &rtl,
+        good.replace("input  logic [2:0]  wcode_i", "input  logic [3:0]  wcode_i"),
+    )
+    .unwrap();
+    let out = kiln_in(&project, Some(&cache), &["pe", "verify", "--pe", "pot3"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let message = text(&out);
+    assert!(
+        message.contains("WIDTH")
+            && message.contains("'wcode_i' expects 4 bits")
+            && message.contains("wcode_i[2:0] (weight_bits in the codebook)"),
+        "{message}"
+    );
     // Mended, the same command builds and passes.
     std::fs::write(&rtl, good).unwrap();
     let out = kiln_in(&project, Some(&cache), &["pe", "verify", "--pe", "pot3"]);

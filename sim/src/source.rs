@@ -43,6 +43,9 @@ pub struct ModelSource {
     pub parameters: Vec<(String, String)>,
     /// The top's ports, in the order the Rust side indexes them.
     pub ports: Vec<PortSpec>,
+    /// Said after Verilator's messages when it rejects the model: what the
+    /// generated files expect of the user's RTL.
+    pub hint: Option<String>,
 }
 
 impl ModelSource {
@@ -79,6 +82,14 @@ impl ModelSource {
                 port("prod_o", PortDir::Out, shape.product_bits),
                 port("acc_o", PortDir::Out, 32),
             ],
+            hint: Some(format!(
+                "{top}.sv is kiln's harness: it connects act_i[{}:0], wcode_i[{}:0] (weight_bits in \
+                 the codebook) and prod_o[{}:0] of module {}",
+                shape.act_bits - 1,
+                pe.weight_bits - 1,
+                shape.product_bits - 1,
+                pe.name
+            )),
             top,
         })
     }
@@ -127,6 +138,7 @@ impl ModelSource {
                     width: p.width,
                 })
                 .collect(),
+            hint: None,
         })
     }
 }

@@ -229,9 +229,14 @@ pub(crate) fn build_model(
         hint: INSTALL_HINT,
     })?;
     if !out.status.success() {
+        let mut messages = verilator_messages(&out.stderr, &out.stdout);
+        if let Some(hint) = &source.hint {
+            messages.push_str("\nnote: ");
+            messages.push_str(hint);
+        }
         return Err(BuildError::Verilator {
             model: source.label.clone(),
-            messages: verilator_messages(&out.stderr, &out.stdout),
+            messages,
         });
     }
 
