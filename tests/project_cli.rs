@@ -404,4 +404,16 @@ fn two_processes_verilating_one_pe_build_it_once() {
         1,
         "{entries:?}"
     );
+    // `kiln cache` lists that one model; --clean removes it.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = kiln_in(&project, Some(&cache), args);
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let listed = json(&["cache", "--json"]);
+    assert_eq!(listed["models"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["models"][0]["model"], "PE pot3");
+    let cleaned = json(&["cache", "--clean", "--json"]);
+    assert_eq!(cleaned["removed"], 1);
+    assert_eq!(cleaned["models"].as_array().unwrap().len(), 0);
 }

@@ -214,7 +214,15 @@ fn build(
         );
         let about_path = staging.join("model.txt");
         fs::write(&about_path, about).map_err(|e| verilate::io(&about_path, e))?;
-        fs::rename(&staging, &entry).map_err(|e| verilate::io(&entry, e))
+        match fs::rename(&staging, &entry) {
+            Ok(()) => Ok(()),
+            // The same model, built by another process meanwhile: use it.
+            Err(_) if entry.join("model.so").is_file() => {
+                let _ = fs::remove_dir_all(&staging);
+                Ok(())
+            }
+            Err(e) => Err(verilate::io(&entry, e)),
+        }
     })();
     let seconds = start.elapsed().as_secs_f64();
     match result {
@@ -293,4 +301,65 @@ fn lock(path: &Path) -> Result<File, BuildError> {
         .map_err(|e| verilate::io(path, e))?;
     file.lock().map_err(|e| verilate::io(path, e))?;
     Ok(file)
+}
+
+/// One built model in the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheEntry {
+    /// Its key (the folder's name).
+    pub key: String,
+    /// What it is, from its model.txt (`PE pot3`, `design gemm-pot-8x8 (FST trace)`).
+    pub label: String,
+    /// Bytes on disk.
+    pub bytes: u64,
+}
+
+/// The built models in the cache, largest first.
+pub fn entries() -> Result<Vec<CacheEntry>, BuildError> {
+    let models = cache_root()?.join("models");
+    let mut entries = Vec::new();
+    let Ok(read) = fs::read_dir(&models) else {
+        return Ok(entries);
+    };
+    for dir in read.flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+        let key = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if key.starts_with('.') {
+            continue;
+        }
+        let label = fs::read_to_string(dir.join("model.txt"))
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string))
+            .unwrap_or_default();
+        let bytes = fs::read_dir(&dir)
+            .map(|r| {
+                r.flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        entries.push(CacheEntry { key, label, bytes });
+    }
+    entries.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.key.cmp(&b.key)));
+    Ok(entries)
+}
+
+/// Removes every built model (each under its lock, so a build in progress
+/// finishes first) and returns how many went and their bytes. Models
+/// loaded by running processes stay usable: their files are unlinked, not
+/// overwritten.
+pub fn clean() -> Result<(usize, u64), BuildError> {
+    let models = cache_root()?.join("models");
+    let mut removed = (0, 0);
+    for entry in entries()? {
+        let _lock = lock(&models.join(format!("{}.lock", entry.key)))?;
+        let dir = models.join(&entry.key);
+        fs::remove_dir_all(&dir).map_err(|e| verilate::io(&dir, e))?;
+        removed.0 += 1;
+        removed.1 += entry.bytes;
+    }
+    Ok(removed)
 }

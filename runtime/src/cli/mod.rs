@@ -110,6 +110,9 @@ enum Command {
     /// Which tools kiln finds (Verilator, C++, yosys, Vivado) and which
     /// commands need each; the cache and project in use.
     Doctor(new::DoctorArgs),
+    /// The simulator's cache of built models: list them and their size, or
+    /// empty it with --clean.
+    Cache(new::CacheArgs),
 }
 
 /// Prints a line on stderr when a simulation model is built into the
@@ -158,5 +161,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Regs(cmd) => regs::run(cmd),
         Command::New(args) => new::new(args),
         Command::Doctor(args) => new::doctor(args),
+        Command::Cache(args) => new::cache(args),
     }
 }
