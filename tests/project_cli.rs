@@ -9,26 +9,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// A folder removed when the test ends.
-struct TempDir(PathBuf);
+struct TempDir(tempfile::TempDir);
 
 impl TempDir {
     fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "kiln-project-{tag}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
+        Self(
+            tempfile::Builder::new()
+                .prefix(&format!("kiln-project-{tag}-"))
+                .tempdir()
+                .unwrap(),
+        )
     }
-}
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+    fn path(&self) -> &Path {
+        self.0.path()
     }
 }
 
@@ -80,7 +74,7 @@ fn cache_entries(cache: &Path) -> (Vec<String>, Vec<String>) {
 #[test]
 fn a_new_project_lists_and_verifies_its_pe_by_name_and_by_path() {
     let base = TempDir::new("new");
-    let project = new_project(&base.0);
+    let project = new_project(base.path());
     let out = kiln_in(&project, None, &["pe", "list", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -168,11 +162,15 @@ fn a_new_project_lists_and_verifies_its_pe_by_name_and_by_path() {
         assert_eq!(t["found"], true, "{t}");
     }
     // From outside the project, --project finds it.
-    let out = kiln_in(&base.0, None, &["--project", "demo", "designs", "--json"]);
+    let out = kiln_in(
+        base.path(),
+        None,
+        &["--project", "demo", "designs", "--json"],
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("gemm-pot3-8x8"));
     // Without it, the project's names are unknown.
-    let out = kiln_in(&base.0, None, &["pe", "verify", "--pe", "pot3"]);
+    let out = kiln_in(base.path(), None, &["pe", "verify", "--pe", "pot3"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("no PE named `pot3`"), "{}", text(&out));
 }
@@ -180,8 +178,8 @@ fn a_new_project_lists_and_verifies_its_pe_by_name_and_by_path() {
 #[test]
 fn broken_rtl_names_file_and_line_and_leaves_nothing_in_the_cache() {
     let base = TempDir::new("broken");
-    let cache = base.0.join("cache");
-    let project = new_project(&base.0);
+    let cache = base.path().join("cache");
+    let project = new_project(base.path());
     let rtl = project.join("pe/pot3/rtl/pot3.sv");
     let good = std::fs::read_to_string(&rtl).unwrap();
     // Line 25 loses its semicolon.
@@ -251,7 +249,7 @@ fn broken_rtl_names_file_and_line_and_leaves_nothing_in_the_cache() {
 #[test]
 fn a_codebook_missing_a_code_is_refused_at_load() {
     let base = TempDir::new("codebook");
-    let project = new_project(&base.0);
+    let project = new_project(base.path());
     std::fs::write(
         project.join("pe/pot3/codebook.toml"),
         "name = \"pot3\"\nweight_bits = 3\nencoding = \"table\"\nvalues = [1, 2, 4, 8, -1, -2, -4]\n",
@@ -282,7 +280,7 @@ fn a_codebook_missing_a_code_is_refused_at_load() {
 #[test]
 fn a_design_naming_an_unknown_pe_is_refused_naming_the_known_ones() {
     let base = TempDir::new("unknown");
-    let project = new_project(&base.0);
+    let project = new_project(base.path());
     let file = project.join("designs/gemm-pot3-8x8.toml");
     let text_before = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text_before.replace("pe = \"pot3\"", "pe = \"pot9\"")).unwrap();
@@ -321,7 +319,7 @@ fn await_line(lines: &std::sync::mpsc::Receiver<String>, want: &str, secs: u64, 
 fn watch_verifies_again_on_every_save() {
     use std::io::BufRead;
     let base = TempDir::new("watch");
-    let project = new_project(&base.0);
+    let project = new_project(base.path());
     let rtl = project.join("pe/pot3/rtl/pot3.sv");
     let good = std::fs::read_to_string(&rtl).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kiln"))
@@ -364,8 +362,8 @@ fn watch_verifies_again_on_every_save() {
 #[test]
 fn two_processes_verilating_one_pe_build_it_once() {
     let base = TempDir::new("race");
-    let cache = base.0.join("cache");
-    let project = new_project(&base.0);
+    let cache = base.path().join("cache");
+    let project = new_project(base.path());
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_kiln"))
             .current_dir(&project)

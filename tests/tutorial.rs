@@ -60,14 +60,6 @@ fn normalise(line: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn the_tutorial_runs_as_written() {
     let root = kiln_spec::repo_root();
@@ -78,16 +70,17 @@ fn the_tutorial_runs_as_written() {
         "the tutorial has its commands: {steps:?}"
     );
 
-    let base = TempDir(std::env::temp_dir().join(format!("kiln-tutorial-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&base.0);
-    std::fs::create_dir_all(&base.0).unwrap();
+    let base = tempfile::Builder::new()
+        .prefix("kiln-tutorial-")
+        .tempdir()
+        .unwrap();
     let kiln = PathBuf::from(env!("CARGO_BIN_EXE_kiln"));
     let path = format!(
         "{}:{}",
         kiln.parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut cwd: PathBuf = base.0.clone();
+    let mut cwd: PathBuf = base.path().to_path_buf();
     for step in &steps {
         if let Some(dir) = step.command.strip_prefix("cd ") {
             cwd = cwd.join(dir.trim());

@@ -13,6 +13,7 @@ fn main() {
     embed(
         &root,
         &["boards"],
+        &["toml"],
         "BOARD_FILES",
         "(file name, text) of every board file.",
         &out_dir.join("boards.rs"),
@@ -20,6 +21,7 @@ fn main() {
     embed(
         &root,
         &["hw/designs", "hw/designs/dv"],
+        &["toml"],
         "DESIGN_FILES",
         "(file name, text) of every design file, test-only ones included.",
         &out_dir.join("designs.rs"),
@@ -40,31 +42,15 @@ fn embed_rtl(root: &std::path::Path, dest: &PathBuf) {
         .collect();
     dirs.push("hw/ip/pe/dv".to_string());
     dirs.sort();
-    let mut out = String::from(
-        "/// (path relative to the repository root, text) of every RTL file.\n\
-         pub(crate) const RTL_FILES: &[(&str, &str)] = &[\n",
+    let dirs: Vec<&str> = dirs.iter().map(String::as_str).collect();
+    embed(
+        root,
+        &dirs,
+        &["sv", "svh"],
+        "RTL_FILES",
+        "(path relative to the repository root, text) of every RTL file.",
+        dest,
     );
-    for dir in &dirs {
-        let path = root.join(dir);
-        println!("cargo:rerun-if-changed={}", path.display());
-        let mut files: Vec<PathBuf> = fs::read_dir(&path)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "sv" || x == "svh"))
-            .collect();
-        files.sort();
-        for file in &files {
-            println!("cargo:rerun-if-changed={}", file.display());
-            let rel = format!("{dir}/{}", file.file_name().unwrap().to_string_lossy());
-            let abs = fs::canonicalize(file).unwrap();
-            out.push_str(&format!(
-                "    ({rel:?}, include_str!({:?})),\n",
-                abs.display().to_string()
-            ));
-        }
-    }
-    out.push_str("];\n");
-    fs::write(dest, out).unwrap();
 }
 
 /// Every `hw/ip/<name>/engine.toml`, as (name, text).
@@ -95,7 +81,16 @@ fn embed_engines(root: &std::path::Path, dest: &PathBuf) {
     fs::write(dest, out).unwrap();
 }
 
-fn embed(root: &std::path::Path, dirs: &[&str], name: &str, doc: &str, dest: &PathBuf) {
+/// Writes `dest`: a const `name` of (path relative to `root`, text) for
+/// every file of `dirs` whose extension is one of `exts`, sorted per folder.
+fn embed(
+    root: &std::path::Path,
+    dirs: &[&str],
+    exts: &[&str],
+    name: &str,
+    doc: &str,
+    dest: &PathBuf,
+) {
     let mut out = format!("/// {doc}\npub(crate) const {name}: &[(&str, &str)] = &[\n");
     for dir in dirs {
         let path = root.join(dir);
@@ -103,7 +98,7 @@ fn embed(root: &std::path::Path, dirs: &[&str], name: &str, doc: &str, dest: &Pa
         let mut entries: Vec<PathBuf> = fs::read_dir(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
             .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .filter(|p| p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)))
             .collect();
         entries.sort();
         for file in &entries {

@@ -175,73 +175,40 @@ fn build(
 ) -> Result<(), BuildError> {
     let models = root.join("models");
     fs::create_dir_all(&models).map_err(|e| verilate::io(&models, e))?;
-    let _lock = lock(&models.join(format!("{key}.lock")))?;
-    let entry = models.join(key);
-    if entry.join("model.so").is_file() {
-        return Ok(());
-    }
     let runtime = runtime(tools, root)?;
     let label = match trace {
         None => source.label.clone(),
         Some(TraceFormat::Fst) => format!("{} (FST trace)", source.label),
         Some(TraceFormat::Vcd) => format!("{} (VCD trace)", source.label),
     };
-    notify(BuildEvent::Started {
-        model: label.clone(),
-    });
-    let start = Instant::now();
-    let staging = staging_dir(&models, key);
-    let result = (|| {
-        fs::create_dir_all(&staging).map_err(|e| verilate::io(&staging, e))?;
-        // The class name carries the key, so models never share symbols.
-        let class = format!("Vk{}", &key[..12]);
-        verilate::build_model(tools, source, trace, &class, &staging, &runtime)?;
-        if self::key(tools, source, trace)? != key {
-            return Err(BuildError::SourceChanged {
-                model: source.label.clone(),
-            });
-        }
-        let seconds = start.elapsed().as_secs_f64();
-        let about = format!(
-            "{label}\ntop: {}\nbuilt in {seconds:.1} s\nfiles:\n{}\n",
-            source.top,
-            source
-                .files
-                .iter()
-                .map(|f| format!("  {}", f.display()))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-        let about_path = staging.join("model.txt");
-        fs::write(&about_path, about).map_err(|e| verilate::io(&about_path, e))?;
-        match fs::rename(&staging, &entry) {
-            Ok(()) => Ok(()),
-            // The same model, built by another process meanwhile: use it.
-            Err(_) if entry.join("model.so").is_file() => {
-                let _ = fs::remove_dir_all(&staging);
-                Ok(())
+    build_once(
+        &models.join(key),
+        |entry| entry.join("model.so").is_file(),
+        &label,
+        |staging, start| {
+            // The class name carries the key, so models never share symbols.
+            let class = format!("Vk{}", &key[..12]);
+            verilate::build_model(tools, source, trace, &class, staging, &runtime)?;
+            if self::key(tools, source, trace)? != key {
+                return Err(BuildError::SourceChanged {
+                    model: source.label.clone(),
+                });
             }
-            Err(e) => Err(verilate::io(&entry, e)),
-        }
-    })();
-    let seconds = start.elapsed().as_secs_f64();
-    match result {
-        Ok(()) => {
-            notify(BuildEvent::Finished {
-                model: label,
-                seconds,
-            });
-            Ok(())
-        }
-        Err(e) => {
-            let _ = fs::remove_dir_all(&staging);
-            notify(BuildEvent::Failed {
-                model: label,
-                seconds,
-            });
-            Err(e)
-        }
-    }
+            let about = format!(
+                "{label}\ntop: {}\nbuilt in {:.1} s\nfiles:\n{}\n",
+                source.top,
+                start.elapsed().as_secs_f64(),
+                source
+                    .files
+                    .iter()
+                    .map(|f| format!("  {}", f.display()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            let about_path = staging.join("model.txt");
+            fs::write(&about_path, about).map_err(|e| verilate::io(&about_path, e))
+        },
+    )
 }
 
 /// The Verilator runtime's objects, compiled once per tool versions.
@@ -250,44 +217,46 @@ fn runtime(tools: &Toolchain, root: &Path) -> Result<Vec<PathBuf>, BuildError> {
     let key = kiln_spec::rtl::hex(&Sha256::digest(recipe.as_bytes()))[..16].to_string();
     let dir = root.join(format!("runtime-{key}"));
     let objects = verilate::runtime_objects(&dir);
-    if objects.iter().all(|o| o.is_file()) {
-        return Ok(objects);
+    let whole = |dir: &Path| verilate::runtime_objects(dir).iter().all(|o| o.is_file());
+    if !whole(&dir) {
+        fs::create_dir_all(root).map_err(|e| verilate::io(root, e))?;
+        build_once(&dir, whole, "the Verilator runtime", |staging, _| {
+            verilate::build_runtime(tools, staging)
+        })?;
     }
-    fs::create_dir_all(root).map_err(|e| verilate::io(root, e))?;
-    let _lock = lock(&root.join(format!("runtime-{key}.lock")))?;
-    if objects.iter().all(|o| o.is_file()) {
-        return Ok(objects);
-    }
-    notify(BuildEvent::Started {
-        model: "the Verilator runtime".into(),
-    });
-    let start = Instant::now();
-    let staging = staging_dir(root, &key);
-    let result = fs::create_dir_all(&staging)
-        .map_err(|e| verilate::io(&staging, e))
-        .and_then(|()| verilate::build_runtime(tools, &staging))
-        .and_then(|()| fs::rename(&staging, &dir).map_err(|e| verilate::io(&dir, e)));
-    if let Err(e) = result {
-        let _ = fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    notify(BuildEvent::Finished {
-        model: "the Verilator runtime".into(),
-        seconds: start.elapsed().as_secs_f64(),
-    });
     Ok(objects)
 }
 
-/// A staging folder no other build uses.
-fn staging_dir(parent: &Path, key: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    parent.join(format!(
-        ".tmp-{}-{}-{nanos}",
-        &key[..key.len().min(16)],
-        std::process::id()
-    ))
+/// Makes the cache folder `dest` with `fill` unless it is already whole
+/// (`done`): under an exclusive lock on `<dest>.lock`, so one process or
+/// thread builds while the others wait and then find it made; in a staging
+/// folder renamed into place ([`kiln_spec::publish`]). Tells the build
+/// observer what is being built, and how it ended.
+fn build_once(
+    dest: &Path,
+    done: impl Fn(&Path) -> bool,
+    label: &str,
+    fill: impl FnOnce(&Path, Instant) -> Result<(), BuildError>,
+) -> Result<(), BuildError> {
+    let mut lock_path = dest.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let _lock = lock(Path::new(&lock_path))?;
+    if done(dest) {
+        return Ok(());
+    }
+    notify(BuildEvent::Started {
+        model: label.to_string(),
+    });
+    let start = Instant::now();
+    let result =
+        kiln_spec::publish::publish_dir(dest, &done, |staging| fill(staging, start), verilate::io);
+    let seconds = start.elapsed().as_secs_f64();
+    let model = label.to_string();
+    notify(match result {
+        Ok(()) => BuildEvent::Finished { model, seconds },
+        Err(_) => BuildEvent::Failed { model, seconds },
+    });
+    result
 }
 
 /// An exclusive lock on `path`, released when the file is dropped. Each

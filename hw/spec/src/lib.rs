@@ -14,6 +14,7 @@ mod design;
 pub mod engines;
 mod pe;
 pub mod project;
+pub mod publish;
 pub mod regs;
 pub mod rtl;
 pub mod shell;

@@ -426,6 +426,6 @@ impl Catalog {
 }
 
 /// A `--pe`/`--design` argument that names a file rather than an entry.
-fn looks_like_path(arg: &str) -> bool {
+pub fn looks_like_path(arg: &str) -> bool {
     arg.contains('/') || arg.ends_with(".toml") || arg == "." || arg == ".."
 }

@@ -88,7 +88,8 @@ const COMPLETE: &str = ".complete";
 fn write_out() -> Result<PathBuf, SpecError> {
     let parent = cache_dir()?.join("rtl");
     let dest = parent.join(&builtin_hash()[..16]);
-    if dest.join(COMPLETE).is_file() {
+    let complete = |dir: &Path| dir.join(COMPLETE).is_file();
+    if complete(&dest) {
         return Ok(dest);
     }
     let io = |path: &Path, e: std::io::Error| SpecError::Io {
@@ -96,39 +97,22 @@ fn write_out() -> Result<PathBuf, SpecError> {
         message: e.to_string(),
     };
     std::fs::create_dir_all(&parent).map_err(|e| io(&parent, e))?;
-    let staging = parent.join(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    ));
-    let result = (|| {
-        for (path, text) in RTL_FILES {
-            let file = staging.join(path);
-            if let Some(dir) = file.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    crate::publish::publish_dir(
+        &dest,
+        complete,
+        |staging| {
+            for (path, text) in RTL_FILES {
+                let file = staging.join(path);
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+                }
+                std::fs::write(&file, text).map_err(|e| io(&file, e))?;
             }
-            std::fs::write(&file, text).map_err(|e| io(&file, e))?;
-        }
-        std::fs::write(staging.join(COMPLETE), builtin_hash()).map_err(|e| io(&staging, e))
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    match std::fs::rename(&staging, &dest) {
-        Ok(()) => Ok(dest),
-        // Another process put the same files there first: use theirs.
-        Err(_) if dest.join(COMPLETE).is_file() => {
-            let _ = std::fs::remove_dir_all(&staging);
-            Ok(dest)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&staging);
-            Err(io(&dest, e))
-        }
-    }
+            std::fs::write(staging.join(COMPLETE), builtin_hash()).map_err(|e| io(staging, e))
+        },
+        io,
+    )?;
+    Ok(dest)
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 mod bench;
 mod bitstream;
 mod boards;
+mod cache;
 mod designs;
+mod doctor;
 mod gemm;
 mod hardware;
 mod matmul;
@@ -109,10 +111,10 @@ enum Command {
     New(new::NewArgs),
     /// Which tools kiln finds (Verilator, C++, yosys, Vivado) and which
     /// commands need each; the cache and project in use.
-    Doctor(new::DoctorArgs),
+    Doctor(doctor::DoctorArgs),
     /// The simulator's cache of built models: list them and their size, or
     /// empty it with --clean.
-    Cache(new::CacheArgs),
+    Cache(cache::CacheArgs),
 }
 
 /// Prints a line on stderr when a simulation model is built into the
@@ -159,8 +161,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Boards(args) => boards::run(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Regs(cmd) => regs::run(cmd),
-        Command::New(args) => new::new(args),
-        Command::Doctor(args) => new::doctor(args),
-        Command::Cache(args) => new::cache(args),
+        Command::New(args) => new::run(args),
+        Command::Doctor(args) => doctor::run(args),
+        Command::Cache(args) => cache::run(args),
     }
 }

@@ -28,7 +28,7 @@ pub(super) fn folder(args: &[&str]) -> anyhow::Result<PathBuf> {
     }
     for arg in args {
         let path = Path::new(arg);
-        if arg.contains('/') && path.exists() {
+        if kiln_spec::project::looks_like_path(arg) && path.exists() {
             let dir = if path.is_dir() {
                 path
             } else {

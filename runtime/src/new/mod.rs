@@ -1,7 +1,9 @@
 //! `kiln new`: a project a user owns, outside kiln's tree, with one working
 //! PE (a 3-bit power-of-two shift PE), a design of it and a README of the
 //! loop. The files are written into a staging folder beside the target and
-//! renamed into place, so a failure leaves nothing half-written.
+//! renamed into place ([`kiln_spec::publish`]), so a failure leaves nothing
+//! half-written. The PE's RTL is kiln's own test PE `test_pot3` under the
+//! name `pot3`: kiln's 3-bit RTL tests run the RTL a user starts from.
 
 use std::path::{Path, PathBuf};
 
@@ -14,14 +16,13 @@ const TEMPLATE: &[(&str, &str)] = &[
         include_str!("template/pe/pot3/codebook.toml"),
     ),
     (
-        "pe/pot3/rtl/pot3.sv",
-        include_str!("template/pe/pot3/rtl/pot3.sv"),
-    ),
-    (
         "designs/gemm-pot3-8x8.toml",
         include_str!("template/designs/gemm-pot3-8x8.toml"),
     ),
 ];
+
+/// kiln's 3-bit test PE, written into every new project as `pot3`.
+const STARTER_PE_RTL: &str = include_str!("../../../hw/ip/pe/dv/test_pot3.sv");
 
 /// Why a project could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -66,28 +67,32 @@ pub fn scaffold(dir: &Path) -> Result<Vec<PathBuf>, NewError> {
         }
         std::fs::remove_dir(dir).map_err(io(dir))?;
     }
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let staging = parent.join(format!(".{name}.kiln-new-{}", std::process::id()));
-    let written = (|| {
-        let mut written = Vec::new();
-        for (path, text) in TEMPLATE {
-            let file = staging.join(path);
-            if let Some(folder) = file.parent() {
-                std::fs::create_dir_all(folder).map_err(io(folder))?;
+    let pe_rtl = STARTER_PE_RTL.replace("test_pot3", "pot3");
+    let mut written = Vec::new();
+    kiln_spec::publish::publish_dir(
+        dir,
+        |_| false,
+        |staging| {
+            let files = TEMPLATE
+                .iter()
+                .map(|(path, text)| (*path, text.replace("@NAME@", &name)))
+                .chain(std::iter::once(("pe/pot3/rtl/pot3.sv", pe_rtl.clone())));
+            for (path, text) in files {
+                let file = staging.join(path);
+                if let Some(folder) = file.parent() {
+                    std::fs::create_dir_all(folder).map_err(io(folder))?;
+                }
+                std::fs::write(&file, text).map_err(io(&file))?;
+                written.push(PathBuf::from(path));
             }
-            std::fs::write(&file, text.replace("@NAME@", &name)).map_err(io(&file))?;
-            written.push(PathBuf::from(path));
-        }
-        std::fs::rename(&staging, dir).map_err(io(dir))?;
-        Ok(written)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    written
+            Ok(())
+        },
+        |path, source| NewError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -96,12 +101,10 @@ mod tests {
 
     #[test]
     fn a_project_opens_with_its_pe_and_design() {
-        let base = std::env::temp_dir().join(format!("kiln-new-test-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
-        std::fs::create_dir_all(&base).unwrap();
-        let dir = base.join("demo");
+        let base = tempfile::tempdir().unwrap();
+        let dir = base.path().join("demo");
         let files = scaffold(&dir).unwrap();
-        assert_eq!(files.len(), TEMPLATE.len());
+        assert_eq!(files.len(), TEMPLATE.len() + 1);
         let project = kiln_spec::Project::open(&dir).unwrap();
         assert_eq!(project.name, "demo");
         assert_eq!(project.pes, ["pot3"]);
@@ -109,6 +112,5 @@ mod tests {
         assert_eq!(project.library.get("pot3").unwrap().weight_value(0b110), -4);
         // A second time into the same, now full, folder is refused.
         assert!(matches!(scaffold(&dir), Err(NewError::Exists(_))));
-        std::fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -1,15 +1,20 @@
-// test_pot3: a 3-bit power-of-two weight PE, built only for kiln's own
-// tests (a code width that is not a power of two).
+// test_pot3: shift PE for 3-bit power-of-two weights. It is also the PE of
+// every new project (`kiln new` writes it as module pot3), so kiln's own
+// 3-bit RTL tests run the very RTL a user starts from.
 //
 // wcode_i[2] is the sign (set: the product is negated); wcode_i[1:0] is the
-// exponent e, and the magnitude is act << e. There is no zero code.
+// exponent e, and the magnitude is act << e. One register stage: valid_o
+// and prod_o follow valid_i by one cycle.
+//
+// Every kiln PE has these ports: act_i is int8, prod_o the int16 product,
+// wcode_i as wide as weight_bits in codebook.toml.
 module test_pot3 (
   input  logic        clk_i,
   input  logic        rst_ni,
-  input  logic        valid_i,  // act_i and wcode_i hold an operand pair this cycle
+  input  logic        valid_i,  // act_i and wcode_i hold an operand pair
   input  logic [7:0]  act_i,    // int8 activation, two's complement
   input  logic [2:0]  wcode_i,  // {sign, exponent[1:0]}
-  output logic        valid_o,  // prod_o holds the product of the pair taken last cycle
+  output logic        valid_o,  // prod_o holds the product of the last pair
   output logic [15:0] prod_o    // signed product, two's complement
 );
 
@@ -30,7 +35,6 @@ module test_pot3 (
     end
   end
 
-  // Datapath register: enabled by valid_i, no reset (valid_q qualifies it).
   always_ff @(posedge clk_i) begin
     if (valid_i) begin
       prod_q <= prod_d;
