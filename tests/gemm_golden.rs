@@ -542,7 +542,7 @@ fn four_bit_codes_are_low_nibble_first() {
         n: 2,
         k: 3,
         a: vec![1, 2, 3],
-        b: vec![0x1, 0x2, 0x3, 0xA, 0xB, 0xC],
+        b: vec![0x1, 0x2, 0x3, 0xA, 0xB, 0xC].into(),
         channels: vec![
             ChannelParams {
                 bias: 0,
@@ -637,7 +637,7 @@ fn the_documented_example() {
         n: 2,
         k: 3,
         a: vec![3, -2, 100],
-        b: vec![0x1, 0x9, 0x7, 0x0, 0xF, 0x3],
+        b: vec![0x1, 0x9, 0x7, 0x0, 0xF, 0x3].into(),
         channels: vec![
             ChannelParams {
                 bias: 1000,
@@ -697,7 +697,7 @@ fn small_problem() -> GemmProblem {
         n: 3,
         k: 4,
         a: vec![1; 8],
-        b: vec![2; 12],
+        b: vec![2; 12].into(),
         channels: vec![
             ChannelParams {
                 bias: 0,
@@ -766,7 +766,7 @@ fn validation_errors_name_what_is_wrong() {
         "{err}"
     );
     let err = error_of(&pot, |p| {
-        p.b.pop();
+        p.b = p.b[..p.b.len() - 1].to_vec().into();
     });
     assert!(
         err.contains("B (weight codes) holds 11") && err.contains("needs 12"),

@@ -42,7 +42,29 @@ impl Codebook {
                 message: format!("a {} design has no PE codebook", design.engine.name),
             })
         })?;
-        Self::for_pe(&design.library, design.library.get(pe)?)
+        // The golden model asks once per engine call: remember the last few
+        // per thread. The key holds the library's `Arc`, so its address
+        // cannot be reused by another library while the entry lives.
+        type Memo = Vec<(std::sync::Arc<kiln_spec::PeLibrary>, String, Codebook)>;
+        thread_local! {
+            static MEMO: std::cell::RefCell<Memo> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let hit = MEMO.with_borrow(|memo| {
+            memo.iter()
+                .find(|(lib, name, _)| std::sync::Arc::ptr_eq(lib, &design.library) && name == pe)
+                .map(|(_, _, cb)| cb.clone())
+        });
+        if let Some(cb) = hit {
+            return Ok(cb);
+        }
+        let cb = Self::for_pe(&design.library, design.library.get(pe)?)?;
+        MEMO.with_borrow_mut(|memo| {
+            if memo.len() == 8 {
+                memo.remove(0);
+            }
+            memo.push((design.library.clone(), pe.to_string(), cb.clone()));
+        });
+        Ok(cb)
     }
 
     pub fn pe(&self) -> &str {

@@ -32,15 +32,76 @@ impl ActQuant {
         q.clamp(-128.0, 127.0) as i8
     }
 
-    /// [`ActQuant::quantise`] of every element.
+    /// [`ActQuant::quantise`] of every element, bit for bit, without the
+    /// `roundf` call that keeps the loop from vectorising: `f32::round`
+    /// rounds half away from zero, which is truncation plus one step away
+    /// from zero when the dropped fraction is at least a half. Values past
+    /// +-1024 saturate either way, so they are clamped first, which keeps
+    /// the truncation in i32 exact; NaN quantises to 0, as `as i8` makes it.
     pub fn quantise_all(&self, x: &[f32]) -> Vec<i8> {
-        x.iter().map(|&v| self.quantise(v)).collect()
+        let (scale, zp) = (self.scale, i32::from(self.zero_point));
+        x.iter()
+            .map(|&v| {
+                let q = v / scale;
+                let c = q.clamp(-1024.0, 1024.0);
+                let t = c as i32;
+                let away = i32::from((c - t as f32).abs() >= 0.5);
+                let r = t + if c < 0.0 { -away } else { away };
+                let y = (r + zp).clamp(-128, 127) as i8;
+                if q.is_nan() {
+                    0
+                } else {
+                    y
+                }
+            })
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vectorised loop and the one-value definition agree on values
+    /// around every rounding edge, extremes and non-finite values.
+    #[test]
+    fn quantise_all_is_quantise() {
+        let mut xs = vec![
+            0.0f32,
+            -0.0,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+            1e30,
+            -1e30,
+        ];
+        for i in -3000..3000 {
+            let h = i as f32 * 0.5;
+            xs.extend([h, h.next_up(), h.next_down()]);
+        }
+        let mut rng = crate::rng::SplitMix64::new(9);
+        xs.extend((0..20000).map(|_| f32::from_bits(rng.below(1 << 32) as u32)));
+        for q in [
+            ActQuant::from_range(-1.0, 3.0),
+            ActQuant::from_range(0.0, 1.0),
+            ActQuant {
+                scale: 1.0,
+                zero_point: -128,
+            },
+            ActQuant {
+                scale: 0.5,
+                zero_point: 127,
+            },
+        ] {
+            let all = q.quantise_all(&xs);
+            for (x, got) in xs.iter().zip(all) {
+                assert_eq!(got, q.quantise(*x), "{x:e} with {q:?}");
+            }
+        }
+    }
 
     #[test]
     fn activation_range_keeps_zero_exact() {

@@ -213,12 +213,18 @@ impl ConvSite {
     /// position), `pad` where the kernel reaches outside the input.
     pub fn gather<T: Copy>(&self, x: &[T], g: usize, pad: T) -> Vec<T> {
         let spatial: usize = self.in_spatial.iter().product();
+        let outs: usize = self.out_spatial.iter().product();
         let cg = self.channels / self.groups;
         let taps = self.kernel.iter().product::<usize>();
-        let reads = &self.reads;
-        let mut a = Vec::with_capacity(self.m() * self.k());
+        let k = self.k();
+        let mut a = vec![pad; self.m() * k];
+        // Blocks of output positions: a block's rows of A stay in cache
+        // while every channel is written into them, and each channel's
+        // reads for the block are close together in the input.
+        const BLOCK: usize = 32;
         for img in 0..self.images {
-            for o_reads in reads.chunks_exact(taps) {
+            for o0 in (0..outs).step_by(BLOCK) {
+                let o1 = (o0 + BLOCK).min(outs);
                 for c in 0..cg {
                     let ch = g * cg + c;
                     let (base, step) = if self.nhwc {
@@ -226,10 +232,14 @@ impl ConvSite {
                     } else {
                         ((img * self.channels + ch) * spatial, 1)
                     };
-                    a.extend(o_reads.iter().map(|r| match r {
-                        Some(s) => x[base + s * step],
-                        None => pad,
-                    }));
+                    for o in o0..o1 {
+                        let row = &mut a[(img * outs + o) * k + c * taps..][..taps];
+                        for (dst, r) in row.iter_mut().zip(&self.reads[o * taps..(o + 1) * taps]) {
+                            if let Some(s) = r {
+                                *dst = x[base + s * step];
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -231,7 +231,7 @@ mod tests {
             n,
             k,
             a: vec![0; k],
-            b,
+            b: b.into(),
             channels: vec![
                 ChannelParams {
                     bias: 0,

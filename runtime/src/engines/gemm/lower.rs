@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use tract_onnx::prelude::*;
 
-use super::{ChannelParams, GemmProblem, OutputMode};
+use super::{ChannelParams, GemmProblem, OutputMode, WeightCodes};
 use crate::backend::BackendError;
 use crate::formats::{quantise_per_channel, Codebook};
 use crate::model::lower::JobRunner;
@@ -25,8 +25,8 @@ pub struct GemmArithmetic {
 pub struct GemmWeights {
     pub n: usize,
     pub k: usize,
-    /// N x K codes of the design's PE.
-    pub codes: Vec<u8>,
+    /// N x K codes of the design's PE, shared by every call of the layer.
+    pub codes: WeightCodes,
     /// Per channel, in the codes' value units: `(value(code) -
     /// zero_point[n]) * scale[n]` is the real weight. Non-zero only for
     /// already-quantised weights carried over exactly.
@@ -49,7 +49,7 @@ impl GemmArithmetic {
         Ok(GemmWeights {
             n,
             k,
-            codes: q.codes.iter().map(|&c| c as u8).collect(),
+            codes: q.codes.iter().map(|&c| c as u8).collect::<Vec<u8>>().into(),
             zero_points: vec![0; n],
             scales: q.scales.iter().map(|&s| f64::from(s)).collect(),
         })
@@ -71,7 +71,7 @@ impl GemmArithmetic {
             return Ok(GemmWeights {
                 n,
                 k,
-                codes,
+                codes: codes.into(),
                 zero_points,
                 scales: scales.to_vec(),
             });
@@ -151,7 +151,7 @@ fn gemm_call(
     a: Vec<i8>,
     za: i8,
     sa: f64,
-    codes: &[u8],
+    codes: &WeightCodes,
     w_zp: &[i32],
     sw: &[f64],
     bias: &[f64],
@@ -183,23 +183,34 @@ fn gemm_call(
         n,
         k,
         a,
-        b: codes.to_vec(),
+        b: codes.clone(),
         channels,
         act_zero_point: za,
         output: OutputMode::Int32,
     };
     let acc = runner.run(layer, &problem)?.into_int("GEMM")?;
     let needs_rowsum = w_zp.iter().any(|&z| z != 0);
-    let mut out = Vec::with_capacity(m * n);
-    for (row, acc_row) in problem.a.chunks_exact(k).zip(acc.chunks_exact(n)) {
+    let mut out = vec![0f64; m * n];
+    for ((row, acc_row), out_row) in problem
+        .a
+        .chunks_exact(k)
+        .zip(acc.chunks_exact(n))
+        .zip(out.chunks_exact_mut(n))
+    {
         let rowsum: i64 = if needs_rowsum {
             row.iter().map(|&x| i64::from(x) - i64::from(za)).sum()
         } else {
             0
         };
-        for ch in 0..n {
-            let exact = i64::from(acc_row[ch]) - i64::from(w_zp[ch]) * rowsum;
-            out.push(exact as f64 * sa * sw[ch] + residual[ch]);
+        for ((((y, &acc), &zp), &s), &r) in out_row
+            .iter_mut()
+            .zip(acc_row)
+            .zip(w_zp)
+            .zip(sw)
+            .zip(&residual)
+        {
+            let exact = i64::from(acc) - i64::from(zp) * rowsum;
+            *y = exact as f64 * sa * s + r;
         }
     }
     Ok(out)

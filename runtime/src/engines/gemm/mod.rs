@@ -13,8 +13,10 @@
 
 pub mod budget;
 pub mod check;
+pub mod codes;
 mod engine;
 pub mod job;
+pub mod kernel;
 pub mod layout;
 pub mod lower;
 pub mod mode;
@@ -23,6 +25,7 @@ pub use crate::formats::requant::{
     multiply_by_quantized_multiplier, quantize_multiplier, requantise, rounding_divide_by_pot,
     saturating_rounding_doubling_high_mul, ChannelParams, OutputMode, RequantError,
 };
+pub use codes::WeightCodes;
 pub use engine::{GemmEngine, GEMM};
 pub use job::{GemmDescriptor, GemmRun, RunGemm};
 
@@ -42,8 +45,9 @@ pub struct GemmProblem {
     /// Activations, M x K row-major.
     pub a: Vec<i8>,
     /// Weight codes, N x K row-major, one code per element (unpacked), each
-    /// below `2^weight_bits` of the codebook.
-    pub b: Vec<u8>,
+    /// below `2^weight_bits` of the codebook; shared by the calls of a
+    /// layer, with the golden model's decoded form (see [`codes`]).
+    pub b: WeightCodes,
     /// One record per output channel (N).
     pub channels: Vec<ChannelParams>,
     /// Zero point of the activations, subtracted from every activation.
@@ -71,7 +75,12 @@ impl GemmProblem {
             });
         }
         let codes = codebook.len();
-        if let Some(i) = self.b.iter().position(|&c| usize::from(c) >= codes) {
+        // The largest code is found once per set of codes, not per call.
+        let fits = usize::from(self.b.max_code()) < codes;
+        if let Some(i) = (!fits)
+            .then(|| self.b.iter().position(|&c| usize::from(c) >= codes))
+            .flatten()
+        {
             return Err(GemmError::Code {
                 row: i / self.k,
                 col: i % self.k,
@@ -167,113 +176,43 @@ pub enum GemmError {
     },
 }
 
-/// Rows of B decoded to their integer values as `T`, or `None` when some
-/// value of the codebook does not fit `T`.
-fn decode<T: TryFrom<i32> + Copy + Default>(values: &[i32], codes: &[u8]) -> Option<Vec<T>> {
-    // A table of all 256 byte values: indexing it with a u8 needs no bounds
-    // check. Codes past the codebook were refused by validation.
-    let mut table = [T::default(); 256];
-    for (slot, &v) in table.iter_mut().zip(values) {
-        *slot = T::try_from(v).ok()?;
-    }
-    Some(codes.iter().map(|&c| table[usize::from(c)]).collect())
-}
-
-/// Wrapping sum of each `k`-long row of `w`.
-fn row_sums<T: Copy + Into<i32>>(w: &[T], k: usize) -> Vec<i32> {
-    w.chunks_exact(k)
-        .map(|row| row.iter().fold(0i32, |s, &v| s.wrapping_add(v.into())))
-        .collect()
-}
-
-/// `sum_k a[k] * w[k]` in wrapping i32. Wrapping addition is associative and
-/// commutative (it is arithmetic mod 2^32), so the compiler may reorder and
-/// vectorise the sum without changing the result.
-#[inline(always)]
-fn dot<T: Copy + Into<i32>>(a: &[T], w: &[T]) -> i32 {
-    a.iter().zip(w).fold(0i32, |sum, (&x, &y)| {
-        sum.wrapping_add(x.into().wrapping_mul(y.into()))
-    })
-}
-
-/// `raw[m][n] = sum_k a[m][k] * w[n][k]`, M x N row-major, wrapping i32.
-/// Rows of W are taken in blocks that stay in cache while every row of A
-/// passes over them.
-fn raw_products<T: Copy + Into<i32>>(m: usize, n: usize, k: usize, a: &[T], w: &[T]) -> Vec<i32> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { raw_products_avx2(m, n, k, a, w) };
-    }
-    raw_products_portable(m, n, k, a, w)
-}
-
-/// [`raw_products_portable`] compiled for AVX2: the default x86-64 target
-/// has only SSE2, and the same loops vectorise twice as wide here.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn raw_products_avx2<T: Copy + Into<i32>>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    w: &[T],
+/// `raw[m][n] = sum_k a[m][k] * w[n][k]` in wrapping i32 for weights
+/// whose values fit an i16 (every built-in PE's): the kernels of
+/// [`kernel`] over the weights packed once per layer. A call with fewer
+/// than 16 output channels and at least 16 rows packs its activations
+/// instead and broadcasts the weights, so the kernel's 16 lanes stay full.
+fn raw_products_i16(
+    p: &GemmProblem,
+    w: &codes::GoldenWeights,
+    panels: &kernel::Panels,
 ) -> Vec<i32> {
-    raw_products_portable(m, n, k, a, w)
-}
-
-#[inline(always)]
-fn raw_products_portable<T: Copy + Into<i32>>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    w: &[T],
-) -> Vec<i32> {
-    if n >= 8 && k < 16 {
-        return raw_products_by_rows(m, n, k, a, w);
-    }
-    const BLOCK_BYTES: usize = 128 * 1024;
-    let block_rows = (BLOCK_BYTES / (k * std::mem::size_of::<T>())).clamp(1, n);
+    let (m, n, k) = (p.m, p.n, p.k);
     let mut raw = vec![0i32; m * n];
-    for n0 in (0..n).step_by(block_rows) {
-        let n1 = (n0 + block_rows).min(n);
-        for (a_row, out_row) in a.chunks_exact(k).zip(raw.chunks_exact_mut(n)) {
-            for (out, w_row) in out_row[n0..n1]
-                .iter_mut()
-                .zip(w[n0 * k..n1 * k].chunks_exact(k))
-            {
-                *out = dot(a_row, w_row);
+    if n < kernel::LANES && m >= kernel::LANES {
+        let acts = kernel::Panels::pack(&p.a, m, k);
+        let weights = kernel::Broadcast::new(&w.values_i16, n, k);
+        let mut by_channel = vec![0i32; n * m];
+        kernel::products(&weights, &acts, &mut by_channel);
+        for (ch, row) in by_channel.chunks_exact(m).enumerate() {
+            for (r, &v) in row.iter().enumerate() {
+                raw[r * n + ch] = v;
             }
         }
+    } else {
+        kernel::products(&kernel::Broadcast::new(&p.a, m, k), panels, &mut raw);
     }
     raw
 }
 
-/// [`raw_products`] for short K (convolutions lowered by im2col): dot
-/// products of a few terms do not vectorise, so each activation instead
-/// scales a whole row of W^T (K x N) into the output row, N lanes at a time.
-#[inline(always)]
-fn raw_products_by_rows<T: Copy + Into<i32>>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    w: &[T],
-) -> Vec<i32> {
-    let mut wt = vec![0i32; k * n];
-    for (col, row) in w.chunks_exact(k).enumerate() {
-        for (kk, &v) in row.iter().enumerate() {
-            wt[kk * n + col] = v.into();
-        }
-    }
-    let mut raw = vec![0i32; m * n];
-    for (a_row, out) in a.chunks_exact(k).zip(raw.chunks_exact_mut(n)) {
-        for (&x, w_row) in a_row.iter().zip(wt.chunks_exact(n)) {
-            let x: i32 = x.into();
-            for (o, &v) in out.iter_mut().zip(w_row) {
-                *o = o.wrapping_add(x.wrapping_mul(v));
-            }
+/// [`raw_products_i16`] for codebooks with values past i16, term by term.
+fn raw_products_i32(p: &GemmProblem, values: &[i32]) -> Vec<i32> {
+    let w: Vec<i32> = p.b.iter().map(|&c| values[usize::from(c)]).collect();
+    let mut raw = Vec::with_capacity(p.m * p.n);
+    for a_row in p.a.chunks_exact(p.k) {
+        for w_row in w.chunks_exact(p.k) {
+            raw.push(a_row.iter().zip(w_row).fold(0i32, |s, (&x, &y)| {
+                s.wrapping_add(i32::from(x).wrapping_mul(y))
+            }));
         }
     }
     raw
@@ -306,19 +245,12 @@ fn raw_products_by_rows<T: Copy + Into<i32>>(
 pub fn golden_gemm(codebook: &Codebook, p: &GemmProblem) -> Result<Vec<i32>, GemmError> {
     p.validate(codebook)?;
     let values = codebook.values();
-    // Every product of an int8 and an i16 fits i32 with room to spare; i16
-    // operands let the compiler use 16-bit multiply-adds.
-    let (raw, w_sums) = match decode::<i16>(values, &p.b) {
-        Some(w) => {
-            let a: Vec<i16> = p.a.iter().map(|&x| i16::from(x)).collect();
-            (raw_products(p.m, p.n, p.k, &a, &w), row_sums(&w, p.k))
-        }
-        None => {
-            let w: Vec<i32> = p.b.iter().map(|&c| values[usize::from(c)]).collect();
-            let a: Vec<i32> = p.a.iter().map(|&x| i32::from(x)).collect();
-            (raw_products(p.m, p.n, p.k, &a, &w), row_sums(&w, p.k))
-        }
+    let w = p.b.golden(values, p.n, p.k);
+    let raw = match &w.panels {
+        Some(panels) => raw_products_i16(p, &w, panels),
+        None => raw_products_i32(p, values),
     };
+    let w_sums = &w.row_sums;
     // sum_k za * w[n][k] = za * sum_k w[n][k], both sides mod 2^32.
     let za = i32::from(p.act_zero_point);
     let zp_corr: Vec<i32> = w_sums.iter().map(|&s| za.wrapping_mul(s)).collect();
@@ -386,7 +318,7 @@ pub fn random_problem(
         n,
         k,
         a,
-        b,
+        b: b.into(),
         channels,
         act_zero_point,
         output,
@@ -397,20 +329,21 @@ pub fn random_problem(
 mod tests {
     use super::*;
 
-    /// The i32 kernel (for codebooks with values beyond i16) agrees with the
-    /// i16 one on data both can hold.
+    /// The i16 kernels (both ways round) and the term-by-term i32 path
+    /// agree on a codebook that both can hold.
     #[test]
-    fn both_kernels_agree() {
+    fn i16_and_i32_paths_agree() {
+        let cb = Codebook::named("mac_dsp").unwrap();
         let mut rng = SplitMix64::new(3);
-        let (m, n, k) = (5, 6, 37);
-        let a16: Vec<i16> = (0..m * k).map(|_| rng.below(256) as i16 - 128).collect();
-        let w16: Vec<i16> = (0..n * k).map(|_| rng.below(65536) as u16 as i16).collect();
-        let a32: Vec<i32> = a16.iter().map(|&x| i32::from(x)).collect();
-        let w32: Vec<i32> = w16.iter().map(|&x| i32::from(x)).collect();
-        assert_eq!(
-            raw_products(m, n, k, &a16, &w16),
-            raw_products(m, n, k, &a32, &w32)
-        );
+        for (m, n, k) in [(5, 6, 37), (40, 3, 9), (17, 33, 64)] {
+            let p = random_problem(&mut rng, &cb, m, n, k, OutputMode::Int32);
+            let w = p.b.golden(cb.values(), n, k);
+            assert_eq!(
+                raw_products_i16(&p, &w, w.panels.as_ref().unwrap()),
+                raw_products_i32(&p, cb.values()),
+                "{m}x{n}x{k}"
+            );
+        }
     }
 
     #[test]
@@ -433,7 +366,7 @@ mod tests {
             n: 1,
             k,
             a: vec![-128; k],
-            b: vec![0x80; k],
+            b: vec![0x80; k].into(),
             channels: vec![ChannelParams {
                 bias: 0,
                 multiplier: 0,

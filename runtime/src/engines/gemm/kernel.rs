@@ -1,0 +1,368 @@
+//! The golden model's integer matrix product, `raw[r][l] = sum_k b[r][k] *
+//! p[l][k]` in wrapping i32, blocked and vectorised.
+//!
+//! Why by hand: tract-linalg's integer kernels multiply int8 by int8, but a
+//! PE's codebook may hold values past int8 (PoT's +-128, a project's
+//! codebook up to 16 bits), and the golden model must wrap exactly as the
+//! RTL's 32-bit accumulator does. Every operand here is an i16 and every
+//! step is a sum of i16 x i16 pairs into an i32 lane (AVX-512 VNNI
+//! `vpdpwssd`, AVX2 `vpmaddwd`): the pair's sum overflows only for four
+//! `-32768`s, where it wraps to `i32::MIN`, as wrapping arithmetic does. A
+//! wrapping sum is a sum mod 2^32, so neither the pairing nor the order of
+//! the terms changes a bit of the result, on any of the three kernels.
+//!
+//! One operand, `p`, is packed once into [`Panels`]: 16 of its rows side by
+//! side per panel, K in pairs, so that one 64-byte load holds 16 lanes of a
+//! K pair. The other, `b`, is read in place, one K pair broadcast per step.
+//! The golden GEMM packs the weights (once per layer, see `codes`) and
+//! broadcasts the activations; for calls with fewer than 16 output
+//! channels (a depthwise convolution's one) it packs the activations and
+//! broadcasts the weights, so the lanes are not left empty.
+
+/// Lanes of a panel: 16 i32 accumulators fill one 512-bit register (two
+/// 256-bit ones).
+pub const LANES: usize = 16;
+
+/// Rows of `b` a kernel step accumulates at once.
+const ROWS: usize = 8;
+
+/// An operand of `rows` x `k` i16 values packed for the kernels: panel `q`
+/// holds rows `16q..16q+16` (zeros past the last), K pair `j` of lane `l`
+/// at `data[(q * pairs + j) * 32 + 2l..+2]`; an odd K ends with a zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panels {
+    rows: usize,
+    k: usize,
+    pairs: usize,
+    data: Vec<i16>,
+}
+
+impl Panels {
+    /// Packs `x`, `rows` x `k` row-major.
+    pub fn pack<T: Copy + Into<i16>>(x: &[T], rows: usize, k: usize) -> Self {
+        debug_assert_eq!(x.len(), rows * k);
+        let pairs = k.div_ceil(2);
+        let panels = rows.div_ceil(LANES);
+        let mut data = vec![0i16; panels * pairs * 2 * LANES];
+        for (r, row) in x.chunks_exact(k.max(1)).enumerate().take(rows) {
+            let (q, lane) = (r / LANES, r % LANES);
+            let panel = &mut data[q * pairs * 2 * LANES..(q + 1) * pairs * 2 * LANES];
+            // Pair j of this lane sits at 32 j + 2 lane.
+            for (slot, pair) in panel[2 * lane..].chunks_mut(2 * LANES).zip(row.chunks(2)) {
+                slot[0] = pair[0].into();
+                if let Some(&hi) = pair.get(1) {
+                    slot[1] = hi.into();
+                }
+            }
+        }
+        Self {
+            rows,
+            k,
+            pairs,
+            data,
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn panels(&self) -> usize {
+        self.rows.div_ceil(LANES)
+    }
+
+    /// The `2 * LANES` values of panel `q`'s K pairs, in order.
+    fn panel(&self, q: usize) -> &[i16] {
+        let len = self.pairs * 2 * LANES;
+        &self.data[q * len..(q + 1) * len]
+    }
+}
+
+/// `b` (rows x k, i16, row-major) as the kernels read it: each row padded
+/// to a whole number of K pairs, so that a pair is one aligned i32 read.
+#[derive(Debug)]
+pub struct Broadcast {
+    rows: usize,
+    pairs: usize,
+    /// Each pair of i16 as the i32 whose bytes they are (little-endian).
+    words: Vec<i32>,
+}
+
+impl Broadcast {
+    pub fn new<T: Copy + Into<i16>>(x: &[T], rows: usize, k: usize) -> Self {
+        debug_assert_eq!(x.len(), rows * k);
+        let pairs = k.div_ceil(2);
+        let mut words = vec![0i32; rows * pairs];
+        let word = |lo: T, hi: T| -> i32 {
+            let (lo, hi): (i16, i16) = (lo.into(), hi.into());
+            i32::from(lo as u16) | (i32::from(hi) << 16)
+        };
+        for (row, out) in x
+            .chunks_exact(k.max(1))
+            .zip(words.chunks_exact_mut(pairs.max(1)))
+        {
+            let whole = row.chunks_exact(2);
+            let odd = whole.remainder().first().copied();
+            for (w, pair) in out.iter_mut().zip(whole) {
+                *w = word(pair[0], pair[1]);
+            }
+            if let Some(lo) = odd {
+                let lo: i16 = lo.into();
+                out[pairs - 1] = i32::from(lo as u16);
+            }
+        }
+        Self { rows, pairs, words }
+    }
+}
+
+/// `raw[r][l] = sum_k b[r][k] * p[l][k]`, wrapping, written to `out[r *
+/// p.rows() + l]` (rows of `b` by rows of `p`).
+///
+/// # Panics
+/// If the operands' K differ or `out` is not `b.rows * p.rows()` long.
+pub fn products(b: &Broadcast, p: &Panels, out: &mut [i32]) {
+    assert_eq!(b.pairs, p.pairs, "kernel operands of different K");
+    assert_eq!(
+        out.len(),
+        b.rows * p.rows,
+        "kernel output of the wrong size"
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512vnni")
+            && std::arch::is_x86_feature_detected!("avx512f")
+        {
+            // SAFETY: the CPU has AVX-512F and VNNI, checked just above.
+            unsafe { x86::products_avx512vnni(b, p, out) };
+            return;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { x86::products_avx2(b, p, out) };
+            return;
+        }
+    }
+    products_portable(b, p, out);
+}
+
+/// The kernels' loop nest: blocks of rows of `b` that stay in cache while
+/// every panel passes over them, and `ROWS` rows of a block per step, one
+/// accumulator of 16 lanes each. `tile` computes one step.
+#[inline(always)]
+fn blocked(
+    b: &Broadcast,
+    p: &Panels,
+    out: &mut [i32],
+    mut tile: impl FnMut(&[i32], usize, &[i16], &mut [[i32; LANES]; ROWS]),
+) {
+    const BLOCK_BYTES: usize = 64 * 1024;
+    let block_rows = (BLOCK_BYTES / (4 * b.pairs.max(1))).clamp(ROWS, 1024) / ROWS * ROWS;
+    let cols = p.rows;
+    let mut acc = [[0i32; LANES]; ROWS];
+    for r0 in (0..b.rows).step_by(block_rows) {
+        let r1 = (r0 + block_rows).min(b.rows);
+        for q in 0..p.panels() {
+            let panel = p.panel(q);
+            let lanes = (cols - q * LANES).min(LANES);
+            for r in (r0..r1).step_by(ROWS) {
+                let rows = (r1 - r).min(ROWS);
+                tile(
+                    &b.words[r * b.pairs..(r + rows) * b.pairs],
+                    rows,
+                    panel,
+                    &mut acc,
+                );
+                for (i, lanes_out) in acc.iter().take(rows).enumerate() {
+                    let at = (r + i) * cols + q * LANES;
+                    out[at..at + lanes].copy_from_slice(&lanes_out[..lanes]);
+                }
+            }
+        }
+    }
+}
+
+/// Plain Rust over the same layout (boards and CPUs without AVX2).
+fn products_portable(b: &Broadcast, p: &Panels, out: &mut [i32]) {
+    let pairs = b.pairs;
+    blocked(b, p, out, |words, rows, panel, acc| {
+        for (i, a) in acc.iter_mut().enumerate().take(rows) {
+            *a = [0; LANES];
+            for (j, &w) in words[i * pairs..(i + 1) * pairs].iter().enumerate() {
+                let (lo, hi) = (i32::from(w as i16), w >> 16);
+                let lanes = &panel[j * 2 * LANES..(j + 1) * 2 * LANES];
+                for (l, x) in a.iter_mut().enumerate() {
+                    let pair = lo
+                        .wrapping_mul(i32::from(lanes[2 * l]))
+                        .wrapping_add(hi.wrapping_mul(i32::from(lanes[2 * l + 1])));
+                    *x = x.wrapping_add(pair);
+                }
+            }
+        }
+    });
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{blocked, Broadcast, Panels, LANES, ROWS};
+
+    /// 16 lanes per `vpdpwssd`, 8 rows of `b` per step.
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    pub(super) unsafe fn products_avx512vnni(b: &Broadcast, p: &Panels, out: &mut [i32]) {
+        let pairs = b.pairs;
+        blocked(b, p, out, |words, rows, panel, acc| {
+            let mut sums = [_mm512_setzero_si512(); ROWS];
+            for j in 0..pairs {
+                // SAFETY: a panel holds `pairs` groups of 2 * LANES i16
+                // (64 bytes), and j < pairs.
+                let lanes = unsafe { _mm512_loadu_si512(panel.as_ptr().add(j * 2 * LANES).cast()) };
+                for (i, s) in sums.iter_mut().enumerate().take(rows) {
+                    let x = _mm512_set1_epi32(words[i * pairs + j]);
+                    *s = _mm512_dpwssd_epi32(*s, x, lanes);
+                }
+            }
+            for (s, a) in sums.iter().zip(acc.iter_mut()).take(rows) {
+                // SAFETY: `a` is 16 i32, 64 bytes.
+                unsafe { _mm512_storeu_si512(a.as_mut_ptr().cast(), *s) };
+            }
+        });
+    }
+
+    /// Two 8-lane halves per K pair, `vpmaddwd` then `vpaddd`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn products_avx2(b: &Broadcast, p: &Panels, out: &mut [i32]) {
+        let pairs = b.pairs;
+        blocked(b, p, out, |words, rows, panel, acc| {
+            for half in 0..ROWS / 4 {
+                let r0 = half * 4;
+                if r0 >= rows {
+                    break;
+                }
+                let mut lo = [_mm256_setzero_si256(); 4];
+                let mut hi = [_mm256_setzero_si256(); 4];
+                for j in 0..pairs {
+                    let at = panel.as_ptr().wrapping_add(j * 2 * LANES);
+                    // SAFETY: 2 * LANES i16 (64 bytes) from `at` are in the panel.
+                    let (l0, l1) = unsafe {
+                        (
+                            _mm256_loadu_si256(at.cast()),
+                            _mm256_loadu_si256(at.add(LANES).cast()),
+                        )
+                    };
+                    for i in 0..4.min(rows - r0) {
+                        let x = _mm256_set1_epi32(words[(r0 + i) * pairs + j]);
+                        lo[i] = _mm256_add_epi32(lo[i], _mm256_madd_epi16(x, l0));
+                        hi[i] = _mm256_add_epi32(hi[i], _mm256_madd_epi16(x, l1));
+                    }
+                }
+                for i in 0..4.min(rows - r0) {
+                    let a = &mut acc[r0 + i];
+                    // SAFETY: `a` is 16 i32: two stores of 8.
+                    unsafe {
+                        _mm256_storeu_si256(a.as_mut_ptr().cast(), lo[i]);
+                        _mm256_storeu_si256(a.as_mut_ptr().add(8).cast(), hi[i]);
+                    }
+                }
+            }
+        });
+    }
+
+    #[cfg(test)]
+    pub(super) fn available() -> [(&'static str, bool); 2] {
+        [
+            (
+                "avx512vnni",
+                std::arch::is_x86_feature_detected!("avx512vnni")
+                    && std::arch::is_x86_feature_detected!("avx512f"),
+            ),
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    /// The definition, term by term.
+    fn reference(b: &[i16], p: &[i16], rows: usize, cols: usize, k: usize) -> Vec<i32> {
+        let mut out = vec![0i32; rows * cols];
+        for r in 0..rows {
+            for l in 0..cols {
+                out[r * cols + l] = (0..k).fold(0i32, |s, kk| {
+                    s.wrapping_add(i32::from(b[r * k + kk]).wrapping_mul(i32::from(p[l * k + kk])))
+                });
+            }
+        }
+        out
+    }
+
+    fn every_kernel(b: &Broadcast, p: &Panels) -> Vec<(&'static str, Vec<i32>)> {
+        let len = b.rows * p.rows();
+        let mut results = Vec::new();
+        let mut portable = vec![0; len];
+        products_portable(b, p, &mut portable);
+        results.push(("portable", portable));
+        #[cfg(target_arch = "x86_64")]
+        for (name, present) in x86::available() {
+            if !present {
+                continue;
+            }
+            let mut out = vec![0; len];
+            // SAFETY: the CPU has the kernel's features (checked by `available`).
+            unsafe {
+                match name {
+                    "avx512vnni" => x86::products_avx512vnni(b, p, &mut out),
+                    _ => x86::products_avx2(b, p, &mut out),
+                }
+            }
+            results.push((name, out));
+        }
+        results
+    }
+
+    /// Every kernel agrees with the definition on shapes around the block
+    /// edges (odd K, partial panels and row steps), on full-range i16
+    /// values, extremes included.
+    #[test]
+    fn kernels_match_the_definition() {
+        let mut rng = SplitMix64::new(17);
+        for &(rows, cols, k) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (8, 16, 2),
+            (9, 17, 9),
+            (17, 33, 64),
+            (40, 3, 27),
+            (5, 16, 301),
+        ] {
+            let value = |rng: &mut SplitMix64| match rng.below(8) {
+                0 => i16::MIN,
+                1 => i16::MAX,
+                _ => rng.below(65536) as u16 as i16,
+            };
+            let b: Vec<i16> = (0..rows * k).map(|_| value(&mut rng)).collect();
+            let p: Vec<i16> = (0..cols * k).map(|_| value(&mut rng)).collect();
+            let want = reference(&b, &p, rows, cols, k);
+            let (bb, pp) = (Broadcast::new(&b, rows, k), Panels::pack(&p, cols, k));
+            for (name, got) in every_kernel(&bb, &pp) {
+                assert_eq!(got, want, "{name} kernel on {rows}x{cols}x{k}");
+            }
+        }
+    }
+
+    /// Four -32768 products wrap one pair to i32::MIN, and the sum wraps on.
+    #[test]
+    fn pairs_of_extremes_wrap() {
+        let k = 6;
+        let b = vec![i16::MIN; k];
+        let p = vec![i16::MIN; k];
+        let want = reference(&b, &p, 1, 1, k);
+        assert_eq!(want[0], (3u32 << 31) as i32);
+        for (name, got) in every_kernel(&Broadcast::new(&b, 1, k), &Panels::pack(&p, 1, k)) {
+            assert_eq!(got, want, "{name}");
+        }
+    }
+}
