@@ -17,12 +17,17 @@ pub struct ModelBenchArgs {
     /// Passes over the inputs; the fastest is reported.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// Threads for the scaling figures (default: every core); the golden
+    /// rate is also measured at 1, 2, 4, .. below it.
+    #[arg(long)]
+    jobs: Option<usize>,
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: ModelBenchArgs) -> anyhow::Result<Outcome> {
     anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
+    let jobs = super::super::jobs(args.jobs)?;
     let data = args.data.load()?;
     let systems = systems_of(&args.designs)?;
     let t = measure(
@@ -32,6 +37,7 @@ pub fn run(args: ModelBenchArgs) -> anyhow::Result<Outcome> {
         &data.calibration,
         &systems,
         args.rounds,
+        jobs,
     )?;
     if args.json {
         print_json(&t)?;
@@ -39,26 +45,33 @@ pub fn run(args: ModelBenchArgs) -> anyhow::Result<Outcome> {
     }
     let model = data.model;
     println!(
-        "kiln bench model: {} ({} inputs, best of {} passes)",
+        "kiln bench model: {} ({} inputs, {:.1} M MACs each, best of {} passes, one thread unless said)",
         model.display(),
         t.inputs,
+        t.macs_per_inference as f64 / 1e6,
         t.rounds
     );
     println!(
-        "  tract f32, optimised plan:        {:>10.0} inferences/s",
+        "  tract f32, optimised plan:          {:>9.1} inferences/s",
         t.tract_optimised_per_second
     );
     println!(
-        "  tract f32, decluttered (kiln run): {:>9.0} inferences/s",
-        t.tract_decluttered_per_second
+        "  kiln reference (same plan, tapped): {:>9.1} inferences/s (costs {:.2}x tract)",
+        t.reference_per_second, t.reference_cost
     );
     for g in &t.golden {
         println!(
-            "  golden backend, {:<17} {:>9.0} inferences/s ({:.2}x tract optimised)",
+            "  golden backend, {:<19} {:>9.1} inferences/s ({:.2}x tract optimised)",
             format!("{}:", g.design),
             g.per_second,
             g.vs_tract_optimised
         );
+        for s in g.scaling.iter().filter(|s| s.jobs > 1) {
+            println!(
+                "    with {} jobs: {:>9.1} inferences/s ({:.2}x one job)",
+                s.jobs, s.per_second, s.speedup
+            );
+        }
     }
     Ok(Outcome::Passed)
 }

@@ -121,6 +121,15 @@ enum Command {
 /// cache (its first use) and when it is done, so a wait of seconds is
 /// never silent; stdout stays clean for `--json`.
 #[cfg(feature = "sim")]
+/// `--jobs`: the threads to use, every core by default; 0 is refused.
+pub(crate) fn jobs(asked: Option<usize>) -> anyhow::Result<usize> {
+    match asked {
+        Some(0) => anyhow::bail!("--jobs must be at least 1 (default: every core)"),
+        Some(j) => Ok(j),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
 fn report_builds() {
     kiln_sim::set_build_observer(|event| match event {
         kiln_sim::BuildEvent::Started { model } => {
