@@ -14,6 +14,7 @@ pub mod formats;
 pub mod model;
 pub mod new;
 #[cfg(feature = "sim")]
+pub mod parallel;
 pub mod pe_check;
 pub mod pe_docs;
 pub mod report;

@@ -17,17 +17,15 @@ pub struct ModelBenchArgs {
     /// Passes over the inputs; the fastest is reported.
     #[arg(long, default_value_t = 5)]
     rounds: usize,
-    /// Threads for the scaling figures (default: every core); the golden
-    /// rate is also measured at 1, 2, 4, .. below it.
-    #[arg(long)]
-    jobs: Option<usize>,
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: ModelBenchArgs) -> anyhow::Result<Outcome> {
     anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
-    let jobs = super::super::jobs(args.jobs)?;
+    // The golden rate is measured on one thread, then at 1, 2, 4, .. up
+    // to --jobs threads.
+    let jobs = kiln::parallel::jobs();
     let data = args.data.load()?;
     let systems = systems_of(&args.designs)?;
     let t = measure(

@@ -30,6 +30,11 @@ pub struct Cli {
     /// directory, if any.
     #[arg(long, global = true, value_name = "DIR")]
     project: Option<std::path::PathBuf>,
+    /// Threads for work that spreads over cores (data-set samples, RTL
+    /// simulations of distinct calls, replays, weight quantisation).
+    /// Default: every core.
+    #[arg(long, global = true, value_name = "N")]
+    jobs: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -159,6 +164,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     #[cfg(feature = "sim")]
     report_builds();
     let _ = PROJECT_ARG.set(cli.project.clone());
+    kiln::parallel::set_jobs(jobs(cli.jobs)?);
     match cli.command {
         Command::Pe(cmd) => pe::run(cmd),
         Command::Synth(args) => synth::run(args),

@@ -10,7 +10,7 @@ mod quantise;
 pub mod requant;
 
 pub use codebook::Codebook;
-pub use quantise::{dequantise, quantise_per_channel, QuantisedMatrix};
+pub use quantise::{dequantise, quantise_per_channel, quantise_rows, QuantisedMatrix, ScaleRule};
 
 /// Bad input to a format operation.
 #[derive(Debug, thiserror::Error)]

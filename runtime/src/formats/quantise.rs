@@ -21,11 +21,30 @@ pub struct QuantisedMatrix {
     pub row_sq_error: Vec<f64>,
 }
 
+/// The index in `lo..=hi` (consecutive integers) nearest to `x`: round
+/// half toward zero (the smaller magnitude), then clamp. `x - trunc(x)` is
+/// exact, so the tie test is too.
+#[inline(always)]
+fn round_into(x: f64, lo: f64, hi: f64) -> usize {
+    let x = x.clamp(lo - 1.0, hi + 1.0);
+    let t = x.trunc();
+    let r = if (x - t).abs() > 0.5 {
+        t + x.signum()
+    } else {
+        t
+    };
+    (r.clamp(lo, hi) - lo) as usize
+}
+
 /// Distinct codebook values in ascending order, each with the code that
 /// represents it (the lowest code holding that value).
 struct Levels {
     values: Vec<f64>,
     codes: Vec<u32>,
+    /// The lowest value when the values are consecutive integers (a
+    /// two's-complement codebook): the nearest level is then a rounding,
+    /// not a search.
+    consecutive_from: Option<f64>,
 }
 
 impl Levels {
@@ -38,15 +57,26 @@ impl Levels {
             .collect();
         pairs.sort_unstable();
         pairs.dedup_by_key(|p| p.0);
+        let consecutive = pairs.windows(2).all(|p| p[1].0 == p[0].0 + 1);
         Self {
             values: pairs.iter().map(|p| f64::from(p.0)).collect(),
             codes: pairs.iter().map(|p| p.1).collect(),
+            consecutive_from: consecutive.then(|| f64::from(pairs[0].0)),
         }
     }
 
     /// Index of the level nearest to `x`. Ties go to the smaller magnitude,
     /// then to the lower code.
+    #[inline(always)]
     fn nearest(&self, x: f64) -> usize {
+        if let Some(lo) = self.consecutive_from {
+            return round_into(x, lo, lo + (self.values.len() - 1) as f64);
+        }
+        self.search(x)
+    }
+
+    /// [`Levels::nearest`] by binary search, for any codebook.
+    fn search(&self, x: f64) -> usize {
         let above = self.values.partition_point(|&v| v < x);
         if above == 0 {
             return 0;
@@ -114,18 +144,27 @@ fn best_scale(levels: &Levels, row: &[f64]) -> f64 {
         .fold((0.0, 0.0), |(a, b), (&i, &w)| {
             (a + w * values[i], b + values[i] * values[i])
         });
-    // (scale, weight index, level the weight moves to)
-    let mut moves: Vec<(f64, usize, usize)> = Vec::new();
+    // Each move as one integer key: the scale's bits (every scale here is
+    // w / m with w and m of one sign, so positive, and positive f64s order
+    // as their bits do), then the weight's index, then the level it moves
+    // to. Keys are distinct, so an unstable sort of them gives exactly the
+    // order of a stable sort by scale over moves listed by weight: the
+    // order the sweep below has always used, at a fraction of the cost.
+    let mut moves: Vec<u128> = Vec::with_capacity(row.len() * midpoints.len() / 2);
+    let key = |s: f64, i: usize, to: usize| -> u128 {
+        (u128::from(s.to_bits()) << 64) | ((i as u128) << 32) | to as u128
+    };
     for (i, &w) in row.iter().enumerate() {
         for (j, &m) in midpoints.iter().enumerate() {
             if w > 0.0 && m > 0.0 {
-                moves.push((w / m, i, j)); // x falls below m: level j+1 -> j
+                moves.push(key(w / m, i, j)); // x falls below m: level j+1 -> j
             } else if w < 0.0 && m < 0.0 {
-                moves.push((w / m, i, j + 1)); // x rises above m: level j -> j+1
+                moves.push(key(w / m, i, j + 1)); // x rises above m: level j -> j+1
             }
         }
     }
-    moves.sort_by(|x, y| x.0.total_cmp(&y.0));
+    moves.sort_unstable();
+    let scale_of = |key: u128| f64::from_bits((key >> 64) as u64);
 
     let mut best = (f64::INFINITY, f64::NAN);
     let mut consider = |a: f64, b: f64, lo: f64, hi: f64| {
@@ -144,10 +183,10 @@ fn best_scale(levels: &Levels, row: &[f64]) -> f64 {
     let mut lo = 0.0;
     let mut k = 0;
     while k < moves.len() {
-        let at = moves[k].0;
+        let at = scale_of(moves[k]);
         consider(a, b, lo, at);
-        while k < moves.len() && moves[k].0 == at {
-            let (_, i, to) = moves[k];
+        while k < moves.len() && scale_of(moves[k]) == at {
+            let (i, to) = ((moves[k] >> 32) as u32 as usize, moves[k] as u32 as usize);
             let (w, from) = (row[i], values[assigned[i]]);
             a += w * (values[to] - from);
             b += values[to] * values[to] - from * from;
@@ -165,12 +204,37 @@ fn best_scale(levels: &Levels, row: &[f64]) -> f64 {
     }
 }
 
-/// Quantises a row-major `rows x cols` f32 matrix, one scale per row.
+/// How a row's scale is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleRule {
+    /// The scale of least squared error, searched exactly (`best_scale`):
+    /// for weights, quantised once.
+    LeastSquares,
+    /// The row's largest magnitude onto the codebook's largest: for
+    /// operands quantised on every call (the second operand of an
+    /// activation-by-activation MatMul), where the exact search would cost
+    /// far more than the product itself.
+    MaxAbs,
+}
+
+/// Quantises a row-major `rows x cols` f32 matrix, one scale per row,
+/// rows on up to [`crate::parallel::jobs`] threads.
 pub fn quantise_per_channel(
     codebook: &Codebook,
     weights: &[f32],
     rows: usize,
     cols: usize,
+) -> Result<QuantisedMatrix, FormatError> {
+    quantise_rows(codebook, weights, rows, cols, ScaleRule::LeastSquares)
+}
+
+/// [`quantise_per_channel`] with the scale of each row chosen by `rule`.
+pub fn quantise_rows(
+    codebook: &Codebook,
+    weights: &[f32],
+    rows: usize,
+    cols: usize,
+    rule: ScaleRule,
 ) -> Result<QuantisedMatrix, FormatError> {
     if rows.checked_mul(cols) != Some(weights.len()) || rows == 0 || cols == 0 {
         return Err(FormatError::Shape {
@@ -187,6 +251,15 @@ pub fn quantise_per_channel(
         });
     }
     let levels = Levels::new(codebook);
+    let row_slices: Vec<&[f32]> = weights.chunks_exact(cols).collect();
+    // Rows are independent: a thread needs enough of them to pay for itself.
+    let per_thread = match rule {
+        ScaleRule::LeastSquares => (4096 / cols).max(1),
+        ScaleRule::MaxAbs => usize::MAX,
+    };
+    let done = crate::parallel::map(&row_slices, per_thread, |row| {
+        quantise_row(&levels, row, rule)
+    });
     let mut out = QuantisedMatrix {
         rows,
         cols,
@@ -194,30 +267,92 @@ pub fn quantise_per_channel(
         scales: Vec::with_capacity(rows),
         row_sq_error: Vec::with_capacity(rows),
     };
-    for row in weights.chunks_exact(cols) {
-        let row64: Vec<f64> = row.iter().map(|&w| f64::from(w)).collect();
-        if row64.iter().all(|&w| w == 0.0) {
-            // Any scale reproduces an all-zero row exactly with a zero scale.
-            let code = levels.codes[levels.smallest()];
-            out.codes.extend(std::iter::repeat_n(code, cols));
-            out.scales.push(0.0);
-            out.row_sq_error.push(0.0);
-            continue;
-        }
-        // The scale is stored as f32; codes are assigned against that value
-        // so that dequantisation reproduces exactly what was optimised.
-        let scale = best_scale(&levels, &row64) as f32;
-        let s = f64::from(scale);
-        let mut sq = 0.0;
-        for &w in &row64 {
-            let i = levels.nearest(w / s);
-            out.codes.push(levels.codes[i]);
-            sq += (w - s * levels.values[i]).powi(2);
-        }
+    for (codes, scale, sq) in done {
+        out.codes.extend(codes);
         out.scales.push(scale);
         out.row_sq_error.push(sq);
     }
     Ok(out)
+}
+
+/// Each weight's nearest code at scale `s`; the squared error when asked.
+fn assign_codes(levels: &Levels, row: &[f64], s: f64, codes: &mut [u32], error: bool) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { assign_codes_avx2(levels, row, s, codes, error) };
+    }
+    assign_codes_portable(levels, row, s, codes, error)
+}
+
+/// [`assign_codes_portable`] for AVX2, whose rounding instructions replace
+/// the `trunc` calls of the default x86-64 target.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn assign_codes_avx2(
+    levels: &Levels,
+    row: &[f64],
+    s: f64,
+    codes: &mut [u32],
+    error: bool,
+) -> f64 {
+    assign_codes_portable(levels, row, s, codes, error)
+}
+
+#[inline(always)]
+fn assign_codes_portable(
+    levels: &Levels,
+    row: &[f64],
+    s: f64,
+    codes: &mut [u32],
+    error: bool,
+) -> f64 {
+    if let (Some(lo), false) = (levels.consecutive_from, error) {
+        // The per-call case: the rounding of `nearest`, with no search to
+        // branch on, into a table indexed from the lowest value.
+        let hi = lo + (levels.values.len() - 1) as f64;
+        for (code, &w) in codes.iter_mut().zip(row) {
+            *code = levels.codes[round_into(w / s, lo, hi)];
+        }
+        return 0.0;
+    }
+    let mut sq = 0.0;
+    for (code, &w) in codes.iter_mut().zip(row) {
+        let i = levels.nearest(w / s);
+        *code = levels.codes[i];
+        if error {
+            sq += (w - s * levels.values[i]).powi(2);
+        }
+    }
+    sq
+}
+
+/// One row's codes, scale and squared error.
+fn quantise_row(levels: &Levels, row: &[f32], rule: ScaleRule) -> (Vec<u32>, f32, f64) {
+    let row64: Vec<f64> = row.iter().map(|&w| f64::from(w)).collect();
+    if row64.iter().all(|&w| w == 0.0) {
+        // Any scale reproduces an all-zero row exactly with a zero scale.
+        let code = levels.codes[levels.smallest()];
+        return (vec![code; row.len()], 0.0, 0.0);
+    }
+    let best = match rule {
+        ScaleRule::LeastSquares => best_scale(levels, &row64),
+        ScaleRule::MaxAbs => row64.iter().fold(0.0f64, |m, w| m.max(w.abs())) / levels.max_abs(),
+    };
+    // The scale is stored as f32; codes are assigned against that value
+    // so that dequantisation reproduces exactly what was optimised.
+    let scale = best as f32;
+    let mut codes = vec![0u32; row.len()];
+    // The squared error is reported for weights quantised once; per-call
+    // operands skip it.
+    let sq = assign_codes(
+        levels,
+        &row64,
+        f64::from(scale),
+        &mut codes,
+        rule == ScaleRule::LeastSquares,
+    );
+    (codes, scale, sq)
 }
 
 /// Reconstructs f32 weights: `scale[row] * value(code)`, rounded once to f32.
@@ -235,6 +370,33 @@ pub fn dequantise(codebook: &Codebook, q: &QuantisedMatrix) -> Result<Vec<f32>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rounding shortcut of a two's-complement codebook and the binary
+    /// search agree everywhere, ties and the ends included.
+    #[test]
+    fn consecutive_levels_round_as_the_search_does() {
+        for name in ["mac_dsp", "mac_lut"] {
+            let levels = Levels::new(&Codebook::named(name).unwrap());
+            assert!(levels.consecutive_from.is_some());
+            let mut rng = crate::rng::SplitMix64::new(5);
+            let mut xs: Vec<f64> = (-600..600).map(|i| f64::from(i) * 0.25).collect();
+            xs.extend((0..20000).map(|_| (rng.below(1 << 32) as f64 / 2f64.powi(22)) - 1024.0));
+            xs.extend([
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                1e300,
+                -1e300,
+                -0.0,
+                0.5,
+                -0.5,
+            ]);
+            for x in xs {
+                assert_eq!(levels.nearest(x), levels.search(x), "{name} at {x}");
+            }
+        }
+        let pot = Levels::new(&Codebook::named("shift_pot").unwrap());
+        assert!(pot.consecutive_from.is_none());
+    }
 
     #[test]
     fn nearest_level_ties_go_to_the_smaller_magnitude() {

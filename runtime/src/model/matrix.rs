@@ -27,6 +27,17 @@ pub trait MatrixArithmetic: std::fmt::Debug + Send + Sync {
         n: usize,
         k: usize,
     ) -> Result<Box<dyn MatrixWeights>, BackendError>;
+    /// Real weights that are not constants (the second operand of an
+    /// activation-by-activation MatMul), quantised on every evaluation: an
+    /// engine may pick a cheaper rule than for constant weights.
+    fn weights_at_run_time(
+        &self,
+        w: &[f32],
+        n: usize,
+        k: usize,
+    ) -> Result<Box<dyn MatrixWeights>, BackendError> {
+        self.weights_from_real(w, n, k)
+    }
     /// Already-quantised integer weights `(w - zero_point[n]) * scale[n]`.
     fn weights_from_ints(
         &self,
@@ -195,7 +206,7 @@ impl MatrixLowering {
         };
         if let Some(constants) = context.constants {
             let refs: Vec<Option<&Tensor>> = constants.iter().map(|t| t.as_deref()).collect();
-            lowering.weights = Some(lowering.prepare_weights(&refs)?);
+            lowering.weights = Some(lowering.prepare_weights(&refs, false)?);
         }
         Ok(lowering)
     }
@@ -221,8 +232,13 @@ impl MatrixLowering {
     /// Prepares the weights of every call from the node's inputs: all of
     /// them but the activation, which is `None` when the weights are
     /// prepared at patch time (the quantisation parameters and the bias are
-    /// inputs too).
-    pub fn prepare_weights(&self, inputs: &[Option<&Tensor>]) -> TractResult<Vec<PreparedWeights>> {
+    /// inputs too). `run_time`: they are prepared on an evaluation, not
+    /// once at patch time.
+    pub fn prepare_weights(
+        &self,
+        inputs: &[Option<&Tensor>],
+        run_time: bool,
+    ) -> TractResult<Vec<PreparedWeights>> {
         let input =
             |i: usize| -> TractResult<&Tensor> {
                 inputs.get(i).copied().flatten().ok_or_else(|| {
@@ -284,7 +300,13 @@ impl MatrixLowering {
                 |d, g| d.weights(real, g),
             )
             .iter()
-            .map(|m| self.arithmetic.weights_from_real(m, n, k))
+            .map(|m| {
+                if run_time {
+                    self.arithmetic.weights_at_run_time(m, n, k)
+                } else {
+                    self.arithmetic.weights_from_real(m, n, k)
+                }
+            })
             .collect::<Result<Vec<_>, _>>()?
         } else {
             // Integer weights carry per-channel zero points and scales, one
@@ -405,7 +427,7 @@ impl MatrixLowering {
             Some(w) => w,
             None => {
                 let all: Vec<Option<&Tensor>> = tensors.iter().map(|&t| Some(t)).collect();
-                prepared = self.prepare_weights(&all)?;
+                prepared = self.prepare_weights(&all, true)?;
                 &prepared
             }
         };

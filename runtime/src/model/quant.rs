@@ -36,25 +36,52 @@ impl ActQuant {
     /// `roundf` call that keeps the loop from vectorising: `f32::round`
     /// rounds half away from zero, which is truncation plus one step away
     /// from zero when the dropped fraction is at least a half. Values past
-    /// +-1024 saturate either way, so they are clamped first, which keeps
-    /// the truncation in i32 exact; NaN quantises to 0, as `as i8` makes it.
+    /// +-1024 saturate either way, so they are clamped first; NaN quantises
+    /// to 0, as `as i8` makes it.
     pub fn quantise_all(&self, x: &[f32]) -> Vec<i8> {
-        let (scale, zp) = (self.scale, i32::from(self.zero_point));
-        x.iter()
-            .map(|&v| {
-                let q = v / scale;
-                let c = q.clamp(-1024.0, 1024.0);
-                let t = c as i32;
-                let away = i32::from((c - t as f32).abs() >= 0.5);
-                let r = t + if c < 0.0 { -away } else { away };
-                let y = (r + zp).clamp(-128, 127) as i8;
-                if q.is_nan() {
-                    0
-                } else {
-                    y
-                }
-            })
-            .collect()
+        let mut out = vec![0i8; x.len()];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { quantise_avx2(self, x, &mut out) };
+            return out;
+        }
+        quantise_into(self, x, &mut out);
+        out
+    }
+}
+
+/// [`quantise_into`] compiled for AVX2 (8 lanes, `vroundps` for the
+/// truncation); the default x86-64 target has only SSE2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn quantise_avx2(q: &ActQuant, x: &[f32], out: &mut [i8]) {
+    quantise_into(q, x, out);
+}
+
+// `max` then `min`, not `clamp`: clamp keeps a NaN, these drop it, which is
+// the point (see below).
+#[allow(clippy::manual_clamp)]
+#[inline(always)]
+fn quantise_into(q: &ActQuant, x: &[f32], out: &mut [i8]) {
+    let (scale, zp) = (q.scale, f32::from(q.zero_point));
+    for (o, &v) in out.iter_mut().zip(x) {
+        let q = v / scale;
+        // max and min return the other operand for a NaN: `c` is always
+        // a finite value in range, the NaN is dealt with at the end.
+        let c = q.max(-1024.0).min(1024.0);
+        let t = c.trunc();
+        let step = if (c - t).abs() >= 0.5 {
+            1f32.copysign(c)
+        } else {
+            0.0
+        };
+        let y = (t + step + zp).max(-128.0).min(127.0);
+        // SAFETY: `y` is a whole number in [-128, 127], never NaN (max and
+        // min above), so the conversion is exact and in range; unlike `as`,
+        // it vectorises.
+        let y = unsafe { y.to_int_unchecked::<i32>() } as i8;
+        *o = if q.is_nan() { 0 } else { y };
     }
 }
 

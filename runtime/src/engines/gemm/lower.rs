@@ -10,7 +10,7 @@ use tract_onnx::prelude::*;
 
 use super::{ChannelParams, GemmProblem, OutputMode, WeightCodes};
 use crate::backend::BackendError;
-use crate::formats::{quantise_per_channel, Codebook};
+use crate::formats::{quantise_rows, Codebook, ScaleRule};
 use crate::model::lower::JobRunner;
 use crate::model::matrix::{real_weights, MatrixActs, MatrixArithmetic, MatrixWeights};
 
@@ -42,10 +42,16 @@ impl MatrixWeights for GemmWeights {
 }
 
 impl GemmArithmetic {
-    /// Real weights (N x K row-major): per-channel MSE-optimal scales onto
-    /// the PE's codebook.
-    pub fn quantise(&self, w: &[f32], n: usize, k: usize) -> Result<GemmWeights, BackendError> {
-        let q = quantise_per_channel(&self.codebook, w, n, k)?;
+    /// Real weights (N x K row-major): per-channel scales onto the PE's
+    /// codebook, chosen by `rule`.
+    pub fn quantise(
+        &self,
+        w: &[f32],
+        n: usize,
+        k: usize,
+        rule: ScaleRule,
+    ) -> Result<GemmWeights, BackendError> {
+        let q = quantise_rows(&self.codebook, w, n, k, rule)?;
         Ok(GemmWeights {
             n,
             k,
@@ -76,7 +82,12 @@ impl GemmArithmetic {
                 scales: scales.to_vec(),
             });
         }
-        self.quantise(&real_weights(w, zero_points, scales, k), n, k)
+        self.quantise(
+            &real_weights(w, zero_points, scales, k),
+            n,
+            k,
+            ScaleRule::LeastSquares,
+        )
     }
 }
 
@@ -91,7 +102,18 @@ impl MatrixArithmetic for GemmArithmetic {
         n: usize,
         k: usize,
     ) -> Result<Box<dyn MatrixWeights>, BackendError> {
-        Ok(Box::new(self.quantise(w, n, k)?))
+        Ok(Box::new(self.quantise(w, n, k, ScaleRule::LeastSquares)?))
+    }
+
+    /// Per-channel max-abs scales: the exact least-squares search per call
+    /// would cost more than the product.
+    fn weights_at_run_time(
+        &self,
+        w: &[f32],
+        n: usize,
+        k: usize,
+    ) -> Result<Box<dyn MatrixWeights>, BackendError> {
+        Ok(Box::new(self.quantise(w, n, k, ScaleRule::MaxAbs)?))
     }
 
     fn weights_from_ints(
