@@ -30,6 +30,6 @@ pub use accel::AccelSim;
 pub use axi_mem::{AxiMemory, MasterSignals, MemDrive, MemFault, MemTiming};
 pub use cache::{set_build_observer, BuildEvent, CacheEntry};
 pub use error::{BuildError, SimError};
-pub use model::{Port, PortDir, Sim, TraceFormat};
+pub use model::{Port, PortDir, PortList, Sim, TraceFormat};
 pub use pe::{PeHarness, PeInput, PeOutput};
 pub use source::{ModelSource, PortSpec};

@@ -24,6 +24,19 @@ pub(crate) type RunFn = unsafe extern "C" fn(
     *mut u64,
     usize,
 );
+pub(crate) type TickFn =
+    unsafe extern "C" fn(*mut c_void, *const u32, *const u64, usize, *const u32, *mut u64, usize);
+pub(crate) type RunIdleFn = unsafe extern "C" fn(
+    *mut c_void,
+    *const u32,
+    *const u64,
+    usize,
+    *const u32,
+    usize,
+    *const u32,
+    usize,
+    u64,
+) -> u64;
 pub(crate) type CyclesFn = unsafe extern "C" fn(*mut c_void) -> u64;
 
 /// One loaded model. The function pointers stay valid while `_library`
@@ -37,6 +50,8 @@ pub(crate) struct LoadedModel {
     pub get: GetFn,
     pub step: StepFn,
     pub run: RunFn,
+    pub tick: TickFn,
+    pub run_idle: RunIdleFn,
     pub cycles: CyclesFn,
     _library: Library,
 }
@@ -80,6 +95,12 @@ impl LoadedModel {
             let run = *library
                 .get::<RunFn>(b"kiln_model_run\0")
                 .map_err(|e| fail(e.to_string()))?;
+            let tick = *library
+                .get::<TickFn>(b"kiln_model_tick\0")
+                .map_err(|e| fail(e.to_string()))?;
+            let run_idle = *library
+                .get::<RunIdleFn>(b"kiln_model_run_idle\0")
+                .map_err(|e| fail(e.to_string()))?;
             let cycles = *library
                 .get::<CyclesFn>(b"kiln_model_cycles\0")
                 .map_err(|e| fail(e.to_string()))?;
@@ -92,6 +113,8 @@ impl LoadedModel {
                 get,
                 step,
                 run,
+                tick,
+                run_idle,
                 cycles,
                 _library: library,
             })

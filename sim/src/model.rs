@@ -269,6 +269,82 @@ impl Sim {
         Ok(sampled)
     }
 
+    /// One cycle of a bus model in one call: the `inputs` take `values` with
+    /// the falling edge, the `outputs` are sampled into `sampled` between
+    /// the edges, then the clock rises. Only for logic clocked on the
+    /// rising edge: inputs applied with the falling edge are seen by
+    /// falling-edge logic one edge earlier than with [`Sim::set`] and
+    /// [`Sim::step`]. Values are not checked against the ports' widths
+    /// here (see [`Sim::check_inputs`]): this is the per-cycle path.
+    pub fn tick(
+        &mut self,
+        inputs: &PortList,
+        values: &[u64],
+        outputs: &PortList,
+        sampled: &mut [u64],
+    ) {
+        assert!(
+            inputs.len() == values.len() && outputs.len() == sampled.len(),
+            "one value per port"
+        );
+        let (in_idx, out_idx) = (&inputs.indices, &outputs.indices);
+        // SAFETY: handle is live; each buffer holds one value per port.
+        unsafe {
+            (self.model.tick)(
+                self.handle.as_ptr(),
+                in_idx.as_ptr(),
+                values.as_ptr(),
+                in_idx.len(),
+                out_idx.as_ptr(),
+                sampled.as_mut_ptr(),
+                out_idx.len(),
+            )
+        }
+    }
+
+    /// Runs at most `max_cycles` cycles with `inputs` held at `values`
+    /// (applied with the first falling edge, as in [`Sim::tick`]), for a
+    /// bus that stays idle until the model asks for it. It stops between
+    /// the edges of the next cycle as soon as a port of `stop_between` is
+    /// nonzero (that cycle is left for [`Sim::tick`] to finish), or after a
+    /// rising edge once a port of `stop_after` is nonzero. Returns the
+    /// cycles completed.
+    pub fn run_idle(
+        &mut self,
+        inputs: &PortList,
+        values: &[u64],
+        stop_between: &PortList,
+        stop_after: &PortList,
+        max_cycles: u64,
+    ) -> u64 {
+        assert_eq!(inputs.len(), values.len(), "one value per port");
+        let (in_idx, between, after) =
+            (&inputs.indices, &stop_between.indices, &stop_after.indices);
+        // SAFETY: handle is live; each buffer holds one value per port.
+        unsafe {
+            (self.model.run_idle)(
+                self.handle.as_ptr(),
+                in_idx.as_ptr(),
+                values.as_ptr(),
+                in_idx.len(),
+                between.as_ptr(),
+                between.len(),
+                after.as_ptr(),
+                after.len(),
+                max_cycles,
+            )
+        }
+    }
+
+    /// Checks that each value suits its input port (direction, width), as
+    /// [`Sim::set`] does, for callers of [`Sim::tick`].
+    pub fn check_inputs(&self, inputs: &[Port], values: &[u64]) -> Result<(), SimError> {
+        for (port, value) in inputs.iter().zip(values) {
+            self.check_input(*port, *value)?;
+        }
+        Ok(())
+    }
+
     /// Ends the run: finishes the waveform and moves it to its final name.
     pub fn close(mut self) -> Result<(), SimError> {
         self.release();
@@ -288,6 +364,41 @@ impl Sim {
         }
     }
 }
+
+/// Ports resolved for the per-cycle calls ([`Sim::tick`],
+/// [`Sim::run_idle`]): their indices, gathered once rather than per call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortList {
+    indices: Vec<u32>,
+}
+
+impl PortList {
+    pub fn new(ports: &[Port]) -> Self {
+        Self {
+            indices: ports.iter().map(|p| p.index).collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+}
+
+// SAFETY: a `Sim` owns its instance outright: the handle is never shared,
+// and every call through it takes `&mut self` (or `&self` for `cycles`,
+// which only reads a counter), so one thread at a time uses it. The shim
+// keeps no per-thread state of its own about an instance and points
+// Verilator's thread-local context at the instance's own context on every
+// entry (templates/shim.inc), so an instance may move to another thread
+// between calls. Each instance has its own VerilatedContext; what the
+// instances of one model share in the library is guarded by a lock there.
+// The loaded model (`Arc<LoadedModel>`) holds only function pointers and
+// the library handle, which are `Send + Sync`.
+unsafe impl Send for Sim {}
 
 impl Drop for Sim {
     /// A run dropped without `close` (an early error, say) still finishes

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use crate::source::ModelSource;
-use crate::{BuildError, PortDir, TraceFormat};
+use crate::{BuildError, TraceFormat};
 
 /// The C ABI every model exports (see the file).
 pub(crate) const SHIM: &str = include_str!("../templates/shim.inc");
@@ -34,11 +34,18 @@ const CXX_FLAGS: &[&str] = &[
     "-DVM_TRACE_VCD=1",
     "-w",
 ];
-/// Optimisation of the code that runs every cycle.
-const OPT_FAST: &str = "-O2";
+/// Optimisation of the code that runs every cycle. Verilator puts a
+/// design's clocked logic into a few functions of thousands of lines, where
+/// GCC's partial redundancy elimination and global CSE keep so many values
+/// live that the function spills constantly: without them the BFP MatMul
+/// ran about 20% faster on one core, and the GEMM as fast (docs/benchmarks.md).
+/// `-O3`, `-Os` and `-march=native` were no faster.
+const OPT_FAST: &[&str] = &["-O2", "-fno-gcse", "-fno-tree-pre"];
+/// The runtime's objects keep plain `-O2`: they hold no per-cycle logic.
+const OPT_RUNTIME: &[&str] = &["-O2"];
 /// Optimisation of Verilator's `__Slow` files (construction, initial
 /// blocks), which run once: compiling them fast matters more.
-const OPT_SLOW: &str = "-O0";
+const OPT_SLOW: &[&str] = &["-O0"];
 /// Verilator's own options for every model.
 const VERILATOR_FLAGS: &[&str] = &[
     "--cc",
@@ -145,7 +152,7 @@ fn find_tools() -> Result<Toolchain, BuildError> {
 /// flags and the shim. Part of every cache key.
 pub(crate) fn recipe(tools: &Toolchain) -> String {
     format!(
-        "verilator: {}\nc++: {}\ncxx flags: {:?} {OPT_FAST} {OPT_SLOW}\nverilator flags: {:?}\nshim:\n{SHIM}\n",
+        "verilator: {}\nc++: {}\ncxx flags: {:?} {OPT_FAST:?} {OPT_SLOW:?}\nverilator flags: {:?}\nshim:\n{SHIM}\n",
         tools.verilator_version, tools.cxx_version, CXX_FLAGS, VERILATOR_FLAGS
     )
 }
@@ -153,8 +160,13 @@ pub(crate) fn recipe(tools: &Toolchain) -> String {
 /// The runtime's recipe alone: its objects depend on nothing else.
 pub(crate) fn runtime_recipe(tools: &Toolchain) -> String {
     format!(
-        "verilator: {}\nc++: {}\ncxx flags: {:?} {OPT_FAST}\n",
-        tools.verilator_version, tools.cxx_version, CXX_FLAGS
+        "verilator: {}\nc++: {}\ncxx flags: {:?} {}\n",
+        tools.verilator_version,
+        tools.cxx_version,
+        CXX_FLAGS,
+        // The runtime's key predates OPT_RUNTIME: its text is what the
+        // single `-O2` flag printed, so runtimes already built are reused.
+        OPT_RUNTIME.join(" ")
     )
 }
 
@@ -165,7 +177,7 @@ pub(crate) fn build_runtime(tools: &Toolchain, dir: &Path) -> Result<(), BuildEr
         .map(|file| CompileJob {
             source: tools.root.join("include").join(file),
             object: dir.join(file.replace(".cpp", ".o")),
-            opt: OPT_FAST,
+            opt: OPT_RUNTIME,
         })
         .collect();
     compile_all(tools, &jobs, &[], "the Verilator runtime")
@@ -299,7 +311,7 @@ fn verilator_messages(stderr: &[u8], stdout: &[u8]) -> String {
 struct CompileJob {
     source: PathBuf,
     object: PathBuf,
-    opt: &'static str,
+    opt: &'static [&'static str],
 }
 
 /// Runs every compile, as many at once as there are cores; the first
@@ -324,7 +336,7 @@ fn compile_all(
                     };
                     let mut cmd = Command::new(&tools.cxx);
                     cmd.args(CXX_FLAGS)
-                        .arg(job.opt)
+                        .args(job.opt)
                         .arg(format!("-I{}", tools.root.join("include").display()))
                         .arg(format!("-I{}", tools.root.join("include/vltstd").display()));
                     for dir in includes {
@@ -370,7 +382,7 @@ fn run_compiler(tools: &Toolchain, cmd: &mut Command, what: &str) -> Result<(), 
 }
 
 /// The translation unit that binds the shim to one Verilated class: the
-/// port switches (by index in the source's port list) and the exported
+/// port table (by index in the source's port list) and the exported
 /// symbols.
 fn shim_unit(source: &ModelSource, trace: Option<TraceFormat>, class: &str, obj: &Path) -> String {
     let kind = match trace {
@@ -394,33 +406,27 @@ fn shim_unit(source: &ModelSource, trace: Option<TraceFormat>, class: &str, obj:
     writeln!(unit, "#define KILN_MODEL {class}").unwrap();
     writeln!(unit, "#define KILN_SYM(name) kiln_model_##name").unwrap();
     writeln!(unit, "#define KILN_TRACE_KIND {kind}").unwrap();
-    unit.push_str("#include <type_traits>\nnamespace {\n");
-    unit.push_str(
-        "inline void kiln_set_port(KILN_MODEL* top, uint32_t port, uint64_t value) {\n  switch (port) {\n",
-    );
-    for (i, port) in source.ports.iter().enumerate() {
-        if port.dir == PortDir::In {
-            writeln!(
-                unit,
-                "    case {i}: top->{0} = static_cast<std::remove_reference_t<decltype(top->{0})>>(value); break;",
-                port.name
-            )
-            .unwrap();
-        }
-    }
-    unit.push_str("    default: break;\n  }\n}\n");
-    unit.push_str(
-        "inline uint64_t kiln_get_port(KILN_MODEL* top, uint32_t port) {\n  switch (port) {\n",
-    );
+    // The port table: each port's field in the model and its size, so the
+    // shim reads and writes a port with one load or store rather than a
+    // switch over every port.
+    writeln!(
+        unit,
+        "#define KILN_PORT_COUNT {}",
+        source.ports.len().max(1)
+    )
+    .unwrap();
+    unit.push_str("#include <cstdint>\nnamespace {\n");
+    unit.push_str("struct KilnPortRef {\n  void* addr;\n  uint32_t bytes;\n};\n");
+    unit.push_str("inline void kiln_port_table(KILN_MODEL* top, KilnPortRef* table) {\n");
     for (i, port) in source.ports.iter().enumerate() {
         writeln!(
             unit,
-            "    case {i}: return static_cast<uint64_t>(top->{});",
+            "  table[{i}] = KilnPortRef{{static_cast<void*>(&top->{0}), sizeof(top->{0})}};",
             port.name
         )
         .unwrap();
     }
-    unit.push_str("    default: return 0;\n  }\n}\n}  // namespace\n");
+    unit.push_str("}\n}  // namespace\n");
     unit.push_str(SHIM);
     unit
 }
