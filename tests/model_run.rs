@@ -300,3 +300,40 @@ fn a_corrupt_file_is_refused() {
     let missing = load_onnx(std::path::Path::new("/nonexistent/model.onnx"), None).unwrap_err();
     assert!(missing.to_string().contains("/nonexistent/model.onnx"));
 }
+
+/// `--jobs` spreads the samples over threads; the report is the same
+/// whatever the count (statistics are added in sample order), but for the
+/// time it took. Golden and sim backends both.
+#[test]
+fn jobs_do_not_change_the_report() {
+    let strip_time = |mut report: Value| {
+        for run in report["runs"].as_array_mut().unwrap() {
+            run.as_object_mut().unwrap().remove("wall_seconds");
+        }
+        report
+    };
+    for backend in ["golden", "sim"] {
+        let args = |jobs: &'static str| {
+            [
+                "run",
+                "--limit",
+                "24",
+                "--backend",
+                backend,
+                "--design",
+                "gemm-pot-8x8",
+                "--jobs",
+                jobs,
+                "--json",
+            ]
+        };
+        let one = strip_time(kiln_json(&args("1"), 0));
+        for jobs in ["2", "3"] {
+            assert_eq!(
+                strip_time(kiln_json(&args(jobs), 0)),
+                one,
+                "{backend} with {jobs} jobs"
+            );
+        }
+    }
+}

@@ -148,14 +148,14 @@ fn cycle_tables_simulated_on_three_threads_equal_the_serial_one() {
     let mut serial = CycleTable::default();
     let mut ticks = 0;
     serial
-        .simulate(&design, &board, &signatures, 5, &mut || ticks += 1)
+        .simulate(&design, &board, &signatures, 5, 1, &mut || ticks += 1)
         .unwrap();
     assert_eq!(ticks, signatures.len());
     for jobs in [2, 3, 8] {
         let mut parallel = CycleTable::default();
         let mut ticks = 0;
         parallel
-            .simulate_jobs(&design, &board, &signatures, 5, jobs, &mut || ticks += 1)
+            .simulate(&design, &board, &signatures, 5, jobs, &mut || ticks += 1)
             .unwrap();
         assert_eq!(
             ticks,

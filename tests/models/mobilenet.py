@@ -14,7 +14,9 @@ Test models, under OUT_DIR:
 The benchmark model, under OUT_DIR/mobilenet-224/: MobileNetV2 at width 1.0
 on a 1x3x224x224 input (300 M MACs, 52 convolutions, 1000 classes), with
 inputs-2.npy and inputs-64.npy holding 2 and 64 samples (the first two the
-same in both).
+same in both). OUT_DIR/mobilenet-128/ is the same network at 128x128 (about
+100 M MACs) with one sample in inputs-1.npy, for the whole model on the
+RTL (`kiln run --backend sim`).
 
 Weights are He-initialised and the biases small, so activations stay in a
 sane range through the depth without trained weights; every number comes
@@ -151,6 +153,10 @@ def main():
         build(os.path.join(d, "model.onnx"), 224, MOBILENET_V2, 32, 1280, 1000, 1, seed=224)
         for samples in (2, 64):
             write_inputs(os.path.join(d, f"inputs-{samples}.npy"), samples, 224, seed=225)
+        # The whole-model RTL run's model: the same network at 128x128.
+        d = os.path.join(out, "mobilenet-128")
+        build(os.path.join(d, "model.onnx"), 128, MOBILENET_V2, 32, 1280, 1000, 1, seed=128)
+        write_inputs(os.path.join(d, "inputs-1.npy"), 1, 128, seed=129)
         return
     for name, batch in [("mobilenet", 1), ("mobilenet-dynamic", "N")]:
         d = os.path.join(out, name)

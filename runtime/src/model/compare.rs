@@ -36,6 +36,18 @@ impl ErrorStats {
         }
     }
 
+    /// Adds the sums of `other` (another sample's outputs).
+    pub fn merge(&mut self, other: &ErrorStats) {
+        self.elements += other.elements;
+        self.nonfinite.reference += other.nonfinite.reference;
+        self.nonfinite.test += other.nonfinite.test;
+        self.max_abs = self.max_abs.max(other.max_abs);
+        self.signal += other.signal;
+        self.noise += other.noise;
+        self.dot += other.dot;
+        self.test_power += other.test_power;
+    }
+
     /// Non-finite elements seen so far, per side.
     pub fn nonfinite(&self) -> NonFiniteCount {
         self.nonfinite

@@ -28,21 +28,15 @@ pub struct CycleTable {
 }
 
 impl CycleTable {
-    /// Simulates every signature of `signatures` not yet in the table on
-    /// `design`'s RTL on `board`; `tick` is called after each. Serial: the
-    /// same as [`CycleTable::simulate_jobs`] with one job.
-    pub fn simulate(
-        &mut self,
-        design: &Design,
-        board: &Board,
-        signatures: &[Signature],
-        seed: u64,
-        tick: &mut dyn FnMut(),
-    ) -> Result<(), BackendError> {
-        self.simulate_jobs(design, board, signatures, seed, 1, tick)
+    /// Takes the signatures `other` holds and this table does not.
+    pub fn absorb(&mut self, other: CycleTable) {
+        for (signature, cycles) in other.cycles {
+            self.cycles.entry(signature).or_insert(cycles);
+        }
     }
 
-    /// [`CycleTable::simulate`] on up to `jobs` threads, each with a
+    /// Simulates every signature of `signatures` not yet in the table on
+    /// `design`'s RTL on `board`, on up to `jobs` threads, each with a
     /// simulator of its own; `tick` is called on the calling thread as
     /// each signature's cycles come in. The table is the one a serial run
     /// fills: the synthetic jobs are made in signature order from one
@@ -51,7 +45,7 @@ impl CycleTable {
     /// the next (buffers are whole pages, and the memory's token buckets
     /// are full again by the time a run starts). With `jobs` <= 1 nothing
     /// is spawned. The first error stops the other threads and is returned.
-    pub fn simulate_jobs(
+    pub fn simulate(
         &mut self,
         design: &Design,
         board: &Board,

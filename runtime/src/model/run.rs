@@ -26,7 +26,7 @@ use super::quant::ActQuant;
 use super::system::{System, SystemError};
 use super::task::{TaskError, TaskOptions, TaskStats};
 use crate::backend::{Backend, BackendError, GoldenBackend, SimBackend};
-use crate::engines::{self, Engine, Job, Output, Signature};
+use crate::engines::{self, Engine, Job, JobRun, Output, Signature};
 use crate::report::{
     BoardLatency, DesignRun, LayerReport, LayerTiming, MacShare, NonFiniteAt, RunSummary, Timing,
     Tolerance, VerifyReport,
@@ -197,8 +197,57 @@ impl Sample {
     }
 }
 
+/// Every picked call replayed on `board`'s RTL, on up to `jobs` threads
+/// (contiguous runs of calls each, one simulator per design per thread,
+/// opened when first needed): (cycles, outputs, outputs that differ from
+/// golden) in the order of `picked`.
+fn replay_all(
+    system: &System,
+    board: &Board,
+    picked: &[(usize, Sample)],
+    jobs: usize,
+) -> Result<Vec<(Option<u64>, usize, usize)>, BackendError> {
+    let replay_run = |run: &[(usize, Sample)]| -> Result<Vec<_>, BackendError> {
+        let mut sims: Vec<Option<SimBackend>> = system.designs.iter().map(|_| None).collect();
+        let mut out = Vec::with_capacity(run.len());
+        for (_, sample) in run {
+            let sim = match &mut sims[sample.design] {
+                Some(sim) => sim,
+                slot => slot.insert(SimBackend::open(
+                    &system.designs[sample.design],
+                    board,
+                    None,
+                )?),
+            };
+            out.push(sample.replay(sim)?);
+        }
+        for sim in sims.into_iter().flatten() {
+            sim.close()?;
+        }
+        Ok(out)
+    };
+    let threads = jobs.clamp(1, picked.len().max(1));
+    if threads == 1 {
+        return replay_run(picked);
+    }
+    let chunk = picked.len().div_ceil(threads);
+    let replay_run = &replay_run;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = picked
+            .chunks(chunk)
+            .map(|run| scope.spawn(move || replay_run(run)))
+            .collect();
+        let mut all = Vec::with_capacity(picked.len());
+        for h in handles {
+            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?);
+        }
+        Ok(all)
+    })
+}
+
 /// Cycles of every call on one board, from each design's call-signature
 /// table.
+#[derive(Clone)]
 struct BoardCycles {
     board: Board,
     /// Per design of the system.
@@ -216,7 +265,7 @@ struct Offload {
     /// Per layer: the design of the system that runs it.
     layer_design: Vec<Option<usize>>,
     /// Per design.
-    backends: Vec<Box<dyn Backend>>,
+    backends: Vec<Box<dyn Backend + Send>>,
     goldens: Vec<GoldenBackend>,
     measuring: bool,
     /// Per layer: how many calls the reservoir keeps.
@@ -270,6 +319,7 @@ impl Offload {
                 &b.board,
                 std::slice::from_ref(signature),
                 self.seed,
+                1,
                 &mut || {},
             )?;
             b.per_layer[layer] += table.get(signature).unwrap_or(0);
@@ -301,6 +351,40 @@ impl Offload {
             golden: golden.clone(),
         });
         Ok(output.unwrap_or(golden))
+    }
+}
+
+impl Offload {
+    /// Adds another worker's record of the same pass: its counts and
+    /// cycles, the signatures it simulated, and its kept calls (up to each
+    /// layer's capacity, this worker's first).
+    fn absorb(&mut self, other: Offload) {
+        self.checked += other.checked;
+        self.identical += other.identical;
+        self.calls += other.calls;
+        for (a, b) in self.measured.iter_mut().zip(&other.measured) {
+            *a += b;
+        }
+        for (a, b) in self.seen.iter_mut().zip(&other.seen) {
+            *a += b;
+        }
+        for (mine, theirs) in self.boards.iter_mut().zip(other.boards) {
+            for (a, b) in mine.per_layer.iter_mut().zip(&theirs.per_layer) {
+                *a += b;
+            }
+            for (a, b) in mine.tables.iter_mut().zip(theirs.tables) {
+                a.absorb(b);
+            }
+        }
+        for ((kept, theirs), &capacity) in self
+            .samples
+            .iter_mut()
+            .zip(other.samples)
+            .zip(&self.capacity)
+        {
+            let room = capacity.saturating_sub(kept.len());
+            kept.extend(theirs.into_iter().take(room));
+        }
     }
 }
 
@@ -493,6 +577,93 @@ impl JobRunner for GoldenRunner {
     }
 }
 
+/// A device's backend (a board's mapped registers or an XRT handle, not
+/// `Send`) inside the one worker of a device run, whose samples run on the
+/// calling thread. `SendWrapper` panics rather than let another thread
+/// touch or drop it; device runs take one worker, so none does.
+struct OnOpeningThread(send_wrapper::SendWrapper<Box<dyn Backend>>);
+
+impl Backend for OnOpeningThread {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    fn run(&mut self, job: &dyn Job) -> Result<JobRun, BackendError> {
+        self.0.run(job)
+    }
+}
+
+/// One thread's share of the run: its own tract sessions (the reference
+/// and one per system) and its own backends.
+struct Worker {
+    reference: Runner,
+    /// Per system: the patched model's session and the offload runner.
+    passes: Vec<(Runner, Offload)>,
+}
+
+/// What one sample gave: the reference output, and per system its output,
+/// each compared layer's error on this sample, and the pass's time.
+struct SampleResult {
+    want_out: Vec<f32>,
+    label: Option<i64>,
+    passes: Vec<PassSample>,
+}
+
+struct PassSample {
+    out: Vec<f32>,
+    /// Per layer, this sample's error statistics (`None` where the layer
+    /// has no output to compare).
+    layers: Vec<Option<ErrorStats>>,
+    seconds: f64,
+}
+
+impl Worker {
+    /// Sample `i` through the reference and every system.
+    fn evaluate(
+        &mut self,
+        config: &RunConfig,
+        i: usize,
+        input_fact: &TypedFact,
+        names: &[String],
+    ) -> Result<SampleResult, RunError> {
+        let input = sample_tensor(&config.inputs, i, input_fact)?.into_tvalue();
+        let want = self.reference.run(tvec!(input.clone()), None)?;
+        let want_out = as_f32(&want.outputs[0])?;
+        let mut want_layers = Vec::with_capacity(names.len());
+        for name in names {
+            want_layers.push(want.nodes.get(name).map(as_f32).transpose()?);
+        }
+        drop(want);
+        let mut passes = Vec::with_capacity(self.passes.len());
+        for (runner, offload) in &mut self.passes {
+            let started = Instant::now();
+            let got = runner.run(tvec!(input.clone()), Some(offload))?;
+            let seconds = started.elapsed().as_secs_f64();
+            let mut layers = Vec::with_capacity(names.len());
+            for (w, name) in want_layers.iter().zip(names) {
+                layers.push(match (w, got.nodes.get(name)) {
+                    (Some(w), Some(g)) => {
+                        let mut stats = ErrorStats::default();
+                        stats.add(w, &as_f32(g)?);
+                        Some(stats)
+                    }
+                    _ => None,
+                });
+            }
+            passes.push(PassSample {
+                out: as_f32(&got.outputs[0])?,
+                layers,
+                seconds,
+            });
+        }
+        Ok(SampleResult {
+            want_out,
+            label: config.labels.as_ref().map(|l| l[i]),
+            passes,
+        })
+    }
+}
+
 /// One system's pass over the data set, in progress.
 struct Pass {
     system: System,
@@ -500,8 +671,9 @@ struct Pass {
     assignment: Vec<Option<usize>>,
     /// Per layer: its engine calls per evaluation.
     calls: Vec<Vec<(Signature, u64)>>,
-    runner: Runner,
-    offload: Offload,
+    /// Every worker's record of the pass, merged (once the samples are
+    /// done).
+    offload: Option<Offload>,
     stats: Vec<ErrorStats>,
     task: TaskStats,
     first_nonfinite: Option<NonFiniteAt>,
@@ -659,23 +831,24 @@ fn run_with(
         calibrator.add(tvec!(input.into_tvalue()))?;
     }
     let calibration = calibrator.finish();
-    let mut reference = Runner::new(model.clone(), names.clone())?;
+    // Samples run on `jobs` workers at once, each with its own tract
+    // sessions and backends; the statistics are added on this thread in
+    // sample order, so the report does not depend on --jobs. A device is
+    // one accelerator: its run takes one worker.
+    let jobs = match config.backend {
+        BackendChoice::Device(_) => 1,
+        _ => crate::parallel::jobs().clamp(1, samples),
+    };
+    let reference = Runner::new(model.clone(), names.clone())?;
+    let mut workers: Vec<Worker> = (0..jobs)
+        .map(|_| Worker {
+            reference: reference.clone(),
+            passes: Vec::new(),
+        })
+        .collect();
     let mut passes = Vec::new();
     for (system, (assignment, calls)) in config.systems.iter().zip(plans) {
         let (patched, _) = patch(&model, &layers, system, &assignment, &calibration)?;
-        let mut backends: Vec<Box<dyn Backend>> = Vec::new();
-        for design in &system.designs {
-            backends.push(match config.backend {
-                BackendChoice::Golden => Box::new(GoldenBackend::new(design)?),
-                BackendChoice::Sim => Box::new(SimBackend::open(design, &config.boards[0], None)?),
-                BackendChoice::Device(name) => device.take().ok_or_else(|| {
-                    RunError::Input(format!(
-                        "no open {name} backend for design `{}`",
-                        design.name
-                    ))
-                })?,
-            });
-        }
         let measuring = config.backend.measures();
         // Boards timed by call signature: all of them on golden, the extra
         // ones when the first is measured; a device run has only its own.
@@ -693,9 +866,14 @@ fn run_with(
                         signatures.len() as u64,
                     );
                     let mut table = CycleTable::default();
-                    table.simulate(design, board, &signatures, config.seed, &mut || {
-                        progress.tick()
-                    })?;
+                    table.simulate(
+                        design,
+                        board,
+                        &signatures,
+                        config.seed,
+                        crate::parallel::jobs(),
+                        &mut || progress.tick(),
+                    )?;
                     tables.push(table);
                 }
                 boards.push(BoardCycles {
@@ -705,31 +883,53 @@ fn run_with(
                 });
             }
         }
-        let goldens = system
-            .designs
-            .iter()
-            .map(GoldenBackend::new)
-            .collect::<Result<Vec<_>, _>>()?;
-        passes.push(Pass {
-            system: system.clone(),
-            runner: Runner::new(patched, names.clone())?,
-            offload: Offload {
+        let runner = Runner::new(patched, names.clone())?;
+        for (w, worker) in workers.iter_mut().enumerate() {
+            let mut backends: Vec<Box<dyn Backend + Send>> = Vec::new();
+            for design in &system.designs {
+                backends.push(match config.backend {
+                    BackendChoice::Golden => Box::new(GoldenBackend::new(design)?),
+                    BackendChoice::Sim => {
+                        Box::new(SimBackend::open(design, &config.boards[0], None)?)
+                    }
+                    BackendChoice::Device(name) => Box::new(OnOpeningThread(
+                        send_wrapper::SendWrapper::new(device.take().ok_or_else(|| {
+                            RunError::Input(format!(
+                                "no open {name} backend for design `{}`",
+                                design.name
+                            ))
+                        })?),
+                    )),
+                });
+            }
+            let goldens = system
+                .designs
+                .iter()
+                .map(GoldenBackend::new)
+                .collect::<Result<Vec<_>, _>>()?;
+            let offload = Offload {
                 system: system.clone(),
                 layer_design: assignment.clone(),
                 backends,
                 goldens,
                 measuring,
                 capacity: replay_capacity(&assignment, config.verify_sample, config.seed),
-                rng: SplitMix64::new(config.seed),
+                // Worker 0 draws what a serial run draws.
+                rng: SplitMix64::new(config.seed ^ (w as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
                 seen: vec![0; layers.len()],
                 samples: vec![Vec::new(); layers.len()],
                 measured: vec![0; layers.len()],
-                boards,
+                boards: boards.clone(),
                 seed: config.seed,
                 checked: 0,
                 identical: 0,
                 calls: 0,
-            },
+            };
+            worker.passes.push((runner.clone(), offload));
+        }
+        passes.push(Pass {
+            system: system.clone(),
+            offload: None,
             assignment,
             calls,
             stats: vec![ErrorStats::default(); layers.len()],
@@ -739,31 +939,40 @@ fn run_with(
         });
     }
     progress.stage("inputs x designs", (samples * passes.len()) as u64);
-    for i in 0..samples {
-        let input = sample_tensor(&config.inputs, i, &input_fact)?.into_tvalue();
-        let want = reference.run(tvec!(input.clone()), None)?;
-        let want_out = as_f32(&want.outputs[0])?;
-        let label = config.labels.as_ref().map(|l| l[i]);
-        reference_task.add(&want_out, &want_out, label);
-        let mut want_layers = Vec::with_capacity(layers.len());
-        for name in &names {
-            want_layers.push(want.nodes.get(name).map(as_f32).transpose()?);
-        }
-        drop(want);
-        for pass in &mut passes {
-            let started = Instant::now();
-            let got = pass
-                .runner
-                .run(tvec!(input.clone()), Some(&mut pass.offload))?;
-            pass.seconds += started.elapsed().as_secs_f64();
-            let got_out = as_f32(&got.outputs[0])?;
-            pass.task.add(&want_out, &got_out, label);
-            for (l, name) in names.iter().enumerate() {
-                if let (Some(w), Some(g)) = (&want_layers[l], got.nodes.get(name)) {
+    for first in (0..samples).step_by(jobs) {
+        let round: Vec<usize> = (first..(first + jobs).min(samples)).collect();
+        let results: Vec<Result<SampleResult, RunError>> = if round.len() == 1 {
+            vec![workers[0].evaluate(config, round[0], &input_fact, &names)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = workers
+                    .iter_mut()
+                    .zip(&round)
+                    .map(|(worker, &i)| {
+                        let (names, input_fact) = (&names, &input_fact);
+                        scope.spawn(move || worker.evaluate(config, i, input_fact, names))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            })
+        };
+        for (&i, result) in round.iter().zip(results) {
+            let result = result?;
+            reference_task.add(&result.want_out, &result.want_out, result.label);
+            for (pass, got) in passes.iter_mut().zip(result.passes) {
+                pass.seconds += got.seconds;
+                pass.task.add(&result.want_out, &got.out, result.label);
+                for (l, name) in names.iter().enumerate() {
+                    let Some(sample_stats) = &got.layers[l] else {
+                        continue;
+                    };
                     // The statistics count non-finite elements anyway: a
                     // count that grew marks where one first appeared.
                     let before = pass.stats[l].nonfinite();
-                    pass.stats[l].add(w, &as_f32(g)?);
+                    pass.stats[l].merge(sample_stats);
                     let after = pass.stats[l].nonfinite();
                     let side = nonfinite_side(
                         after.reference > before.reference,
@@ -777,19 +986,28 @@ fn run_with(
                         });
                     }
                 }
-            }
-            if pass.first_nonfinite.is_none() {
-                if let Some(side) =
-                    nonfinite_side(has_nonfinite(&want_out), has_nonfinite(&got_out))
-                {
-                    pass.first_nonfinite = Some(NonFiniteAt {
-                        layer: "model output".into(),
-                        side: side.into(),
-                        sample: i,
-                    });
+                if pass.first_nonfinite.is_none() {
+                    if let Some(side) =
+                        nonfinite_side(has_nonfinite(&result.want_out), has_nonfinite(&got.out))
+                    {
+                        pass.first_nonfinite = Some(NonFiniteAt {
+                            layer: "model output".into(),
+                            side: side.into(),
+                            sample: i,
+                        });
+                    }
                 }
+                progress.tick();
             }
-            progress.tick();
+        }
+    }
+    // Each pass's record: every worker's, merged in worker order.
+    for worker in workers {
+        for (pass, (_, offload)) in passes.iter_mut().zip(worker.passes) {
+            match &mut pass.offload {
+                Some(merged) => merged.absorb(offload),
+                slot => *slot = Some(offload),
+            }
         }
     }
     let mut runs = Vec::new();
@@ -824,18 +1042,21 @@ fn finish_pass(
     samples: usize,
     progress: &mut dyn Progress,
 ) -> Result<DesignRun, RunError> {
+    let offload = pass
+        .offload
+        .take()
+        .ok_or_else(|| RunError::Input("a pass ended with no worker's record".into()))?;
     let system = &pass.system;
     let replay_started = Instant::now();
-    let picked = pick_samples(&pass.offload.samples, config.verify_sample);
+    let picked = pick_samples(&offload.samples, config.verify_sample);
     let mut replayed = 0;
     let mut replay_identical = 0;
-    let measuring = pass.offload.measuring;
+    let measuring = offload.measuring;
     for (b, board) in config.boards.iter().enumerate() {
         if (measuring && b == 0) || picked.is_empty() {
             continue;
         }
-        let tables = pass
-            .offload
+        let tables = offload
             .boards
             .iter()
             .find(|t| t.board.name == board.name)
@@ -844,18 +1065,8 @@ fn finish_pass(
             &format!("replays of {} on {}", system.name(), board.name),
             picked.len() as u64,
         );
-        // One simulator per design of the system, opened when first needed.
-        let mut sims: Vec<Option<SimBackend>> = system.designs.iter().map(|_| None).collect();
-        for (layer, sample) in &picked {
-            let sim = match &mut sims[sample.design] {
-                Some(sim) => sim,
-                slot => slot.insert(SimBackend::open(
-                    &system.designs[sample.design],
-                    board,
-                    None,
-                )?),
-            };
-            let (cycles, outputs, wrong) = sample.replay(sim)?;
+        let results = replay_all(system, board, &picked, crate::parallel::jobs())?;
+        for ((layer, sample), (cycles, outputs, wrong)) in picked.iter().zip(results) {
             replayed += 1;
             if wrong > 0 {
                 return Err(RunError::ReplayMismatch {
@@ -881,9 +1092,6 @@ fn finish_pass(
             }
             progress.tick();
         }
-        for sim in sims.into_iter().flatten() {
-            sim.close()?;
-        }
     }
     pass.seconds += replay_started.elapsed().as_secs_f64();
 
@@ -893,14 +1101,9 @@ fn finish_pass(
         if measuring && b == 0 {
             totals.push(BoardTotals {
                 board,
-                per_layer: pass.offload.measured.clone(),
+                per_layer: offload.measured.clone(),
             });
-        } else if let Some(t) = pass
-            .offload
-            .boards
-            .iter()
-            .find(|t| t.board.name == board.name)
-        {
+        } else if let Some(t) = offload.boards.iter().find(|t| t.board.name == board.name) {
             totals.push(BoardTotals {
                 board,
                 per_layer: t.per_layer.clone(),
@@ -1008,21 +1211,20 @@ fn finish_pass(
     }
     let verify = if measuring {
         Some(VerifyReport {
-            sampled: pass.offload.checked + replayed,
-            bit_identical: pass.offload.identical + replay_identical,
-            total_calls: pass.offload.calls + replayed,
+            sampled: offload.checked + replayed,
+            bit_identical: offload.identical + replay_identical,
+            total_calls: offload.calls + replayed,
         })
     } else if replayed > 0 {
         Some(VerifyReport {
             sampled: replayed,
             bit_identical: replay_identical,
-            total_calls: pass.offload.calls,
+            total_calls: offload.calls,
         })
     } else {
         None
     };
-    let signatures_simulated = pass
-        .offload
+    let signatures_simulated = offload
         .boards
         .first()
         .map_or(0, |b| b.tables.iter().map(CycleTable::len).sum());
