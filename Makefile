@@ -8,7 +8,7 @@ KILN := target/release/kiln
 APT_PACKAGES := verilator yosys zlib1g-dev g++ make
 RTL := $(wildcard hw/ip/*/rtl/*.sv hw/ip/*/dv/*.sv)
 
-.PHONY: setup setup-native setup-cross demo test no-verilator-build bench-loop lint-rtl fmt-check clippy cargo-test synth docs regs bench bench-memory bench-dwconv build onnx-testdata test-models cross cross-test deploy
+.PHONY: setup setup-native setup-cross demo test no-verilator-build bench-loop lint-rtl fmt-check clippy cargo-test synth docs regs bench bench-memory bench-dwconv bench-models bench-real build onnx-testdata test-models cross cross-test deploy
 
 # ONNX's own backend test models (small models with inputs and reference
 # outputs), shipped in the onnx wheel on PyPI; the model tests read them.
@@ -182,15 +182,49 @@ regs: setup
 	$(CARGO) run --release --locked -p kiln-spec --bin kiln-regs
 
 ## bench: simulator throughput, kiln run's memory and the dwconv engine on
-## MobileNetV2 (figures go to docs/benchmarks.md by hand)
-bench: build bench-memory bench-dwconv bench-loop
+## MobileNetV2, the edit loop (figures go to docs/benchmarks.md by hand), and
+## bench-real (which rewrites its own section of docs/benchmarks.md)
+bench: build bench-memory bench-dwconv bench-loop bench-real
 	$(KILN) bench sim --cycles 2000000
+
+BENCH_MODELS := $(CURDIR)/target/bench-models
+
+## bench-models: the MobileNet-class and transformer-class benchmark models
+## (tests/models/*.py --bench, seeded)
+bench-models: $(BENCH_MODELS)/.stamp
+$(BENCH_MODELS)/.stamp: $(PYENV)/.stamp tests/models/mobilenet.py tests/models/transformer.py
+	$(PYENV)/bin/python tests/models/mobilenet.py $(BENCH_MODELS) --bench
+	$(PYENV)/bin/python tests/models/transformer.py $(BENCH_MODELS) --bench
+	touch $@
+
+## bench-real: kiln bench model on both models (tract, kiln's reference,
+## golden per design, scaling over --jobs), onnxruntime beside them when pip
+## can install it, simulation speed, and a whole model on the RTL; rewrites
+## the "Real models at speed" section of docs/benchmarks.md
+BENCH_OUT := target/bench
+bench-real: build bench-models
+	@mkdir -p $(BENCH_OUT)
+	$(PYENV)/bin/pip install --quiet --disable-pip-version-check onnxruntime \
+	  || echo "bench-real: onnxruntime did not install; its column is left out"
+	$(KILN) bench model $(BENCH_MODELS)/mobilenet-224/model.onnx --inputs $(BENCH_MODELS)/mobilenet-224/inputs-2.npy \
+	  --rounds 3 --design gemm-mac-dsp-8x8 --design gemm-pot-8x8 --design bfp-mxint8 --json > $(BENCH_OUT)/mobilenet.json
+	$(KILN) bench model $(BENCH_MODELS)/transformer-svtr/model.onnx --inputs $(BENCH_MODELS)/transformer-svtr/inputs-4.npy \
+	  --rounds 3 --design gemm-mac-dsp-8x8 --design gemm-pot-8x8 --design bfp-mxint8 --json > $(BENCH_OUT)/transformer.json
+	-$(PYENV)/bin/python tests/bench/ort.py $(BENCH_MODELS)/mobilenet-224/model.onnx $(BENCH_MODELS)/mobilenet-224/inputs-2.npy 3 > $(BENCH_OUT)/mobilenet-ort.json
+	-$(PYENV)/bin/python tests/bench/ort.py $(BENCH_MODELS)/transformer-svtr/model.onnx $(BENCH_MODELS)/transformer-svtr/inputs-4.npy 3 > $(BENCH_OUT)/transformer-ort.json
+	$(KILN) gemm --design gemm-pot-8x8 --m 256 --n 512 --k 1024 --json > $(BENCH_OUT)/sim-gemm.json
+	$(KILN) matmul --design bfp-mxint8 --m 1 --k 2048 --n 2048 --json > $(BENCH_OUT)/sim-bfp.json
+	@start=$$(date +%s.%N); \
+	$(KILN) run $(BENCH_MODELS)/mobilenet-128/model.onnx --inputs $(BENCH_MODELS)/mobilenet-128/inputs-1.npy \
+	  --design gemm-pot-8x8 --backend sim --board pynq-z1 --json > $(BENCH_OUT)/whole-sim-report.json || exit 1; \
+	end=$$(date +%s.%N); \
+	python3 -c "import json,sys; print(json.dumps({'seconds': $$end - $$start, 'report': json.load(open(sys.argv[1]))}))" \
+	  $(BENCH_OUT)/whole-sim-report.json > $(BENCH_OUT)/whole-sim.json
+	python3 tests/bench/real_models.py $(BENCH_OUT) docs/benchmarks.md
 
 ## bench-memory: peak RSS of `kiln run` on MobileNetV2-224 (written by
 ## tests/models/mobilenet.py) with 2 and with 64 samples in the data set
-BENCH_MODELS := $(CURDIR)/target/bench-models
-bench-memory: build $(PYENV)/.stamp
-	$(PYENV)/bin/python tests/models/mobilenet.py $(BENCH_MODELS) --bench
+bench-memory: build bench-models
 	@for n in 2 64; do \
 	  /usr/bin/time -f "kiln run, $$n samples: peak RSS %M KB, %e s" $(KILN) run $(BENCH_MODELS)/mobilenet-224/model.onnx \
 	    --inputs $(BENCH_MODELS)/mobilenet-224/inputs-$$n.npy --design gemm-pot-8x8 --board pynq-z1 --json >/dev/null || exit 1; \
@@ -199,8 +233,7 @@ bench-memory: build $(PYENV)/.stamp
 ## bench-dwconv: MobileNetV2-224 with its depthwise layers on the GEMM
 ## designs alone and beside the dwconv designs: exact cycles and PE
 ## utilisation per layer (docs/benchmarks.md)
-bench-dwconv: build $(PYENV)/.stamp
-	$(PYENV)/bin/python tests/models/mobilenet.py $(BENCH_MODELS) --bench
+bench-dwconv: build bench-models
 	$(KILN) run $(BENCH_MODELS)/mobilenet-224/model.onnx --inputs $(BENCH_MODELS)/mobilenet-224/inputs-2.npy \
 	  --design gemm-pot-8x8 --design gemm-pot-8x8+dwconv-pot-16 \
 	  --design gemm-mac-dsp-8x8 --design gemm-mac-dsp-8x8+dwconv-mac-dsp-16 \

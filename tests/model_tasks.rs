@@ -177,3 +177,46 @@ fn non_finite_inputs_are_refused_naming_sample_and_element() {
     assert_eq!(run["layers"][0]["nonfinite"]["test"], 0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The transformer-class test model (tests/models/transformer.py): every
+/// MatMul offloaded, the two attention MatMuls among them (activation by
+/// activation, their second operand quantised on every call), every call
+/// on the RTL bit-identical to golden, the sequence output measured, and
+/// int8 weights (max-abs scales for the per-call operands) within 30 dB of
+/// f32 at every layer.
+#[test]
+fn transformer_attention_runs_on_the_rtl() {
+    let (model, inputs) = model_and_inputs("transformer");
+    let report = kiln_json(
+        &[
+            "run",
+            &model,
+            "--inputs",
+            &inputs,
+            "--backend",
+            "sim",
+            "--design",
+            "gemm-mac-dsp-8x8",
+            "--json",
+        ],
+        0,
+    );
+    let run = &report["runs"][0];
+    let layers = run["layers"].as_array().unwrap();
+    // Patch conv, QKV, Q K^T, P V, projection, two MLP layers, classifier.
+    assert_eq!(layers.len(), 8);
+    assert!(layers.iter().all(|l| l["offloaded"] == true));
+    let batched = layers
+        .iter()
+        .filter(|l| l["calls_per_inference"].as_f64() == Some(2.0))
+        .count();
+    assert_eq!(batched, 2, "one call per head for Q K^T and for P V");
+    let verify = &run["verify"];
+    assert_eq!(verify["bit_identical"], verify["sampled"]);
+    assert!(verify["sampled"].as_u64().unwrap() >= 16);
+    assert_eq!(run["task"]["task"], "sequence");
+    for l in layers {
+        let sqnr = l["error"]["sqnr_db"].as_f64().unwrap();
+        assert!(sqnr > 30.0, "{}: {sqnr} dB", l["name"]);
+    }
+}
