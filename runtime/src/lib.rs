@@ -13,8 +13,8 @@ pub mod engines;
 pub mod formats;
 pub mod model;
 pub mod new;
-#[cfg(feature = "sim")]
 pub mod parallel;
+#[cfg(feature = "sim")]
 pub mod pe_check;
 pub mod pe_docs;
 pub mod report;

@@ -125,7 +125,6 @@ enum Command {
 /// Prints a line on stderr when a simulation model is built into the
 /// cache (its first use) and when it is done, so a wait of seconds is
 /// never silent; stdout stays clean for `--json`.
-#[cfg(feature = "sim")]
 /// `--jobs`: the threads to use, every core by default; 0 is refused.
 pub(crate) fn jobs(asked: Option<usize>) -> anyhow::Result<usize> {
     match asked {
@@ -135,6 +134,7 @@ pub(crate) fn jobs(asked: Option<usize>) -> anyhow::Result<usize> {
     }
 }
 
+#[cfg(feature = "sim")]
 fn report_builds() {
     kiln_sim::set_build_observer(|event| match event {
         kiln_sim::BuildEvent::Started { model } => {
