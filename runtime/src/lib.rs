@@ -11,6 +11,7 @@ pub mod bitstream;
 pub mod budget;
 pub mod engines;
 pub mod formats;
+pub mod kernel;
 pub mod model;
 pub mod new;
 pub mod parallel;

@@ -36,6 +36,7 @@
 //! ([`super::bound`]).
 
 use super::{pow2, BfpError, BfpMatrix, ElementKind};
+use crate::kernel;
 
 /// Guard bits `G` appended under each block product before alignment.
 pub const GUARD_BITS: u32 = 16;
@@ -97,44 +98,192 @@ pub fn golden_matmul(a: &BfpMatrix, w: &BfpMatrix) -> Result<Vec<f32>, BfpError>
         });
     }
     let e_off = e_off(fw.element);
-    let block = fa.block;
-    let mut out = Vec::with_capacity(a.rows() * w.rows());
-    for m in 0..a.rows() {
-        let (a_exps, a_elems) = (a.row_exps(m), a.row_elems(m));
-        for n in 0..w.rows() {
-            let (w_exps, w_elems) = (w.row_exps(n), w.row_elems(n));
-            let mut acc: i64 = 0;
-            let mut acc_s: u32 = 0;
-            for (j, (&xa, &xw)) in a_exps.iter().zip(w_exps).enumerate() {
-                let range = j * block..(j + 1) * block;
-                let p: i64 = a_elems[range.clone()]
-                    .iter()
-                    .zip(&w_elems[range])
-                    .map(|(&qa, &qw)| i64::from(qa) * i64::from(qw))
-                    .sum();
-                let s = u32::from(xa) + u32::from(xw);
-                let t = p << GUARD_BITS;
-                if s > acc_s {
-                    acc = (acc >> (s - acc_s).min(63)) + t;
-                    acc_s = s;
-                } else {
-                    acc += t >> (acc_s - s).min(63);
-                }
-                debug_assert!(
-                    acc.unsigned_abs() < 1 << 47,
-                    "accumulator {acc} overflows 48 bits"
-                );
-            }
-            out.push((acc as f64 * pow2(acc_s as i32 - e_off)) as f32);
+    let (rows, cols, nb) = (a.rows(), w.rows(), a.blocks_per_row());
+    // Every block's dot products first, then the accumulation in block
+    // order per output, as the engine does it. A block product is exact in
+    // i32: |p| <= 64 * 127^2 < 2^20.
+    let mut acc = vec![0i64; rows * cols];
+    let mut acc_s = vec![0u32; rows * cols];
+    let mut p = vec![0i32; rows * cols];
+    for j in 0..nb {
+        block_products(a, w, j, &mut p);
+        let xw: Vec<u32> = (0..cols).map(|n| u32::from(w.row_exps(n)[j])).collect();
+        for mm in 0..rows {
+            let xa = u32::from(a.row_exps(mm)[j]);
+            let range = mm * cols..(mm + 1) * cols;
+            accumulate(
+                &mut acc[range.clone()],
+                &mut acc_s[range.clone()],
+                &p[range],
+                &xw,
+                xa,
+            );
         }
     }
-    Ok(out)
+    Ok(acc
+        .iter()
+        .zip(&acc_s)
+        .map(|(&acc, &s)| (acc as f64 * pow2(s as i32 - e_off)) as f32)
+        .collect())
+}
+
+/// One block into one row of accumulators: `acc = (acc >> d) + t` when the
+/// block's exponent `s = xa + xw` is above the accumulator's (which becomes
+/// `s`), `acc + (t >> d)` otherwise, `d` the difference capped at 63 and
+/// `t = p << G`. Written without a branch (a shift by 0 changes nothing) so
+/// that it vectorises; AVX-512 has the 64-bit arithmetic shifts it needs.
+fn accumulate(acc: &mut [i64], acc_s: &mut [u32], p: &[i32], xw: &[u32], xa: u32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        unsafe { accumulate_avx512(acc, acc_s, p, xw, xa) };
+        return;
+    }
+    accumulate_portable(acc, acc_s, p, xw, xa);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn accumulate_avx512(acc: &mut [i64], acc_s: &mut [u32], p: &[i32], xw: &[u32], xa: u32) {
+    accumulate_portable(acc, acc_s, p, xw, xa);
+}
+
+#[inline(always)]
+fn accumulate_portable(acc: &mut [i64], acc_s: &mut [u32], p: &[i32], xw: &[u32], xa: u32) {
+    for (((acc, acc_s), &p), &xw) in acc.iter_mut().zip(acc_s.iter_mut()).zip(p).zip(xw) {
+        let s = xa + xw;
+        let t = i64::from(p) << GUARD_BITS;
+        let up = s > *acc_s;
+        let d = s.abs_diff(*acc_s).min(63);
+        let (shift_acc, shift_t) = if up { (d, 0) } else { (0, d) };
+        *acc = (*acc >> shift_acc) + (t >> shift_t);
+        *acc_s = s.max(*acc_s);
+        debug_assert!(
+            acc.unsigned_abs() < 1 << 47,
+            "accumulator {acc} overflows 48 bits"
+        );
+    }
+}
+
+/// `p[m][n] = sum_i qa[m][j b + i] * qw[n][j b + i]` over block `j`: with
+/// rows enough to fill them, the golden GEMM's kernels (exact: every
+/// product and sum fits i32); term by term for a few rows (decode), where
+/// packing the weights would cost as much as the products.
+fn block_products(a: &BfpMatrix, w: &BfpMatrix, j: usize, p: &mut [i32]) {
+    let b = a.format().block;
+    let range = j * b..(j + 1) * b;
+    if a.rows() < kernel::LANES / 2 {
+        for (mm, out) in p.chunks_exact_mut(w.rows()).enumerate() {
+            let qa = &a.row_elems(mm)[range.clone()];
+            for (n, o) in out.iter_mut().enumerate() {
+                let qw = &w.row_elems(n)[range.clone()];
+                *o = qa
+                    .iter()
+                    .zip(qw)
+                    .map(|(&x, &y)| i32::from(x) * i32::from(y))
+                    .sum();
+            }
+        }
+        return;
+    }
+    if w.rows() < kernel::LANES && a.rows() >= kernel::LANES {
+        // Few outputs (a depthwise convolution's one): the rows of A fill
+        // the lanes and the weights are broadcast.
+        let acts = kernel::Panels::pack(&a.block_elems(j), a.rows(), b);
+        let weights = kernel::Broadcast::new(&w.block_elems(j), w.rows(), b);
+        let mut by_output = vec![0i32; w.rows() * a.rows()];
+        kernel::products(&weights, &acts, &mut by_output);
+        for (n, row) in by_output.chunks_exact(a.rows()).enumerate() {
+            for (mm, &v) in row.iter().enumerate() {
+                p[mm * w.rows() + n] = v;
+            }
+        }
+        return;
+    }
+    let acts = kernel::Broadcast::new(&a.block_elems(j), a.rows(), b);
+    let weights = w.block_panels(j);
+    kernel::products(&acts, weights, p);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engines::bfp::BfpFormat;
+
+    /// The definition, one output at a time with i64 block products.
+    fn by_definition(a: &BfpMatrix, w: &BfpMatrix) -> Vec<f32> {
+        let (block, e_off) = (a.format().block, e_off(w.format().element));
+        let mut out = Vec::new();
+        for m in 0..a.rows() {
+            for n in 0..w.rows() {
+                let (mut acc, mut acc_s) = (0i64, 0u32);
+                for (j, (&xa, &xw)) in a.row_exps(m).iter().zip(w.row_exps(n)).enumerate() {
+                    let r = j * block..(j + 1) * block;
+                    let p: i64 = a.row_elems(m)[r.clone()]
+                        .iter()
+                        .zip(&w.row_elems(n)[r])
+                        .map(|(&x, &y)| i64::from(x) * i64::from(y))
+                        .sum();
+                    let (s, t) = (u32::from(xa) + u32::from(xw), p << GUARD_BITS);
+                    if s > acc_s {
+                        acc = (acc >> (s - acc_s).min(63)) + t;
+                        acc_s = s;
+                    } else {
+                        acc += t >> (acc_s - s).min(63);
+                    }
+                }
+                out.push((acc as f64 * pow2(acc_s as i32 - e_off)) as f32);
+            }
+        }
+        out
+    }
+
+    /// Both ways of taking the block products (the kernels for many rows,
+    /// term by term for few) give the definition's bits, on data spread
+    /// over many exponents.
+    #[test]
+    fn block_products_match_the_definition() {
+        let mut rng = crate::rng::SplitMix64::new(11);
+        for (kind, block) in [
+            (ElementKind::Int8, 32),
+            (ElementKind::Int4, 16),
+            (ElementKind::Int8, 64),
+        ] {
+            for (m, n, k) in [
+                (1, 5, 70),
+                (3, 17, 64),
+                (8, 3, 100),
+                (21, 19, 129),
+                (40, 1, 9),
+            ] {
+                let mut real = |len: usize| -> Vec<f32> {
+                    (0..len)
+                        .map(|_| {
+                            let mag = 2f32.powi(rng.below(40) as i32 - 20);
+                            (rng.below(2001) as f32 - 1000.0) / 1000.0 * mag
+                        })
+                        .collect()
+                };
+                let a = BfpMatrix::quantise(
+                    BfpFormat::new(ElementKind::Int8, block).unwrap(),
+                    m,
+                    k,
+                    &real(m * k),
+                )
+                .unwrap();
+                let w =
+                    BfpMatrix::quantise(BfpFormat::new(kind, block).unwrap(), n, k, &real(n * k))
+                        .unwrap();
+                let got: Vec<u32> = golden_matmul(&a, &w)
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect();
+                let want: Vec<u32> = by_definition(&a, &w).iter().map(|x| x.to_bits()).collect();
+                assert_eq!(got, want, "{m}x{n}x{k}, block {block}");
+            }
+        }
+    }
 
     #[test]
     fn offsets() {

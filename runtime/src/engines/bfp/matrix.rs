@@ -26,19 +26,48 @@
 //! has at most 7 significant bits and `step` is at least `2^-133`, which an
 //! f32 subnormal holds; at most `127 * 2^121 < 2^128`.
 
+use std::sync::{Arc, OnceLock};
+
 use super::{floor_log2, pow2, BfpError, BfpFormat, ElementKind};
+use crate::kernel::Panels;
 
 /// A `rows x k` matrix in BFP form: one exponent per block and the padded
-/// rows of elements. Always valid: every constructor checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// rows of elements. Always valid: every constructor checks. A clone shares
+/// the data (a layer's weights go into every call's job), and the
+/// golden model's packed form of each block is made once.
+#[derive(Clone)]
 pub struct BfpMatrix {
     format: BfpFormat,
     rows: usize,
     k: usize,
     /// `rows * blocks_per_row` exponents, row-major.
-    exps: Vec<u8>,
+    exps: Arc<[u8]>,
     /// `rows * padded_k` elements, row-major; elements `k..padded_k` are 0.
-    elems: Vec<i8>,
+    elems: Arc<[i8]>,
+    /// Per block, its elements packed for [`crate::kernel`].
+    panels: Arc<OnceLock<Vec<Panels>>>,
+}
+
+impl PartialEq for BfpMatrix {
+    fn eq(&self, other: &Self) -> bool {
+        (self.format, self.rows, self.k) == (other.format, other.rows, other.k)
+            && self.exps == other.exps
+            && self.elems == other.elems
+    }
+}
+
+impl Eq for BfpMatrix {}
+
+impl std::fmt::Debug for BfpMatrix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BfpMatrix")
+            .field("format", &self.format)
+            .field("rows", &self.rows)
+            .field("k", &self.k)
+            .field("exps", &self.exps)
+            .field("elems", &self.elems)
+            .finish()
+    }
 }
 
 /// The E8M0 exponent of a block whose largest magnitude is `amax` (finite):
@@ -58,12 +87,63 @@ pub(crate) fn step_exponent(kind: ElementKind, x: u8) -> i32 {
 /// `round_half_even(value / 2^step_exp)` before saturation, exactly: the
 /// scaling is by a power of two, in f64, where every f32 times `2^-125 ..=
 /// 2^133` is exact.
+#[inline(always)]
 pub(crate) fn unsaturated_code(value: f32, step_exp: i32) -> f64 {
     (f64::from(value) * pow2(-step_exp)).round_ties_even()
 }
 
+/// Every block of `data` (rows of `k`) into `exps` and `elems` (rows of
+/// `padded_k`), compiled for AVX2 where the CPU has it: its rounding
+/// instruction replaces the `rint` call of the default x86-64 target.
+fn quantise_rows(format: BfpFormat, k: usize, data: &[f32], exps: &mut [u8], elems: &mut [i8]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        unsafe { quantise_rows_avx2(format, k, data, exps, elems) };
+        return;
+    }
+    quantise_rows_portable(format, k, data, exps, elems);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn quantise_rows_avx2(
+    format: BfpFormat,
+    k: usize,
+    data: &[f32],
+    exps: &mut [u8],
+    elems: &mut [i8],
+) {
+    quantise_rows_portable(format, k, data, exps, elems);
+}
+
+#[inline(always)]
+fn quantise_rows_portable(
+    format: BfpFormat,
+    k: usize,
+    data: &[f32],
+    exps: &mut [u8],
+    elems: &mut [i8],
+) {
+    let (padded, nb) = (format.padded_k(k), format.blocks(k));
+    for ((src, dst), row_exps) in data
+        .chunks_exact(k)
+        .zip(elems.chunks_exact_mut(padded))
+        .zip(exps.chunks_exact_mut(nb))
+    {
+        for ((x, out), e) in src
+            .chunks(format.block)
+            .zip(dst.chunks_exact_mut(format.block))
+            .zip(row_exps.iter_mut())
+        {
+            *e = quantise_block(format.element, x, out);
+        }
+    }
+}
+
 /// Quantises the real elements `x` of one block into `out` (the block's
 /// `block` elements; those past `x.len()` are left 0) and returns `X`.
+#[inline(always)]
 fn quantise_block(kind: ElementKind, x: &[f32], out: &mut [i8]) -> u8 {
     let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let exp = block_exponent(amax);
@@ -72,8 +152,14 @@ fn quantise_block(kind: ElementKind, x: &[f32], out: &mut [i8]) -> u8 {
     }
     let step_exp = step_exponent(kind, exp);
     let max = f64::from(kind.max_code());
+    // `unsaturated_code` with the power of two taken once per block.
+    let scale = pow2(-step_exp);
     for (q, &v) in out.iter_mut().zip(x) {
-        *q = unsaturated_code(v, step_exp).clamp(-max, max) as i8;
+        let code = (f64::from(v) * scale).round_ties_even().clamp(-max, max);
+        // SAFETY: `code` is a whole number within +-127: `v` is finite
+        // (checked by the caller), so is `v * scale`, and clamp bounds it.
+        // Unlike `as`, the conversion vectorises.
+        *q = unsafe { code.to_int_unchecked::<i32>() } as i8;
     }
     exp
 }
@@ -122,22 +208,16 @@ impl BfpMatrix {
         }
         let nb = format.blocks(k);
         let padded = format.padded_k(k);
-        let mut exps = Vec::with_capacity(rows * nb);
+        let mut exps = vec![0u8; rows * nb];
         let mut elems = vec![0i8; rows * padded];
-        for (src, dst) in data.chunks_exact(k).zip(elems.chunks_exact_mut(padded)) {
-            for (x, out) in src
-                .chunks(format.block)
-                .zip(dst.chunks_exact_mut(format.block))
-            {
-                exps.push(quantise_block(format.element, x, out));
-            }
-        }
+        quantise_rows(format, k, data, &mut exps, &mut elems);
         Ok(Self {
             format,
             rows,
             k,
-            exps,
-            elems,
+            exps: exps.into(),
+            elems: elems.into(),
+            panels: Arc::default(),
         })
     }
 
@@ -189,8 +269,9 @@ impl BfpMatrix {
             format,
             rows,
             k,
-            exps,
-            elems,
+            exps: exps.into(),
+            elems: elems.into(),
+            panels: Arc::default(),
         })
     }
 
@@ -241,6 +322,25 @@ impl BfpMatrix {
     pub fn row_exps(&self, row: usize) -> &[u8] {
         let nb = self.blocks_per_row();
         &self.exps[row * nb..(row + 1) * nb]
+    }
+
+    /// Block `j` of every row, packed for [`crate::kernel`] (made once).
+    pub(crate) fn block_panels(&self, j: usize) -> &Panels {
+        &self.panels.get_or_init(|| {
+            (0..self.blocks_per_row())
+                .map(|j| Panels::pack(&self.block_elems(j), self.rows, self.format.block))
+                .collect()
+        })[j]
+    }
+
+    /// Block `j` of every row, `rows x block` row-major.
+    pub(crate) fn block_elems(&self, j: usize) -> Vec<i8> {
+        let b = self.format.block;
+        let mut out = Vec::with_capacity(self.rows * b);
+        for r in 0..self.rows {
+            out.extend_from_slice(&self.row_elems(r)[j * b..(j + 1) * b]);
+        }
+        out
     }
 
     /// The padded elements of one row (`row < rows()`).

@@ -6,7 +6,7 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, OnceLock};
 
-use super::kernel::Panels;
+use crate::kernel::Panels;
 
 /// N x K weight codes, row-major, one code per byte.
 #[derive(Clone, Default)]
@@ -30,7 +30,7 @@ pub(super) struct GoldenWeights {
     values: Vec<i32>,
     n: usize,
     k: usize,
-    /// Decoded values packed for [`super::kernel`], N rows of K; `None`
+    /// Decoded values packed for [`crate::kernel`], N rows of K; `None`
     /// when some value does not fit an i16.
     pub panels: Option<Panels>,
     /// The decoded values as i16, row-major (for calls that broadcast the

@@ -16,7 +16,6 @@ pub mod check;
 pub mod codes;
 mod engine;
 pub mod job;
-pub mod kernel;
 pub mod layout;
 pub mod lower;
 pub mod mode;
@@ -30,6 +29,7 @@ pub use engine::{GemmEngine, GEMM};
 pub use job::{GemmDescriptor, GemmRun, RunGemm};
 
 use crate::formats::Codebook;
+use crate::kernel;
 use crate::rng::SplitMix64;
 
 /// One GEMM for the accelerator: operands, per-channel parameters, and the

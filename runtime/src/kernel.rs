@@ -1,5 +1,6 @@
-//! The golden model's integer matrix product, `raw[r][l] = sum_k b[r][k] *
-//! p[l][k]` in wrapping i32, blocked and vectorised.
+//! The golden models' integer matrix product, `raw[r][l] = sum_k b[r][k] *
+//! p[l][k]` in wrapping i32, blocked and vectorised: the GEMM engine's raw
+//! products and the BFP engine's block dot products.
 //!
 //! Why by hand: tract-linalg's integer kernels multiply int8 by int8, but a
 //! PE's codebook may hold values past int8 (PoT's +-128, a project's
