@@ -25,15 +25,21 @@ pub struct QuantisedMatrix {
 /// half toward zero (the smaller magnitude), then clamp. `x - trunc(x)` is
 /// exact, so the tie test is too.
 #[inline(always)]
+#[allow(clippy::manual_clamp)] // max and min drop a NaN, clamp keeps it
 fn round_into(x: f64, lo: f64, hi: f64) -> usize {
-    let x = x.clamp(lo - 1.0, hi + 1.0);
+    // A NaN (0 / 0 under a scale that underflowed) goes to the lowest
+    // value rather than reach the conversion below.
+    let x = x.max(lo - 1.0).min(hi + 1.0);
     let t = x.trunc();
     let r = if (x - t).abs() > 0.5 {
         t + x.signum()
     } else {
         t
     };
-    (r.clamp(lo, hi) - lo) as usize
+    let i = r.clamp(lo, hi) - lo;
+    // SAFETY: `i` is a whole number in 0..=hi-lo (below 2^16 for any
+    // codebook), never NaN: the conversion is exact, and vectorises.
+    (unsafe { i.to_int_unchecked::<u32>() }) as usize
 }
 
 /// Distinct codebook values in ascending order, each with the code that
@@ -310,9 +316,15 @@ fn assign_codes_portable(
     if let (Some(lo), false) = (levels.consecutive_from, error) {
         // The per-call case: the rounding of `nearest`, with no search to
         // branch on, into a table indexed from the lowest value.
+        // Two loops: the rounding vectorises once the table lookup is out
+        // of it.
         let hi = lo + (levels.values.len() - 1) as f64;
-        for (code, &w) in codes.iter_mut().zip(row) {
-            *code = levels.codes[round_into(w / s, lo, hi)];
+        let mut index = vec![0u32; row.len()];
+        for (i, &w) in index.iter_mut().zip(row) {
+            *i = round_into(w / s, lo, hi) as u32;
+        }
+        for (code, &i) in codes.iter_mut().zip(&index) {
+            *code = levels.codes[i as usize];
         }
         return 0.0;
     }
