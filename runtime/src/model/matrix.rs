@@ -357,10 +357,16 @@ impl MatrixLowering {
         match &self.site {
             Site::Conv(c) => (0..c.groups).map(|g| conv(c, g)).collect(),
             Site::Deconv(d) => (0..d.groups).map(|g| deconv(d, g)).collect(),
-            Site::EinSum(s) => permute(x, shape, perm(s))
-                .chunks(x.len().max(1) / s.batch.max(1))
-                .map(<[T]>::to_vec)
-                .collect(),
+            Site::EinSum(s) => {
+                let permuted = permute(x, shape, perm(s));
+                if s.batch <= 1 {
+                    return vec![permuted];
+                }
+                permuted
+                    .chunks(x.len().max(1) / s.batch)
+                    .map(<[T]>::to_vec)
+                    .collect()
+            }
         }
     }
 
@@ -492,13 +498,15 @@ impl MatrixLowering {
             match &self.site {
                 Site::Conv(c) => scatter_conv(c, call, &rows, &mut y),
                 Site::Deconv(d) => d.col2im(&rows, call, &mut y),
+                // One call fills the whole output: take it as it is.
+                Site::EinSum(_) if rows.len() == class_order.len() => class_order = rows,
                 Site::EinSum(_) => {
                     class_order[call * m * n..(call + 1) * m * n].copy_from_slice(&rows)
                 }
             }
         }
         match &self.site {
-            Site::EinSum(s) => y = unpermute_output(s, &class_order),
+            Site::EinSum(s) => y = unpermute_output(s, class_order),
             Site::Deconv(d) => {
                 // Once per output channel, after every tap has been summed.
                 let bias: Vec<f64> = weights.iter().flat_map(|pw| pw.bias.clone()).collect();
@@ -575,7 +583,11 @@ fn permute<T: Copy>(x: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
     }
 }
 
-/// The EinSum output in the node's axis order from the site's [batch, M, N] order.
-fn unpermute_output(s: &EinSumSite, class_order: &[f64]) -> Vec<f64> {
-    permute(class_order, &s.out_class_shape, &s.out_perm)
+/// The EinSum output in the node's axis order from the site's [batch, M, N]
+/// order (moved, not copied, when the orders agree).
+fn unpermute_output(s: &EinSumSite, class_order: Vec<f64>) -> Vec<f64> {
+    if s.out_perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return class_order;
+    }
+    permute(&class_order, &s.out_class_shape, &s.out_perm)
 }

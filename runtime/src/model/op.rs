@@ -85,7 +85,8 @@ impl KilnOp {
         let dt = self.output_fact.datum_type.unquantized();
         if dt.is_float() {
             let v: Vec<f32> = y.iter().map(|&v| v as f32).collect();
-            let t = Tensor::from_shape(&shape, &v)?;
+            // The vector becomes the tensor's storage: no copy.
+            let t = tract_ndarray::ArrayD::from_shape_vec(shape, v)?.into_tensor();
             return Ok(if dt == DatumType::F32 {
                 t
             } else {
