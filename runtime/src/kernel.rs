@@ -45,14 +45,22 @@ impl Panels {
         let pairs = k.div_ceil(2);
         let panels = rows.div_ceil(LANES);
         let mut data = vec![0i16; panels * pairs * 2 * LANES];
-        for (r, row) in x.chunks_exact(k.max(1)).enumerate().take(rows) {
-            let (q, lane) = (r / LANES, r % LANES);
-            let panel = &mut data[q * pairs * 2 * LANES..(q + 1) * pairs * 2 * LANES];
-            // Pair j of this lane sits at 32 j + 2 lane.
-            for (slot, pair) in panel[2 * lane..].chunks_mut(2 * LANES).zip(row.chunks(2)) {
-                slot[0] = pair[0].into();
-                if let Some(&hi) = pair.get(1) {
-                    slot[1] = hi.into();
+        // In output order: each K pair of a panel is 16 lanes of two
+        // values, read from 16 rows that sit close together in `x`.
+        for (q, panel) in data
+            .chunks_exact_mut((pairs * 2 * LANES).max(1))
+            .enumerate()
+        {
+            let first = q * LANES;
+            let lanes = (rows - first).min(LANES);
+            for (j, slot) in panel.chunks_exact_mut(2 * LANES).enumerate() {
+                let (k0, k1) = (2 * j, 2 * j + 1);
+                for (l, pair) in slot.chunks_exact_mut(2).take(lanes).enumerate() {
+                    let row = &x[(first + l) * k..(first + l + 1) * k];
+                    pair[0] = row[k0].into();
+                    if k1 < k {
+                        pair[1] = row[k1].into();
+                    }
                 }
             }
         }

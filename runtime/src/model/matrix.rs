@@ -529,15 +529,29 @@ impl Lowering for MatrixLowering {
     }
 }
 
+/// The call's rows (output positions by the group's channels) into the
+/// output tensor. Channels-last is a row copy per position; channels-first
+/// is a transpose, done in blocks of positions so that both the reads (a
+/// block's rows) and the writes (a channel's run of positions) stay close.
 fn scatter_conv(c: &ConvSite, call: usize, rows: &[f64], y: &mut [f64]) {
     let n = c.n();
     let outs: usize = c.out_spatial.iter().product();
+    const BLOCK: usize = 64;
     for (img, block) in rows.chunks(outs * n).enumerate() {
-        for (o, values) in block.chunks_exact(n).enumerate() {
-            let first = c.output_index_at(img, o, call * n);
-            let step = if c.nhwc { 1 } else { outs };
-            for (col, &v) in values.iter().enumerate() {
-                y[first + col * step] = v;
+        if c.nhwc {
+            for (o, values) in block.chunks_exact(n).enumerate() {
+                let first = c.output_index_at(img, o, call * n);
+                y[first..first + n].copy_from_slice(values);
+            }
+            continue;
+        }
+        for o0 in (0..outs).step_by(BLOCK) {
+            let o1 = (o0 + BLOCK).min(outs);
+            for col in 0..n {
+                let first = c.output_index_at(img, o0, call * n + col);
+                for (dst, o) in y[first..first + (o1 - o0)].iter_mut().zip(o0..o1) {
+                    *dst = block[o * n + col];
+                }
             }
         }
     }

@@ -60,9 +60,14 @@ pub struct ConvSite {
     pub pad_before: Vec<usize>,
     pub kernel_fmt: KernelFmt,
     /// For each (output position, kernel tap), the input position read, or
-    /// `None` in the padding: computed once, read on every call.
-    pub reads: Vec<Option<usize>>,
+    /// [`PADDING`]: computed once, read by every call of every group (4
+    /// bytes an entry, not an `Option<usize>`'s 16: the table is read far
+    /// more often than the activations it indexes).
+    pub reads: Vec<u32>,
 }
+
+/// A [`ConvSite::reads`] entry that falls in the padding.
+pub const PADDING: u32 = u32::MAX;
 
 /// A transposed convolution (tract's `Deconv`, ONNX's ConvTranspose)
 /// lowered to one GEMM per group, then col2im: M = images x input
@@ -234,9 +239,9 @@ impl ConvSite {
                     };
                     for o in o0..o1 {
                         let row = &mut a[(img * outs + o) * k + c * taps..][..taps];
-                        for (dst, r) in row.iter_mut().zip(&self.reads[o * taps..(o + 1) * taps]) {
-                            if let Some(s) = r {
-                                *dst = x[base + s * step];
+                        for (dst, &r) in row.iter_mut().zip(&self.reads[o * taps..(o + 1) * taps]) {
+                            if r != PADDING {
+                                *dst = x[base + r as usize * step];
                             }
                         }
                     }
@@ -641,7 +646,17 @@ pub fn conv_site(op: &Conv, inputs: &[&TypedFact]) -> Result<Site, Refusal> {
         kernel_fmt: KernelFmt::of(op.kernel_fmt),
         reads: Vec::new(),
     };
-    site.reads = site.read_table();
+    if site.in_spatial.iter().product::<usize>() >= PADDING as usize {
+        return Err(format!(
+            "an input of {:?} positions per channel is too large to offload (the limit is 2^32 - 1)",
+            site.in_spatial
+        ));
+    }
+    site.reads = site
+        .read_table()
+        .into_iter()
+        .map(|r| r.map_or(PADDING, |p| p as u32))
+        .collect();
     Ok(Site::Conv(site))
 }
 
