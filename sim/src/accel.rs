@@ -46,6 +46,25 @@ const OUT_WDATA: usize = 13;
 const OUT_WSTRB: usize = 14;
 const OUT_WLAST: usize = 15;
 
+/// The memory port's inputs in the order of the `IN_*` indices.
+fn mem_inputs(p: &ShellPorts) -> [Port; 9] {
+    [
+        p.m_arready_i,
+        p.m_rvalid_i,
+        p.m_rdata_i,
+        p.m_rresp_i,
+        p.m_rlast_i,
+        p.m_awready_i,
+        p.m_wready_i,
+        p.m_bvalid_i,
+        p.m_bresp_i,
+    ]
+}
+
+/// The largest value the memory model drives on each of [`mem_inputs`]:
+/// flags, 64-bit data, 2-bit responses.
+const MEM_INPUT_MAX: [u64; 9] = [1, 1, u64::MAX, 3, 1, 1, 1, 1, 3];
+
 /// The memory port, resolved once: what one call into the model per
 /// cycle drives and samples.
 #[derive(Debug)]
@@ -68,17 +87,7 @@ struct MemPort {
 impl MemPort {
     fn new(p: &ShellPorts) -> Self {
         Self {
-            inputs: PortList::new(&[
-                p.m_arready_i,
-                p.m_rvalid_i,
-                p.m_rdata_i,
-                p.m_rresp_i,
-                p.m_rlast_i,
-                p.m_awready_i,
-                p.m_wready_i,
-                p.m_bvalid_i,
-                p.m_bresp_i,
-            ]),
+            inputs: PortList::new(&mem_inputs(p)),
             values: [0; 9],
             outputs: PortList::new(&[
                 p.m_arvalid_o,
@@ -148,20 +157,7 @@ impl AccelSim {
         // 2-bit responses), but a port table that disagrees is caught here,
         // once, rather than on the per-cycle path, which does not check.
         let p = &ports;
-        sim.check_inputs(
-            &[
-                p.m_arready_i,
-                p.m_rvalid_i,
-                p.m_rdata_i,
-                p.m_rresp_i,
-                p.m_rlast_i,
-                p.m_awready_i,
-                p.m_wready_i,
-                p.m_bvalid_i,
-                p.m_bresp_i,
-            ],
-            &[1, 1, u64::MAX, 3, 1, 1, 1, 1, 3],
-        )?;
+        sim.check_inputs(&mem_inputs(p), &MEM_INPUT_MAX)?;
         let bus = MemPort::new(&ports);
         let inputs = sim.ports().len();
         let mut accel = Self {
