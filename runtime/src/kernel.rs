@@ -131,27 +131,58 @@ impl Broadcast {
 /// If the operands' K differ or `out` is not `b.rows * p.rows()` long.
 pub fn products(b: &Broadcast, p: &Panels, out: &mut [i32]) {
     assert_eq!(b.pairs, p.pairs, "kernel operands of different K");
+    products_from(b, 0, p, out);
+}
+
+/// [`products`] over K pairs `first..first + p`'s pairs of each row of `b`:
+/// one block of a BFP row, with `b` built once for every block.
+///
+/// # Panics
+/// If those pairs run past `b`'s rows or `out` is not `b.rows * p.rows()`
+/// long.
+pub fn products_from(b: &Broadcast, first: usize, p: &Panels, out: &mut [i32]) {
+    assert!(
+        first + p.pairs <= b.pairs,
+        "kernel K pairs {first}..{} past the operand's {}",
+        first + p.pairs,
+        b.pairs
+    );
     assert_eq!(
         out.len(),
         b.rows * p.rows,
         "kernel output of the wrong size"
     );
+    let b = Rows {
+        words: &b.words,
+        rows: b.rows,
+        stride: b.pairs,
+        first,
+    };
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512vnni")
             && std::arch::is_x86_feature_detected!("avx512f")
         {
             // SAFETY: the CPU has AVX-512F and VNNI, checked just above.
-            unsafe { x86::products_avx512vnni(b, p, out) };
+            unsafe { x86::products_avx512vnni(&b, p, out) };
             return;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            unsafe { x86::products_avx2(b, p, out) };
+            unsafe { x86::products_avx2(&b, p, out) };
             return;
         }
     }
-    products_portable(b, p, out);
+    products_portable(&b, p, out);
+}
+
+/// The rows of a [`Broadcast`] a kernel reads: row `r`'s K pair `j` is
+/// `words[r * stride + first + j]`.
+struct Rows<'a> {
+    words: &'a [i32],
+    rows: usize,
+    stride: usize,
+    first: usize,
 }
 
 /// The kernels' loop nest: blocks of rows of `b` that stay in cache while
@@ -159,13 +190,13 @@ pub fn products(b: &Broadcast, p: &Panels, out: &mut [i32]) {
 /// accumulator of 16 lanes each. `tile` computes one step.
 #[inline(always)]
 fn blocked(
-    b: &Broadcast,
+    b: &Rows<'_>,
     p: &Panels,
     out: &mut [i32],
     mut tile: impl FnMut(&[i32], usize, &[i16], &mut [[i32; LANES]; ROWS]),
 ) {
     const BLOCK_BYTES: usize = 64 * 1024;
-    let block_rows = (BLOCK_BYTES / (4 * b.pairs.max(1))).clamp(ROWS, 1024) / ROWS * ROWS;
+    let block_rows = (BLOCK_BYTES / (4 * p.pairs.max(1))).clamp(ROWS, 1024) / ROWS * ROWS;
     let cols = p.rows;
     let mut acc = [[0i32; LANES]; ROWS];
     for r0 in (0..b.rows).step_by(block_rows) {
@@ -175,15 +206,27 @@ fn blocked(
             let lanes = (cols - q * LANES).min(LANES);
             for r in (r0..r1).step_by(ROWS) {
                 let rows = (r1 - r).min(ROWS);
+                // Row i of the step at i * stride; the last row's pairs end
+                // the slice.
+                let from = r * b.stride + b.first;
                 tile(
-                    &b.words[r * b.pairs..(r + rows) * b.pairs],
+                    &b.words[from..from + (rows - 1) * b.stride + p.pairs],
                     rows,
                     panel,
                     &mut acc,
                 );
                 for (i, lanes_out) in acc.iter().take(rows).enumerate() {
                     let at = (r + i) * cols + q * LANES;
-                    out[at..at + lanes].copy_from_slice(&lanes_out[..lanes]);
+                    if lanes == LANES {
+                        // A whole panel: a fixed-size move, inlined, where
+                        // a slice copy would call memcpy for 64 bytes.
+                        let whole: &mut [i32; LANES] = (&mut out[at..at + LANES])
+                            .try_into()
+                            .expect("a whole panel is LANES wide");
+                        *whole = *lanes_out;
+                    } else {
+                        out[at..at + lanes].copy_from_slice(&lanes_out[..lanes]);
+                    }
                 }
             }
         }
@@ -191,12 +234,12 @@ fn blocked(
 }
 
 /// Plain Rust over the same layout (boards and CPUs without AVX2).
-fn products_portable(b: &Broadcast, p: &Panels, out: &mut [i32]) {
-    let pairs = b.pairs;
+fn products_portable(b: &Rows<'_>, p: &Panels, out: &mut [i32]) {
+    let (pairs, stride) = (p.pairs, b.stride);
     blocked(b, p, out, |words, rows, panel, acc| {
         for (i, a) in acc.iter_mut().enumerate().take(rows) {
             *a = [0; LANES];
-            for (j, &w) in words[i * pairs..(i + 1) * pairs].iter().enumerate() {
+            for (j, &w) in words[i * stride..i * stride + pairs].iter().enumerate() {
                 let (lo, hi) = (i32::from(w as i16), w >> 16);
                 let lanes = &panel[j * 2 * LANES..(j + 1) * 2 * LANES];
                 for (l, x) in a.iter_mut().enumerate() {
@@ -214,12 +257,12 @@ fn products_portable(b: &Broadcast, p: &Panels, out: &mut [i32]) {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{blocked, Broadcast, Panels, LANES, ROWS};
+    use super::{blocked, Panels, Rows, LANES, ROWS};
 
     /// 16 lanes per `vpdpwssd`, 8 rows of `b` per step.
     #[target_feature(enable = "avx512f,avx512vnni")]
-    pub(super) unsafe fn products_avx512vnni(b: &Broadcast, p: &Panels, out: &mut [i32]) {
-        let pairs = b.pairs;
+    pub(super) unsafe fn products_avx512vnni(b: &Rows<'_>, p: &Panels, out: &mut [i32]) {
+        let (pairs, stride) = (p.pairs, b.stride);
         blocked(b, p, out, |words, rows, panel, acc| {
             let mut sums = [_mm512_setzero_si512(); ROWS];
             for j in 0..pairs {
@@ -227,7 +270,7 @@ mod x86 {
                 // (64 bytes), and j < pairs.
                 let lanes = unsafe { _mm512_loadu_si512(panel.as_ptr().add(j * 2 * LANES).cast()) };
                 for (i, s) in sums.iter_mut().enumerate().take(rows) {
-                    let x = _mm512_set1_epi32(words[i * pairs + j]);
+                    let x = _mm512_set1_epi32(words[i * stride + j]);
                     *s = _mm512_dpwssd_epi32(*s, x, lanes);
                 }
             }
@@ -240,8 +283,8 @@ mod x86 {
 
     /// Two 8-lane halves per K pair, `vpmaddwd` then `vpaddd`.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn products_avx2(b: &Broadcast, p: &Panels, out: &mut [i32]) {
-        let pairs = b.pairs;
+    pub(super) unsafe fn products_avx2(b: &Rows<'_>, p: &Panels, out: &mut [i32]) {
+        let (pairs, stride) = (p.pairs, b.stride);
         blocked(b, p, out, |words, rows, panel, acc| {
             for half in 0..ROWS / 4 {
                 let r0 = half * 4;
@@ -260,7 +303,7 @@ mod x86 {
                         )
                     };
                     for i in 0..4.min(rows - r0) {
-                        let x = _mm256_set1_epi32(words[(r0 + i) * pairs + j]);
+                        let x = _mm256_set1_epi32(words[(r0 + i) * stride + j]);
                         lo[i] = _mm256_add_epi32(lo[i], _mm256_madd_epi16(x, l0));
                         hi[i] = _mm256_add_epi32(hi[i], _mm256_madd_epi16(x, l1));
                     }
@@ -309,7 +352,18 @@ mod tests {
     }
 
     fn every_kernel(b: &Broadcast, p: &Panels) -> Vec<(&'static str, Vec<i32>)> {
+        every_kernel_from(b, 0, p)
+    }
+
+    /// Every kernel on K pairs `first..` of `b`'s rows.
+    fn every_kernel_from(b: &Broadcast, first: usize, p: &Panels) -> Vec<(&'static str, Vec<i32>)> {
         let len = b.rows * p.rows();
+        let b = &Rows {
+            words: &b.words,
+            rows: b.rows,
+            stride: b.pairs,
+            first,
+        };
         let mut results = Vec::new();
         let mut portable = vec![0; len];
         products_portable(b, p, &mut portable);
@@ -359,6 +413,35 @@ mod tests {
             for (name, got) in every_kernel(&bb, &pp) {
                 assert_eq!(got, want, "{name} kernel on {rows}x{cols}x{k}");
             }
+        }
+    }
+
+    /// One block of K pairs out of longer rows, as the BFP golden model
+    /// reads them, matches the definition on that block alone; the public
+    /// entry point agrees with the kernels.
+    #[test]
+    fn a_block_of_pairs_matches_the_definition() {
+        let mut rng = SplitMix64::new(23);
+        let (rows, cols, block, blocks) = (19, 21, 32, 3);
+        let k = block * blocks;
+        let b: Vec<i16> = (0..rows * k).map(|_| rng.below(256) as i16 - 128).collect();
+        let p: Vec<i16> = (0..cols * k).map(|_| rng.below(256) as i16 - 128).collect();
+        let whole = Broadcast::new(&b, rows, k);
+        for j in 0..blocks {
+            let part = |x: &[i16], n: usize| -> Vec<i16> {
+                x.chunks_exact(k)
+                    .take(n)
+                    .flat_map(|row| row[j * block..(j + 1) * block].to_vec())
+                    .collect()
+            };
+            let want = reference(&part(&b, rows), &part(&p, cols), rows, cols, block);
+            let panels = Panels::pack(&part(&p, cols), cols, block);
+            for (name, got) in every_kernel_from(&whole, j * block / 2, &panels) {
+                assert_eq!(got, want, "{name} kernel on block {j}");
+            }
+            let mut out = vec![0; rows * cols];
+            products_from(&whole, j * block / 2, &panels, &mut out);
+            assert_eq!(out, want, "products_from on block {j}");
         }
     }
 

@@ -51,7 +51,16 @@ struct Levels {
     /// two's-complement codebook): the nearest level is then a rounding,
     /// not a search.
     consecutive_from: Option<f64>,
+    /// For other codebooks (PoT, APoT, MSQ) whose values span at most
+    /// [`MAX_BUCKETS`]: `below[u]` is the last level at or under
+    /// `values[0] + u`. Values are integers, so `x` in `[u, u + 1)` lies
+    /// between that level and the next, and one comparison replaces the
+    /// binary search.
+    below: Option<Vec<u32>>,
 }
+
+/// The widest value span given a bucket table (16-bit codebooks fit).
+const MAX_BUCKETS: usize = 1 << 17;
 
 impl Levels {
     fn new(codebook: &Codebook) -> Self {
@@ -64,10 +73,25 @@ impl Levels {
         pairs.sort_unstable();
         pairs.dedup_by_key(|p| p.0);
         let consecutive = pairs.windows(2).all(|p| p[1].0 == p[0].0 + 1);
+        let (first, last) = (pairs[0].0, pairs[pairs.len() - 1].0);
+        let span = (i64::from(last) - i64::from(first)) as usize;
+        let below = (!consecutive && span <= MAX_BUCKETS).then(|| {
+            let mut level = 0usize;
+            (0..span)
+                .map(|u| {
+                    let at = i64::from(first) + u as i64;
+                    while level + 1 < pairs.len() && i64::from(pairs[level + 1].0) <= at {
+                        level += 1;
+                    }
+                    level as u32
+                })
+                .collect()
+        });
         Self {
             values: pairs.iter().map(|p| f64::from(p.0)).collect(),
             codes: pairs.iter().map(|p| p.1).collect(),
-            consecutive_from: consecutive.then(|| f64::from(pairs[0].0)),
+            consecutive_from: consecutive.then(|| f64::from(first)),
+            below,
         }
     }
 
@@ -78,7 +102,48 @@ impl Levels {
         if let Some(lo) = self.consecutive_from {
             return round_into(x, lo, lo + (self.values.len() - 1) as f64);
         }
+        if let Some(below) = &self.below {
+            return self.between(below, x);
+        }
         self.search(x)
+    }
+
+    /// [`Levels::nearest`] through the bucket table: the same answers as
+    /// the search, ties and the ends included.
+    #[inline(always)]
+    fn between(&self, below: &[u32], x: f64) -> usize {
+        let (first, last) = (self.values[0], self.values[self.values.len() - 1]);
+        // The search puts NaN and everything under the first level at 0.
+        if x.is_nan() || x <= first {
+            return 0;
+        }
+        if x >= last {
+            return self.values.len() - 1;
+        }
+        // x - first is in (0, span): its floor is a bucket.
+        // SAFETY: a finite value in 0..span, below 2^17; exact.
+        let bucket = unsafe { (x - first).floor().to_int_unchecked::<u32>() } as usize;
+        let lower = below[bucket] as usize;
+        let (d_below, d_above) = (x - self.values[lower], self.values[lower + 1] - x);
+        if d_below < d_above {
+            lower
+        } else if d_above < d_below {
+            lower + 1
+        } else {
+            self.tie(lower)
+        }
+    }
+
+    /// The level a point midway between levels `lower` and `lower + 1`
+    /// takes: the smaller magnitude, then the lower code.
+    fn tie(&self, lower: usize) -> usize {
+        let above = lower + 1;
+        let (m_below, m_above) = (self.values[lower].abs(), self.values[above].abs());
+        if m_below < m_above || (m_below == m_above && self.codes[lower] < self.codes[above]) {
+            lower
+        } else {
+            above
+        }
     }
 
     /// [`Levels::nearest`] by binary search, for any codebook.
@@ -97,12 +162,7 @@ impl Levels {
         } else if d_above < d_below {
             above
         } else {
-            let (m_below, m_above) = (self.values[below].abs(), self.values[above].abs());
-            if m_below < m_above || (m_below == m_above && self.codes[below] < self.codes[above]) {
-                below
-            } else {
-                above
-            }
+            self.tie(below)
         }
     }
 
@@ -257,12 +317,26 @@ pub fn quantise_rows(
         });
     }
     let levels = Levels::new(codebook);
+    if rule == ScaleRule::MaxAbs {
+        // Per-call operands (attention's K and V): many short rows, on one
+        // thread, straight into the output with no allocation per row.
+        let mut codes = vec![0u32; weights.len()];
+        let mut scales = Vec::with_capacity(rows);
+        let mut row64 = Vec::with_capacity(cols);
+        for (row, out) in weights.chunks_exact(cols).zip(codes.chunks_exact_mut(cols)) {
+            scales.push(quantise_row_into(&levels, row, rule, &mut row64, out).0);
+        }
+        return Ok(QuantisedMatrix {
+            rows,
+            cols,
+            codes,
+            scales,
+            row_sq_error: vec![0.0; rows],
+        });
+    }
     let row_slices: Vec<&[f32]> = weights.chunks_exact(cols).collect();
     // Rows are independent: a thread needs enough of them to pay for itself.
-    let per_thread = match rule {
-        ScaleRule::LeastSquares => (4096 / cols).max(1),
-        ScaleRule::MaxAbs => usize::MAX,
-    };
+    let per_thread = (4096 / cols).max(1);
     let done = crate::parallel::map(&row_slices, per_thread, |row| {
         quantise_row(&levels, row, rule)
     });
@@ -318,13 +392,13 @@ fn assign_codes_portable(
         // branch on, into a table indexed from the lowest value.
         // Two loops: the rounding vectorises once the table lookup is out
         // of it.
+        // `codes` holds the level indices between the two.
         let hi = lo + (levels.values.len() - 1) as f64;
-        let mut index = vec![0u32; row.len()];
-        for (i, &w) in index.iter_mut().zip(row) {
+        for (i, &w) in codes.iter_mut().zip(row) {
             *i = round_into(w / s, lo, hi) as u32;
         }
-        for (code, &i) in codes.iter_mut().zip(&index) {
-            *code = levels.codes[i as usize];
+        for code in codes.iter_mut() {
+            *code = levels.codes[*code as usize];
         }
         return 0.0;
     }
@@ -341,30 +415,46 @@ fn assign_codes_portable(
 
 /// One row's codes, scale and squared error.
 fn quantise_row(levels: &Levels, row: &[f32], rule: ScaleRule) -> (Vec<u32>, f32, f64) {
-    let row64: Vec<f64> = row.iter().map(|&w| f64::from(w)).collect();
+    let mut codes = vec![0u32; row.len()];
+    let mut row64 = Vec::with_capacity(row.len());
+    let (scale, sq) = quantise_row_into(levels, row, rule, &mut row64, &mut codes);
+    (codes, scale, sq)
+}
+
+/// [`quantise_row`] into `codes`, with `row64` as scratch: the per-call
+/// path quantises many short rows and reuses both.
+fn quantise_row_into(
+    levels: &Levels,
+    row: &[f32],
+    rule: ScaleRule,
+    row64: &mut Vec<f64>,
+    codes: &mut [u32],
+) -> (f32, f64) {
+    row64.clear();
+    row64.extend(row.iter().map(|&w| f64::from(w)));
+    let row64 = &row64[..];
     if row64.iter().all(|&w| w == 0.0) {
         // Any scale reproduces an all-zero row exactly with a zero scale.
-        let code = levels.codes[levels.smallest()];
-        return (vec![code; row.len()], 0.0, 0.0);
+        codes.fill(levels.codes[levels.smallest()]);
+        return (0.0, 0.0);
     }
     let best = match rule {
-        ScaleRule::LeastSquares => best_scale(levels, &row64),
+        ScaleRule::LeastSquares => best_scale(levels, row64),
         ScaleRule::MaxAbs => row64.iter().fold(0.0f64, |m, w| m.max(w.abs())) / levels.max_abs(),
     };
     // The scale is stored as f32; codes are assigned against that value
     // so that dequantisation reproduces exactly what was optimised.
     let scale = best as f32;
-    let mut codes = vec![0u32; row.len()];
     // The squared error is reported for weights quantised once; per-call
     // operands skip it.
     let sq = assign_codes(
         levels,
-        &row64,
+        row64,
         f64::from(scale),
-        &mut codes,
+        codes,
         rule == ScaleRule::LeastSquares,
     );
-    (codes, scale, sq)
+    (scale, sq)
 }
 
 /// Reconstructs f32 weights: `scale[row] * value(code)`, rounded once to f32.
@@ -408,6 +498,31 @@ mod tests {
         }
         let pot = Levels::new(&Codebook::named("shift_pot").unwrap());
         assert!(pot.consecutive_from.is_none());
+    }
+
+    /// The bucket table of the shift codebooks answers as the search does,
+    /// on a grid of quarters (every midpoint of integer levels is on it),
+    /// random points, the ends and NaN.
+    #[test]
+    fn bucketed_levels_answer_as_the_search_does() {
+        for name in ["shift_pot", "shift_apot", "shift_msq"] {
+            let levels = Levels::new(&Codebook::named(name).unwrap());
+            assert!(levels.below.is_some(), "{name} has a bucket table");
+            let mut rng = crate::rng::SplitMix64::new(11);
+            let mut xs: Vec<f64> = (-1200..1200).map(|i| f64::from(i) * 0.25).collect();
+            xs.extend((0..20000).map(|_| (rng.below(1 << 32) as f64 / 2f64.powi(22)) - 1024.0));
+            xs.extend([
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                1e300,
+                -1e300,
+                -0.0,
+                f64::NAN,
+            ]);
+            for x in xs {
+                assert_eq!(levels.nearest(x), levels.search(x), "{name} at {x}");
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
 use super::lower::{JobRunner, LayerContext, Lowering};
+use super::permute::permute;
 use super::quant::ActQuant;
 use super::site::{ConvSite, DeconvSite, EinSumSite, Site};
 use crate::backend::BackendError;
@@ -346,7 +347,7 @@ impl MatrixLowering {
     /// call: an EinSum permutes it once by `perm` and cuts it into its batch
     /// matrices; a convolution or deconvolution builds each group's matrix
     /// with `conv` or `deconv`.
-    fn per_call<T: Copy>(
+    fn per_call<T: Copy + Default>(
         &self,
         x: &[T],
         shape: &[usize],
@@ -553,46 +554,6 @@ fn scatter_conv(c: &ConvSite, call: usize, rows: &[f64], y: &mut [f64]) {
                     *dst = block[o * n + col];
                 }
             }
-        }
-    }
-}
-
-/// `x` (of `shape`) with its axes reordered by `perm`, flattened: element
-/// `[i_0, .., i_r]` of the result is `x` at index `i_j` on axis `perm[j]`.
-fn permute<T: Copy>(x: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
-    if perm.iter().enumerate().all(|(i, &p)| i == p) {
-        return x.to_vec();
-    }
-    let rank = shape.len();
-    let mut strides = vec![1usize; rank];
-    for d in (0..rank.saturating_sub(1)).rev() {
-        strides[d] = strides[d + 1] * shape[d + 1];
-    }
-    let dims: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
-    let steps: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
-    let mut out = Vec::with_capacity(x.len());
-    if x.is_empty() {
-        return out;
-    }
-    let (inner_dim, inner_step) = (dims[rank - 1], steps[rank - 1]);
-    let mut index = vec![0usize; rank];
-    let mut base = 0usize;
-    loop {
-        out.extend((0..inner_dim).map(|i| x[base + i * inner_step]));
-        // Advance the odometer over every axis but the innermost.
-        let mut d = rank - 1;
-        loop {
-            if d == 0 {
-                return out;
-            }
-            d -= 1;
-            index[d] += 1;
-            base += steps[d];
-            if index[d] < dims[d] {
-                break;
-            }
-            base -= steps[d] * dims[d];
-            index[d] = 0;
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod lower;
 pub mod matrix;
 pub mod npy;
 pub mod op;
+pub mod permute;
 pub mod quant;
 pub mod run;
 pub mod site;

@@ -71,9 +71,12 @@ impl MatrixArithmetic for BfpArithmetic {
             w: w.clone(),
         };
         let out = runner.run(layer, &problem)?.into_float("BFP MatMul")?;
-        Ok(out
-            .chunks_exact(n)
-            .flat_map(|row| row.iter().zip(bias).map(|(&v, b)| f64::from(v) + b))
-            .collect())
+        // Sized up front: a flat_map's collect cannot know its length and
+        // grows (and copies) its buffer as it goes.
+        let mut with_bias = Vec::with_capacity(out.len());
+        for row in out.chunks_exact(n) {
+            with_bias.extend(row.iter().zip(bias).map(|(&v, b)| f64::from(v) + b));
+        }
+        Ok(with_bias)
     }
 }

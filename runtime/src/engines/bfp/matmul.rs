@@ -105,8 +105,18 @@ pub fn golden_matmul(a: &BfpMatrix, w: &BfpMatrix) -> Result<Vec<f32>, BfpError>
     let mut acc = vec![0i64; rows * cols];
     let mut acc_s = vec![0u32; rows * cols];
     let mut p = vec![0i32; rows * cols];
+    // A's rows in the kernels' broadcast layout once, read a block at a
+    // time (blocks are 16, 32 or 64 long: whole K pairs).
+    let padded_k = nb * fa.block;
+    let a_words = (a.rows() >= kernel::LANES / 2 && w.rows() >= kernel::LANES)
+        .then(|| kernel::Broadcast::new(a.all_elems(), rows, padded_k));
     for j in 0..nb {
-        block_products(a, w, j, &mut p);
+        match &a_words {
+            Some(words) => {
+                kernel::products_from(words, j * fa.block / 2, w.block_panels(j), &mut p)
+            }
+            None => block_products(a, w, j, &mut p),
+        }
         let xw: Vec<u32> = (0..cols).map(|n| u32::from(w.row_exps(n)[j])).collect();
         for mm in 0..rows {
             let xa = u32::from(a.row_exps(mm)[j]);
@@ -201,8 +211,7 @@ fn block_products(a: &BfpMatrix, w: &BfpMatrix, j: usize, p: &mut [i32]) {
         return;
     }
     let acts = kernel::Broadcast::new(&a.block_elems(j), a.rows(), b);
-    let weights = w.block_panels(j);
-    kernel::products(&acts, weights, p);
+    kernel::products(&acts, w.block_panels(j), p);
 }
 
 #[cfg(test)]

@@ -333,6 +333,11 @@ impl BfpMatrix {
         })[j]
     }
 
+    /// Every row's padded elements, `rows x padded_k` row-major.
+    pub(crate) fn all_elems(&self) -> &[i8] {
+        &self.elems
+    }
+
     /// Block `j` of every row, `rows x block` row-major.
     pub(crate) fn block_elems(&self, j: usize) -> Vec<i8> {
         let b = self.format.block;
