@@ -57,6 +57,9 @@ struct Levels {
     /// between that level and the next, and one comparison replaces the
     /// binary search.
     below: Option<Vec<u32>>,
+    /// `tie_up[i]`: a point midway between levels `i` and `i + 1` takes
+    /// `i + 1` (see [`Levels::tie`]).
+    tie_up: Vec<bool>,
 }
 
 /// The widest value span given a bucket table (16-bit codebooks fit).
@@ -87,12 +90,17 @@ impl Levels {
                 })
                 .collect()
         });
-        Self {
+        let mut levels = Self {
             values: pairs.iter().map(|p| f64::from(p.0)).collect(),
             codes: pairs.iter().map(|p| p.1).collect(),
             consecutive_from: consecutive.then(|| f64::from(first)),
             below,
-        }
+            tie_up: Vec::new(),
+        };
+        levels.tie_up = (0..pairs.len() - 1)
+            .map(|i| levels.tie(i) == i + 1)
+            .collect();
+        levels
     }
 
     /// Index of the level nearest to `x`. Ties go to the smaller magnitude,
@@ -113,25 +121,21 @@ impl Levels {
     #[inline(always)]
     fn between(&self, below: &[u32], x: f64) -> usize {
         let (first, last) = (self.values[0], self.values[self.values.len() - 1]);
-        // The search puts NaN and everything under the first level at 0.
-        if x.is_nan() || x <= first {
+        // The search puts NaN at 0.
+        if x.is_nan() {
             return 0;
         }
-        if x >= last {
-            return self.values.len() - 1;
-        }
-        // x - first is in (0, span): its floor is a bucket.
-        // SAFETY: a finite value in 0..span, below 2^17; exact.
+        // Clamped into [first, last], where the ends give the end levels
+        // below as the search does: first lies on level 0 (no distance to
+        // it), last in the last bucket at no distance from the last level.
+        let x = x.max(first).min(last);
+        // SAFETY: a finite value in 0..=span, below 2^17; exact.
         let bucket = unsafe { (x - first).floor().to_int_unchecked::<u32>() } as usize;
-        let lower = below[bucket] as usize;
+        let lower = below[bucket.min(below.len() - 1)] as usize;
         let (d_below, d_above) = (x - self.values[lower], self.values[lower + 1] - x);
-        if d_below < d_above {
-            lower
-        } else if d_above < d_below {
-            lower + 1
-        } else {
-            self.tie(lower)
-        }
+        // No branch on the comparison, which goes either way at random.
+        let up = (d_above < d_below) | ((d_above == d_below) & self.tie_up[lower]);
+        lower + usize::from(up)
     }
 
     /// The level a point midway between levels `lower` and `lower + 1`
@@ -171,11 +175,11 @@ impl Levels {
         self.nearest(0.0)
     }
 
+    /// The largest magnitude (at least 1): the values are sorted, so it is
+    /// at one end; asked once per row.
     fn max_abs(&self) -> f64 {
-        self.values
-            .iter()
-            .fold(0.0f64, |m, v| m.max(v.abs()))
-            .max(1.0)
+        let (first, last) = (self.values[0], self.values[self.values.len() - 1]);
+        first.abs().max(last.abs()).max(1.0)
     }
 }
 

@@ -447,7 +447,9 @@ impl MatrixLowering {
         // EinSums fill `class_order`, which is permuted into `y` at the end.
         let einsum = matches!(self.site, Site::EinSum(_));
         let mut y = vec![0f64; if einsum { 0 } else { out_len }];
-        let mut class_order = vec![0f64; if einsum { out_len } else { 0 }];
+        // A single call's rows are taken as they are; batch matrices are
+        // appended in call order.
+        let mut class_order = Vec::new();
         // A deconvolution's GEMMs run without bias (see PreparedWeights).
         let deconv = matches!(self.site, Site::Deconv(_));
         let no_bias = vec![0f64; if deconv { n } else { 0 }];
@@ -500,9 +502,11 @@ impl MatrixLowering {
                 Site::Conv(c) => scatter_conv(c, call, &rows, &mut y),
                 Site::Deconv(d) => d.col2im(&rows, call, &mut y),
                 // One call fills the whole output: take it as it is.
-                Site::EinSum(_) if rows.len() == class_order.len() => class_order = rows,
+                Site::EinSum(_) if call == 0 && rows.len() == out_len => class_order = rows,
                 Site::EinSum(_) => {
-                    class_order[call * m * n..(call + 1) * m * n].copy_from_slice(&rows)
+                    class_order.reserve_exact(out_len - class_order.len());
+                    debug_assert_eq!(class_order.len(), call * m * n);
+                    class_order.extend_from_slice(&rows)
                 }
             }
         }

@@ -212,28 +212,28 @@ fn gemm_call(
     };
     let acc = runner.run(layer, &problem)?.into_int("GEMM")?;
     let needs_rowsum = w_zp.iter().any(|&z| z != 0);
-    let mut out = vec![0f64; m * n];
-    for ((row, acc_row), out_row) in problem
-        .a
-        .chunks_exact(k)
-        .zip(acc.chunks_exact(n))
-        .zip(out.chunks_exact_mut(n))
-    {
-        let rowsum: i64 = if needs_rowsum {
-            row.iter().map(|&x| i64::from(x) - i64::from(za)).sum()
-        } else {
-            0
-        };
-        for ((((y, &acc), &zp), &s), &r) in out_row
-            .iter_mut()
-            .zip(acc_row)
-            .zip(w_zp)
-            .zip(sw)
-            .zip(&residual)
-        {
-            let exact = i64::from(acc) - i64::from(zp) * rowsum;
-            *y = exact as f64 * sa * s + r;
+    // Filled row by row as it is computed: no zeroing pass first.
+    let mut out = Vec::with_capacity(m * n);
+    for (row, acc_row) in problem.a.chunks_exact(k).zip(acc.chunks_exact(n)) {
+        if !needs_rowsum {
+            // The accumulator is the exact sum: an i32 to f64 conversion,
+            // which vectorises where the i64 one below does not.
+            out.extend(
+                acc_row
+                    .iter()
+                    .zip(sw)
+                    .zip(&residual)
+                    .map(|((&acc, &s), &r)| f64::from(acc) * sa * s + r),
+            );
+            continue;
         }
+        let rowsum: i64 = row.iter().map(|&x| i64::from(x) - i64::from(za)).sum();
+        out.extend(acc_row.iter().zip(w_zp).zip(sw).zip(&residual).map(
+            |(((&acc, &zp), &s), &r)| {
+                let exact = i64::from(acc) - i64::from(zp) * rowsum;
+                exact as f64 * sa * s + r
+            },
+        ));
     }
     Ok(out)
 }

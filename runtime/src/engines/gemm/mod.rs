@@ -253,15 +253,27 @@ pub fn golden_gemm(codebook: &Codebook, p: &GemmProblem) -> Result<Vec<i32>, Gem
     let w_sums = &w.row_sums;
     // sum_k za * w[n][k] = za * sum_k w[n][k], both sides mod 2^32.
     let za = i32::from(p.act_zero_point);
-    let zp_corr: Vec<i32> = w_sums.iter().map(|&s| za.wrapping_mul(s)).collect();
+    // Each channel's bias less its correction, added once per output.
+    let offset: Vec<i32> = w_sums
+        .iter()
+        .zip(&p.channels)
+        .map(|(&s, ch)| ch.bias.wrapping_sub(za.wrapping_mul(s)))
+        .collect();
     let mut out = raw;
     for row in out.chunks_exact_mut(p.n) {
-        for ((y, ch), &corr) in row.iter_mut().zip(&p.channels).zip(&zp_corr) {
-            let x = y.wrapping_sub(corr).wrapping_add(ch.bias);
-            *y = match p.output {
-                OutputMode::Int32 => x,
-                OutputMode::Int8 { zero_point } => requantise(x, ch, zero_point),
-            };
+        // The output mode is matched once per row, not per element, so
+        // that the int32 case vectorises.
+        match p.output {
+            OutputMode::Int32 => {
+                for (y, &o) in row.iter_mut().zip(&offset) {
+                    *y = y.wrapping_add(o);
+                }
+            }
+            OutputMode::Int8 { zero_point } => {
+                for ((y, ch), &o) in row.iter_mut().zip(&p.channels).zip(&offset) {
+                    *y = requantise(y.wrapping_add(o), ch, zero_point);
+                }
+            }
         }
     }
     Ok(out)
