@@ -45,21 +45,24 @@ impl Panels {
         let pairs = k.div_ceil(2);
         let panels = rows.div_ceil(LANES);
         let mut data = vec![0i16; panels * pairs * 2 * LANES];
-        // In output order: each K pair of a panel is 16 lanes of two
-        // values, read from 16 rows that sit close together in `x`.
+        // A row at a time: its K pairs go to one lane of each 64-byte
+        // group of the panel (a panel is a few KiB, in L1), and the row is
+        // read front to back.
         for (q, panel) in data
             .chunks_exact_mut((pairs * 2 * LANES).max(1))
             .enumerate()
         {
             let first = q * LANES;
             let lanes = (rows - first).min(LANES);
-            for (j, slot) in panel.chunks_exact_mut(2 * LANES).enumerate() {
-                let (k0, k1) = (2 * j, 2 * j + 1);
-                for (l, pair) in slot.chunks_exact_mut(2).take(lanes).enumerate() {
-                    let row = &x[(first + l) * k..(first + l + 1) * k];
-                    pair[0] = row[k0].into();
-                    if k1 < k {
-                        pair[1] = row[k1].into();
+            for (l, row) in x[first * k..]
+                .chunks_exact(k.max(1))
+                .take(lanes)
+                .enumerate()
+            {
+                for (group, pair) in panel.chunks_exact_mut(2 * LANES).zip(row.chunks(2)) {
+                    group[2 * l] = pair[0].into();
+                    if let Some(&hi) = pair.get(1) {
+                        group[2 * l + 1] = hi.into();
                     }
                 }
             }

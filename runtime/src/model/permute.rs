@@ -109,14 +109,23 @@ fn copy_tiled<T: Copy>(
     out: &mut [T],
 ) {
     const TILE: usize = 16;
+    // Every read is checked once here, so the loop below does without a
+    // check per element (which kept it from unrolling).
+    assert!(
+        rows > 0 && cols > 0 && base + (rows - 1) * row_step + (cols - 1) * col_step < x.len(),
+        "permute: a {rows}x{cols} block from {base} runs past the input"
+    );
+    assert_eq!(out.len(), rows * cols, "permute: output block size");
     for r0 in (0..rows).step_by(TILE) {
         let r1 = (r0 + TILE).min(rows);
         for c0 in (0..cols).step_by(TILE) {
             let c1 = (c0 + TILE).min(cols);
-            for c in c0..c1 {
-                let from = base + c * col_step;
-                for r in r0..r1 {
-                    out[r * cols + c] = x[from + r * row_step];
+            for r in r0..r1 {
+                let from = base + r * row_step;
+                for (c, slot) in (c0..c1).zip(&mut out[r * cols + c0..r * cols + c1]) {
+                    // SAFETY: r < rows and c < cols: within the bound
+                    // asserted above.
+                    *slot = unsafe { *x.get_unchecked(from + c * col_step) };
                 }
             }
         }
