@@ -121,20 +121,29 @@ impl Levels {
     #[inline(always)]
     fn between(&self, below: &[u32], x: f64) -> usize {
         let (first, last) = (self.values[0], self.values[self.values.len() - 1]);
-        // The search puts NaN at 0.
-        if x.is_nan() {
-            return 0;
-        }
         // Clamped into [first, last], where the ends give the end levels
         // below as the search does: first lies on level 0 (no distance to
         // it), last in the last bucket at no distance from the last level.
+        // `max` drops a NaN, which so becomes `first` and level 0, as the
+        // search has it.
         let x = x.max(first).min(last);
         // SAFETY: a finite value in 0..=span, below 2^17; exact.
         let bucket = unsafe { (x - first).floor().to_int_unchecked::<u32>() } as usize;
-        let lower = below[bucket.min(below.len() - 1)] as usize;
-        let (d_below, d_above) = (x - self.values[lower], self.values[lower + 1] - x);
-        // No branch on the comparison, which goes either way at random.
-        let up = (d_above < d_below) | ((d_above == d_below) & self.tie_up[lower]);
+        // SAFETY (the three reads): `bucket.min(..)` is an index of
+        // `below`, and every entry of `below` is a level under the last
+        // (bucket u covers values below first + span), so `lower + 1` is a
+        // level and `lower` an index of `tie_up`. No branch and no check:
+        // the comparison goes either way at random.
+        let lower = unsafe { *below.get_unchecked(bucket.min(below.len() - 1)) } as usize;
+        let (v_lo, v_hi, tie_up) = unsafe {
+            (
+                *self.values.get_unchecked(lower),
+                *self.values.get_unchecked(lower + 1),
+                *self.tie_up.get_unchecked(lower),
+            )
+        };
+        let (d_below, d_above) = (x - v_lo, v_hi - x);
+        let up = (d_above < d_below) | ((d_above == d_below) & tie_up);
         lower + usize::from(up)
     }
 
@@ -362,10 +371,29 @@ pub fn quantise_rows(
 /// Each weight's nearest code at scale `s`; the squared error when asked.
 fn assign_codes(levels: &Levels, row: &[f64], s: f64, codes: &mut [u32], error: bool) -> f64 {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        return unsafe { assign_codes_avx512(levels, row, s, codes, error) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
         return unsafe { assign_codes_avx2(levels, row, s, codes, error) };
     }
+    assign_codes_portable(levels, row, s, codes, error)
+}
+
+/// [`assign_codes_portable`] for AVX-512F, whose gathers read the bucket
+/// table 8 lanes at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn assign_codes_avx512(
+    levels: &Levels,
+    row: &[f64],
+    s: f64,
+    codes: &mut [u32],
+    error: bool,
+) -> f64 {
     assign_codes_portable(levels, row, s, codes, error)
 }
 
@@ -400,6 +428,16 @@ fn assign_codes_portable(
         let hi = lo + (levels.values.len() - 1) as f64;
         for (i, &w) in codes.iter_mut().zip(row) {
             *i = round_into(w / s, lo, hi) as u32;
+        }
+        for code in codes.iter_mut() {
+            *code = levels.codes[*code as usize];
+        }
+        return 0.0;
+    }
+    if let (Some(below), false) = (&levels.below, error) {
+        // The same two passes through the bucket table (PoT, APoT, MSQ).
+        for (i, &w) in codes.iter_mut().zip(row) {
+            *i = levels.between(below, w / s) as u32;
         }
         for code in codes.iter_mut() {
             *code = levels.codes[*code as usize];

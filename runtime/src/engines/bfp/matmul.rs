@@ -107,15 +107,26 @@ pub fn golden_matmul(a: &BfpMatrix, w: &BfpMatrix) -> Result<Vec<f32>, BfpError>
     let mut p = vec![0i32; rows * cols];
     // A's rows in the kernels' broadcast layout once, read a block at a
     // time (blocks are 16, 32 or 64 long: whole K pairs).
+    // Both operands' elements are int8 (mxint4's lie in -7..=7), so the
+    // int8 kernel takes them where the CPU has it.
     let padded_k = nb * fa.block;
-    let a_words = (a.rows() >= kernel::LANES / 2 && w.rows() >= kernel::LANES)
-        .then(|| kernel::Broadcast::new(a.all_elems(), rows, padded_k));
+    let kernels = a.rows() >= kernel::LANES / 2 && w.rows() >= kernel::LANES;
+    let a_words = match (kernels, kernel::quads_available()) {
+        (false, _) => BlockOperand::None,
+        (true, true) => {
+            BlockOperand::Quads(kernel::QuadBroadcast::new(a.all_elems(), rows, padded_k))
+        }
+        (true, false) => BlockOperand::Pairs(kernel::Broadcast::new(a.all_elems(), rows, padded_k)),
+    };
     for j in 0..nb {
         match &a_words {
-            Some(words) => {
+            BlockOperand::Quads(words) => {
+                kernel::quad_products_from(words, j * fa.block / 4, w.block_quads(j), &mut p)
+            }
+            BlockOperand::Pairs(words) => {
                 kernel::products_from(words, j * fa.block / 2, w.block_panels(j), &mut p)
             }
-            None => block_products(a, w, j, &mut p),
+            BlockOperand::None => block_products(a, w, j, &mut p),
         }
         let xw: Vec<u32> = (0..cols).map(|n| u32::from(w.row_exps(n)[j])).collect();
         for mm in 0..rows {
@@ -135,6 +146,14 @@ pub fn golden_matmul(a: &BfpMatrix, w: &BfpMatrix) -> Result<Vec<f32>, BfpError>
         .zip(&acc_s)
         .map(|(&acc, &s)| (acc as f64 * pow2(s as i32 - e_off)) as f32)
         .collect())
+}
+
+/// A's elements as a kernel reads them, for every block at once.
+enum BlockOperand {
+    Quads(kernel::QuadBroadcast),
+    Pairs(kernel::Broadcast),
+    /// Too few rows for the kernels: `block_products` term by term.
+    None,
 }
 
 /// One block into one row of accumulators: `acc = (acc >> d) + t` when the

@@ -29,7 +29,7 @@
 use std::sync::{Arc, OnceLock};
 
 use super::{floor_log2, pow2, BfpError, BfpFormat, ElementKind};
-use crate::kernel::Panels;
+use crate::kernel::{Panels, QuadPanels};
 
 /// A `rows x k` matrix in BFP form: one exponent per block and the padded
 /// rows of elements. Always valid: every constructor checks. A clone shares
@@ -44,8 +44,10 @@ pub struct BfpMatrix {
     exps: Arc<[u8]>,
     /// `rows * padded_k` elements, row-major; elements `k..padded_k` are 0.
     elems: Arc<[i8]>,
-    /// Per block, its elements packed for [`crate::kernel`].
+    /// Per block, its elements packed for [`crate::kernel`]'s i16 kernel.
     panels: Arc<OnceLock<Vec<Panels>>>,
+    /// Per block, its elements packed for the int8 kernel.
+    quads: Arc<OnceLock<Vec<QuadPanels>>>,
 }
 
 impl PartialEq for BfpMatrix {
@@ -218,6 +220,7 @@ impl BfpMatrix {
             exps: exps.into(),
             elems: elems.into(),
             panels: Arc::default(),
+            quads: Arc::default(),
         })
     }
 
@@ -272,6 +275,7 @@ impl BfpMatrix {
             exps: exps.into(),
             elems: elems.into(),
             panels: Arc::default(),
+            quads: Arc::default(),
         })
     }
 
@@ -329,6 +333,15 @@ impl BfpMatrix {
         &self.panels.get_or_init(|| {
             (0..self.blocks_per_row())
                 .map(|j| Panels::pack(&self.block_elems(j), self.rows, self.format.block))
+                .collect()
+        })[j]
+    }
+
+    /// Block `j` of every row, packed for the int8 kernel (made once).
+    pub(crate) fn block_quads(&self, j: usize) -> &QuadPanels {
+        &self.quads.get_or_init(|| {
+            (0..self.blocks_per_row())
+                .map(|j| QuadPanels::pack(&self.block_elems(j), self.rows, self.format.block))
                 .collect()
         })[j]
     }

@@ -6,7 +6,7 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, OnceLock};
 
-use crate::kernel::Panels;
+use crate::kernel::{quads_available, Panels, QuadPanels, LANES};
 
 /// N x K weight codes, row-major, one code per byte.
 #[derive(Clone, Default)]
@@ -30,14 +30,24 @@ pub(super) struct GoldenWeights {
     values: Vec<i32>,
     n: usize,
     k: usize,
-    /// Decoded values packed for [`crate::kernel`], N rows of K; `None`
-    /// when some value does not fit an i16.
-    pub panels: Option<Panels>,
+    /// Decoded values packed for one of [`crate::kernel`]'s kernels.
+    pub packed: Packed,
     /// The decoded values as i16, row-major (for calls that broadcast the
-    /// weights); empty with `panels`.
+    /// weights); empty for [`Packed::Wide`].
     pub values_i16: Vec<i16>,
     /// Wrapping sum of each row's values.
     pub row_sums: Vec<i32>,
+}
+
+/// How the golden model multiplies a set of weights.
+#[derive(Debug)]
+pub(super) enum Packed {
+    /// Every value an i8, 16 rows or more, on a CPU with the int8 kernel.
+    Int8(QuadPanels),
+    /// Every value an i16.
+    Int16(Panels),
+    /// Some value past i16: term by term.
+    Wide,
 }
 
 impl WeightCodes {
@@ -95,15 +105,26 @@ impl GoldenWeights {
             .map(|row| row.iter().fold(0i32, |s, &v| s.wrapping_add(v)))
             .collect();
         let small: Option<Vec<i16>> = decoded.iter().map(|&v| i16::try_from(v).ok()).collect();
-        let (panels, values_i16) = match small {
-            Some(v) => (Some(Panels::pack(&v, n, k)), v),
-            None => (None, Vec::new()),
+        let (packed, values_i16) = match small {
+            Some(v) => {
+                // Fewer rows than a panel's lanes take the i16 kernel the
+                // other way round (see `raw_products_i16`).
+                let bytes: Option<Vec<i8>> = (n >= LANES && quads_available())
+                    .then(|| v.iter().map(|&x| i8::try_from(x).ok()).collect())
+                    .flatten();
+                let packed = match bytes {
+                    Some(b) => Packed::Int8(QuadPanels::pack(&b, n, k)),
+                    None => Packed::Int16(Panels::pack(&v, n, k)),
+                };
+                (packed, v)
+            }
+            None => (Packed::Wide, Vec::new()),
         };
         Self {
             values: values.to_vec(),
             n,
             k,
-            panels,
+            packed,
             values_i16,
             row_sums,
         }
@@ -168,6 +189,7 @@ mod tests {
         let w = WeightCodes::from(vec![0, 1, 1, 0]);
         assert_eq!(w.golden(&[3, -2], 2, 2).row_sums, vec![1, 1]);
         assert_eq!(w.golden(&[300, 7], 2, 2).row_sums, vec![307, 307]);
-        assert!(w.golden(&[70000, 7], 2, 2).panels.is_none());
+        assert!(matches!(w.golden(&[70000, 7], 2, 2).packed, Packed::Wide));
+        assert!(matches!(w.golden(&[300, 7], 2, 2).packed, Packed::Int16(_)));
     }
 }

@@ -204,6 +204,14 @@ fn raw_products_i16(
     raw
 }
 
+/// [`raw_products_i16`] for int8 weights: the int8 kernel, four K steps
+/// per lane and instruction.
+fn raw_products_i8(p: &GemmProblem, quads: &kernel::QuadPanels) -> Vec<i32> {
+    let mut raw = vec![0i32; p.m * p.n];
+    kernel::quad_products(&kernel::QuadBroadcast::new(&p.a, p.m, p.k), quads, &mut raw);
+    raw
+}
+
 /// [`raw_products_i16`] for codebooks with values past i16, term by term.
 fn raw_products_i32(p: &GemmProblem, values: &[i32]) -> Vec<i32> {
     let w: Vec<i32> = p.b.iter().map(|&c| values[usize::from(c)]).collect();
@@ -246,9 +254,10 @@ pub fn golden_gemm(codebook: &Codebook, p: &GemmProblem) -> Result<Vec<i32>, Gem
     p.validate(codebook)?;
     let values = codebook.values();
     let w = p.b.golden(values, p.n, p.k);
-    let raw = match &w.panels {
-        Some(panels) => raw_products_i16(p, &w, panels),
-        None => raw_products_i32(p, values),
+    let raw = match &w.packed {
+        codes::Packed::Int8(quads) => raw_products_i8(p, quads),
+        codes::Packed::Int16(panels) => raw_products_i16(p, &w, panels),
+        codes::Packed::Wide => raw_products_i32(p, values),
     };
     let w_sums = &w.row_sums;
     // sum_k za * w[n][k] = za * sum_k w[n][k], both sides mod 2^32.
@@ -341,20 +350,21 @@ pub fn random_problem(
 mod tests {
     use super::*;
 
-    /// The i16 kernels (both ways round) and the term-by-term i32 path
-    /// agree on a codebook that both can hold.
+    /// The i16 kernels (both ways round), the int8 kernel and the
+    /// term-by-term i32 path agree on a codebook that all can hold.
     #[test]
-    fn i16_and_i32_paths_agree() {
+    fn i8_i16_and_i32_paths_agree() {
         let cb = Codebook::named("mac_dsp").unwrap();
         let mut rng = SplitMix64::new(3);
-        for (m, n, k) in [(5, 6, 37), (40, 3, 9), (17, 33, 64)] {
+        for (m, n, k) in [(5, 6, 37), (40, 3, 9), (17, 33, 64), (3, 48, 301)] {
             let p = random_problem(&mut rng, &cb, m, n, k, OutputMode::Int32);
             let w = p.b.golden(cb.values(), n, k);
-            assert_eq!(
-                raw_products_i16(&p, &w, w.panels.as_ref().unwrap()),
-                raw_products_i32(&p, cb.values()),
-                "{m}x{n}x{k}"
-            );
+            let want = raw_products_i32(&p, cb.values());
+            let panels = kernel::Panels::pack(&w.values_i16, n, k);
+            assert_eq!(raw_products_i16(&p, &w, &panels), want, "i16 {m}x{n}x{k}");
+            let bytes: Vec<i8> = w.values_i16.iter().map(|&v| v as i8).collect();
+            let quads = kernel::QuadPanels::pack(&bytes, n, k);
+            assert_eq!(raw_products_i8(&p, &quads), want, "i8 {m}x{n}x{k}");
         }
     }
 

@@ -20,6 +20,10 @@
 //! channels (a depthwise convolution's one) it packs the activations and
 //! broadcasts the weights, so the lanes are not left empty.
 
+mod quad;
+
+pub use quad::{quad_products, quad_products_from, quads_available, QuadBroadcast, QuadPanels};
+
 /// Lanes of a panel: 16 i32 accumulators fill one 512-bit register (two
 /// 256-bit ones).
 pub const LANES: usize = 16;
@@ -77,10 +81,6 @@ impl Panels {
 
     pub fn rows(&self) -> usize {
         self.rows
-    }
-
-    fn panels(&self) -> usize {
-        self.rows.div_ceil(LANES)
     }
 
     /// The `2 * LANES` values of panel `q`'s K pairs, in order.
@@ -198,23 +198,45 @@ fn blocked(
     out: &mut [i32],
     mut tile: impl FnMut(&[i32], usize, &[i16], &mut [[i32; LANES]; ROWS]),
 ) {
+    blocked_over(
+        b,
+        p.pairs,
+        p.rows,
+        |q| p.panel(q),
+        out,
+        |words, rows, _, panel, acc| tile(words, rows, panel, acc),
+    );
+}
+
+/// [`blocked`] for any packed operand: `steps` words of `b` per row (K
+/// pairs, or K quads), `cols` rows of the packed operand, `panel(q)` its
+/// panel `q`; `tile` is also told which panel it is on.
+#[inline(always)]
+fn blocked_over<'p, E: 'p>(
+    b: &Rows<'_>,
+    steps: usize,
+    cols: usize,
+    panel: impl Fn(usize) -> &'p [E],
+    out: &mut [i32],
+    mut tile: impl FnMut(&[i32], usize, usize, &[E], &mut [[i32; LANES]; ROWS]),
+) {
     const BLOCK_BYTES: usize = 64 * 1024;
-    let block_rows = (BLOCK_BYTES / (4 * p.pairs.max(1))).clamp(ROWS, 1024) / ROWS * ROWS;
-    let cols = p.rows;
+    let block_rows = (BLOCK_BYTES / (4 * steps.max(1))).clamp(ROWS, 1024) / ROWS * ROWS;
     let mut acc = [[0i32; LANES]; ROWS];
     for r0 in (0..b.rows).step_by(block_rows) {
         let r1 = (r0 + block_rows).min(b.rows);
-        for q in 0..p.panels() {
-            let panel = p.panel(q);
+        for q in 0..cols.div_ceil(LANES) {
+            let panel = panel(q);
             let lanes = (cols - q * LANES).min(LANES);
             for r in (r0..r1).step_by(ROWS) {
                 let rows = (r1 - r).min(ROWS);
-                // Row i of the step at i * stride; the last row's pairs end
+                // Row i of the step at i * stride; the last row's words end
                 // the slice.
                 let from = r * b.stride + b.first;
                 tile(
-                    &b.words[from..from + (rows - 1) * b.stride + p.pairs],
+                    &b.words[from..from + (rows - 1) * b.stride + steps],
                     rows,
+                    q,
                     panel,
                     &mut acc,
                 );
