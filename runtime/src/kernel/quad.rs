@@ -15,7 +15,7 @@
 //! Why by hand: as for the i16 kernel, tract-linalg's int8 kernels do not
 //! promise the RTL's wrapping accumulator.
 
-use super::{blocked_over, Rows, LANES, ROWS};
+use super::{blocked_over, Rows, LANES};
 
 /// K values a lane takes per step.
 const QUAD: usize = 4;
@@ -197,7 +197,8 @@ fn quad_products_portable(b: &Rows<'_>, p: &QuadPanels, out: &mut [i32]) {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{blocked_over, QuadPanels, Rows, GROUP, LANES, ROWS};
+    use super::{blocked_over, QuadPanels, Rows, GROUP, LANES};
+    use crate::kernel::ROWS;
 
     /// 16 lanes of four u8 x i8 products per `vpdpbusd`, 8 rows of `b` per
     /// step.
