@@ -63,11 +63,18 @@ impl Panels {
                 .take(lanes)
                 .enumerate()
             {
-                for (group, pair) in panel.chunks_exact_mut(2 * LANES).zip(row.chunks(2)) {
+                let mut groups = panel.chunks_exact_mut(2 * LANES);
+                let pairs_of_row = row.chunks_exact(2);
+                let odd = pairs_of_row.remainder();
+                // The row's pairs lead the zip, so that it stops without
+                // taking the group an odd K's last value goes to.
+                for (pair, group) in pairs_of_row.zip(&mut groups) {
                     group[2 * l] = pair[0].into();
-                    if let Some(&hi) = pair.get(1) {
-                        group[2 * l + 1] = hi.into();
-                    }
+                    group[2 * l + 1] = pair[1].into();
+                }
+                // An odd K's last value, beside the zero that pads it.
+                if let (Some(group), [last]) = (groups.next(), odd) {
+                    group[2 * l] = (*last).into();
                 }
             }
         }

@@ -223,6 +223,24 @@ impl ConvSite {
         let taps = self.kernel.iter().product::<usize>();
         let k = self.k();
         let mut a = vec![pad; self.m() * k];
+        if cg == 1 {
+            // One channel per group (a depthwise convolution): A's rows are
+            // the read table's rows, so one flat pass fills them.
+            let (base, step) = if self.nhwc {
+                (g, self.channels)
+            } else {
+                (g * spatial, 1)
+            };
+            for (img, rows) in a.chunks_exact_mut((outs * taps).max(1)).enumerate() {
+                let base = base + img * spatial * self.channels;
+                for (dst, &r) in rows.iter_mut().zip(&self.reads) {
+                    if r != PADDING {
+                        *dst = x[base + r as usize * step];
+                    }
+                }
+            }
+            return a;
+        }
         // Blocks of output positions: a block's rows of A stay in cache
         // while every channel is written into them, and each channel's
         // reads for the block are close together in the input.
@@ -1008,6 +1026,61 @@ mod tests {
         );
         // Still counted: 9 positions x 2 x 2 channels x 4 taps.
         assert_eq!(deconv_macs(&op, &refs), Some(9 * 2 * 2 * 4));
+    }
+
+    #[test]
+    fn gather_matches_the_read_table() {
+        // 2 images, 3 channels, a 5x4 input, 3x3 taps, strides 2 and 1,
+        // padding 1: a 3x4 output. Depthwise (3 groups) takes the flat
+        // path; one group of 3 channels the blocked one.
+        for nhwc in [false, true] {
+            for groups in [3, 1] {
+                let mut site = ConvSite {
+                    nhwc,
+                    images: 2,
+                    channels: 3,
+                    groups,
+                    out_channels: 3,
+                    in_spatial: vec![5, 4],
+                    out_spatial: vec![3, 4],
+                    kernel: vec![3, 3],
+                    strides: vec![2, 1],
+                    dilations: vec![1, 1],
+                    pad_before: vec![1, 1],
+                    kernel_fmt: KernelFmt::Oihw,
+                    reads: Vec::new(),
+                };
+                site.reads = site
+                    .read_table()
+                    .into_iter()
+                    .map(|r| r.map_or(PADDING, |p| p as u32))
+                    .collect();
+                let (spatial, outs, taps, cg) = (20, 12, 9, 3 / groups);
+                let x: Vec<i32> = (0..2 * 3 * spatial as i32).collect();
+                for g in 0..groups {
+                    let got = site.gather(&x, g, -1);
+                    let mut want = Vec::new();
+                    for img in 0..2 {
+                        for o in 0..outs {
+                            for c in 0..cg {
+                                let ch = g * cg + c;
+                                for t in 0..taps {
+                                    let r = site.reads[o * taps + t];
+                                    want.push(if r == PADDING {
+                                        -1
+                                    } else if nhwc {
+                                        x[(img * spatial + r as usize) * 3 + ch]
+                                    } else {
+                                        x[(img * 3 + ch) * spatial + r as usize]
+                                    });
+                                }
+                            }
+                        }
+                    }
+                    assert_eq!(got, want, "nhwc {nhwc}, {groups} groups, group {g}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -214,10 +214,17 @@ fn gemm_call(
     let needs_rowsum = w_zp.iter().any(|&z| z != 0);
     // Filled row by row as it is computed: no zeroing pass first.
     let mut out = Vec::with_capacity(m * n);
-    for (row, acc_row) in problem.a.chunks_exact(k).zip(acc.chunks_exact(n)) {
-        if !needs_rowsum {
-            // The accumulator is the exact sum: an i32 to f64 conversion,
-            // which vectorises where the i64 one below does not.
+    if !needs_rowsum {
+        // The accumulator is the exact sum: an i32 to f64 conversion, which
+        // vectorises where the i64 one below does not; a depthwise call's
+        // one channel over the whole output at once, not in thousands of
+        // one-element rows.
+        if n == 1 {
+            let (s, r) = (sw[0], residual[0]);
+            out.extend(acc.iter().map(|&acc| f64::from(acc) * sa * s + r));
+            return Ok(out);
+        }
+        for acc_row in acc.chunks_exact(n) {
             out.extend(
                 acc_row
                     .iter()
@@ -225,8 +232,10 @@ fn gemm_call(
                     .zip(&residual)
                     .map(|((&acc, &s), &r)| f64::from(acc) * sa * s + r),
             );
-            continue;
         }
+        return Ok(out);
+    }
+    for (row, acc_row) in problem.a.chunks_exact(k).zip(acc.chunks_exact(n)) {
         let rowsum: i64 = row.iter().map(|&x| i64::from(x) - i64::from(za)).sum();
         out.extend(acc_row.iter().zip(w_zp).zip(sw).zip(&residual).map(
             |(((&acc, &zp), &s), &r)| {

@@ -191,6 +191,11 @@ fn raw_products_i16(
     if n < kernel::LANES && m >= kernel::LANES {
         let acts = kernel::Panels::pack(&p.a, m, k);
         let weights = kernel::Broadcast::new(&w.values_i16, n, k);
+        if n == 1 {
+            // One channel: the by-channel order is the output order.
+            kernel::products(&weights, &acts, &mut raw);
+            return raw;
+        }
         let mut by_channel = vec![0i32; n * m];
         kernel::products(&weights, &acts, &mut by_channel);
         for (ch, row) in by_channel.chunks_exact(m).enumerate() {
@@ -269,16 +274,24 @@ pub fn golden_gemm(codebook: &Codebook, p: &GemmProblem) -> Result<Vec<i32>, Gem
         .map(|(&s, ch)| ch.bias.wrapping_sub(za.wrapping_mul(s)))
         .collect();
     let mut out = raw;
-    for row in out.chunks_exact_mut(p.n) {
-        // The output mode is matched once per row, not per element, so
-        // that the int32 case vectorises.
-        match p.output {
-            OutputMode::Int32 => {
+    // The output mode is matched once, not per element, so that the int32
+    // case vectorises; a depthwise call's one channel goes over the whole
+    // output at once rather than in one-element rows.
+    match p.output {
+        OutputMode::Int32 if p.n == 1 => {
+            for y in out.iter_mut() {
+                *y = y.wrapping_add(offset[0]);
+            }
+        }
+        OutputMode::Int32 => {
+            for row in out.chunks_exact_mut(p.n) {
                 for (y, &o) in row.iter_mut().zip(&offset) {
                     *y = y.wrapping_add(o);
                 }
             }
-            OutputMode::Int8 { zero_point } => {
+        }
+        OutputMode::Int8 { zero_point } => {
+            for row in out.chunks_exact_mut(p.n) {
                 for ((y, ch), &o) in row.iter_mut().zip(&p.channels).zip(&offset) {
                     *y = requantise(y.wrapping_add(o), ch, zero_point);
                 }
