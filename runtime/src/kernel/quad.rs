@@ -39,23 +39,36 @@ impl QuadPanels {
     /// Packs `x`, `rows` x `k` row-major.
     pub fn pack(x: &[i8], rows: usize, k: usize) -> Self {
         debug_assert_eq!(x.len(), rows * k);
+        Self::pack_columns(x, rows, k, 0, k)
+    }
+
+    /// Packs columns `first..first + k` of `x`, `rows` rows of `stride`
+    /// (one block of a BFP matrix's rows, read in place).
+    ///
+    /// # Panics
+    /// If those columns run past a row or the rows past `x`.
+    pub fn pack_columns(x: &[i8], rows: usize, stride: usize, first: usize, k: usize) -> Self {
+        assert!(
+            first + k <= stride && rows * stride <= x.len(),
+            "pack_columns: {rows} rows of {stride}, columns {first}..{} of {} values",
+            first + k,
+            x.len()
+        );
         let quads = k.div_ceil(QUAD);
         let panels = rows.div_ceil(LANES);
         let mut data = vec![0i8; panels * quads * GROUP];
         let mut start = vec![0i32; panels * LANES];
         for (q, panel) in data.chunks_exact_mut((quads * GROUP).max(1)).enumerate() {
-            let first = q * LANES;
-            let lanes = (rows - first).min(LANES);
-            for (l, row) in x[first * k..]
-                .chunks_exact(k.max(1))
-                .take(lanes)
-                .enumerate()
-            {
+            let top = q * LANES;
+            let lanes = (rows - top).min(LANES);
+            for l in 0..lanes {
+                let at = (top + l) * stride + first;
+                let row = &x[at..at + k];
                 for (group, quad) in panel.chunks_exact_mut(GROUP).zip(row.chunks(QUAD)) {
                     group[QUAD * l..QUAD * l + quad.len()].copy_from_slice(quad);
                 }
                 let sum = row.iter().fold(0i32, |s, &v| s.wrapping_add(i32::from(v)));
-                start[first + l] = sum.wrapping_mul(-128);
+                start[top + l] = sum.wrapping_mul(-128);
             }
         }
         Self {
@@ -90,10 +103,26 @@ pub struct QuadBroadcast {
 impl QuadBroadcast {
     pub fn new(x: &[i8], rows: usize, k: usize) -> Self {
         debug_assert_eq!(x.len(), rows * k);
+        Self::from_columns(x, rows, k, 0, k)
+    }
+
+    /// Columns `first..first + k` of `x`, `rows` rows of `stride`.
+    ///
+    /// # Panics
+    /// If those columns run past a row or the rows past `x`.
+    pub fn from_columns(x: &[i8], rows: usize, stride: usize, first: usize, k: usize) -> Self {
+        assert!(
+            first + k <= stride && rows * stride <= x.len(),
+            "from_columns: {rows} rows of {stride}, columns {first}..{} of {} values",
+            first + k,
+            x.len()
+        );
         let quads = k.div_ceil(QUAD);
         let mut bytes = vec![0u8; rows * quads * QUAD];
         for (row, out) in x
-            .chunks_exact(k.max(1))
+            .chunks_exact(stride.max(1))
+            .take(rows)
+            .map(|r| &r[first..first + k])
             .zip(bytes.chunks_exact_mut((quads * QUAD).max(1)))
         {
             // +128 on a two's-complement byte flips its top bit.
@@ -323,6 +352,29 @@ mod tests {
             quad_products_from(&whole, j * block / QUAD, &panels, &mut got);
             assert_eq!(got, want, "block {j}");
         }
+    }
+
+    /// Packing a block of columns in place equals packing a copy of it.
+    #[test]
+    fn columns_pack_as_copies_do() {
+        let mut rng = SplitMix64::new(41);
+        let (rows, stride, first, k) = (21, 96, 32, 32);
+        let x: Vec<i8> = (0..rows * stride)
+            .map(|_| rng.below(256) as u8 as i8)
+            .collect();
+        let copy: Vec<i8> = x
+            .chunks_exact(stride)
+            .flat_map(|r| r[first..first + k].to_vec())
+            .collect();
+        assert_eq!(
+            QuadPanels::pack_columns(&x, rows, stride, first, k),
+            QuadPanels::pack(&copy, rows, k)
+        );
+        let (a, b) = (
+            QuadBroadcast::from_columns(&x, rows, stride, first, k),
+            QuadBroadcast::new(&copy, rows, k),
+        );
+        assert_eq!((a.rows, a.quads, a.words), (b.rows, b.quads, b.words));
     }
 
     /// All -128 by all -128 over a long K: each product is 2^14, the sum

@@ -215,9 +215,29 @@ fn block_products(a: &BfpMatrix, w: &BfpMatrix, j: usize, p: &mut [i32]) {
         }
         return;
     }
-    if w.rows() < kernel::LANES && a.rows() >= kernel::LANES {
+    if w.rows() < kernel::LANES && a.rows() >= kernel::LANES && kernel::quads_available() {
         // Few outputs (a depthwise convolution's one): the rows of A fill
-        // the lanes and the weights are broadcast.
+        // the lanes and the weights are broadcast, both read in place.
+        let padded = a.format().padded_k(a.k());
+        let acts = kernel::QuadPanels::pack_columns(a.all_elems(), a.rows(), padded, j * b, b);
+        let weights =
+            kernel::QuadBroadcast::from_columns(w.all_elems(), w.rows(), padded, j * b, b);
+        if w.rows() == 1 {
+            // One output: the by-output order is the output order.
+            kernel::quad_products(&weights, &acts, p);
+            return;
+        }
+        let mut by_output = vec![0i32; w.rows() * a.rows()];
+        kernel::quad_products(&weights, &acts, &mut by_output);
+        for (n, row) in by_output.chunks_exact(a.rows()).enumerate() {
+            for (mm, &v) in row.iter().enumerate() {
+                p[mm * w.rows() + n] = v;
+            }
+        }
+        return;
+    }
+    if w.rows() < kernel::LANES && a.rows() >= kernel::LANES {
+        // The same on the i16 kernel.
         let acts = kernel::Panels::pack(&a.block_elems(j), a.rows(), b);
         let weights = kernel::Broadcast::new(&w.block_elems(j), w.rows(), b);
         let mut by_output = vec![0i32; w.rows() * a.rows()];
@@ -283,6 +303,7 @@ mod tests {
                 (8, 3, 100),
                 (21, 19, 129),
                 (40, 1, 9),
+                (37, 5, 70),
             ] {
                 let mut real = |len: usize| -> Vec<f32> {
                     (0..len)
