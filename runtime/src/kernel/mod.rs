@@ -151,23 +151,7 @@ pub fn products(b: &Broadcast, p: &Panels, out: &mut [i32]) {
 /// If those pairs run past `b`'s rows or `out` is not `b.rows * p.rows()`
 /// long.
 pub fn products_from(b: &Broadcast, first: usize, p: &Panels, out: &mut [i32]) {
-    assert!(
-        first + p.pairs <= b.pairs,
-        "kernel K pairs {first}..{} past the operand's {}",
-        first + p.pairs,
-        b.pairs
-    );
-    assert_eq!(
-        out.len(),
-        b.rows * p.rows,
-        "kernel output of the wrong size"
-    );
-    let b = Rows {
-        words: &b.words,
-        rows: b.rows,
-        stride: b.pairs,
-        first,
-    };
+    let b = Rows::checked(&b.words, b.rows, b.pairs, first, p.pairs, p.rows, out.len());
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512vnni")
@@ -193,6 +177,51 @@ struct Rows<'a> {
     rows: usize,
     stride: usize,
     first: usize,
+}
+
+impl<'a> Rows<'a> {
+    /// `rows` rows of `stride` words from word `first` on, to be read
+    /// `steps` words a row against a packed operand of `cols` rows into
+    /// `out_len` outputs.
+    ///
+    /// # Panics
+    /// If the steps run past a row or the output is not `rows x cols`.
+    fn checked(
+        words: &'a [i32],
+        rows: usize,
+        stride: usize,
+        first: usize,
+        steps: usize,
+        cols: usize,
+        out_len: usize,
+    ) -> Self {
+        assert!(
+            first + steps <= stride,
+            "kernel K steps {first}..{} past the operand's {stride}",
+            first + steps
+        );
+        assert_eq!(out_len, rows * cols, "kernel output of the wrong size");
+        Self {
+            words,
+            rows,
+            stride,
+            first,
+        }
+    }
+}
+
+/// `by_output` (`outputs` rows of `rows`: what a kernel gives with the
+/// weights broadcast) into `p` in output order, `rows` rows of `outputs`.
+pub fn by_output_into(by_output: &[i32], outputs: usize, rows: usize, p: &mut [i32]) {
+    if outputs == 1 {
+        p.copy_from_slice(by_output);
+        return;
+    }
+    for (n, row) in by_output.chunks_exact(rows).enumerate() {
+        for (r, &v) in row.iter().enumerate() {
+            p[r * outputs + n] = v;
+        }
+    }
 }
 
 /// The kernels' loop nest: blocks of rows of `b` that stay in cache while

@@ -48,12 +48,7 @@ impl QuadPanels {
     /// # Panics
     /// If those columns run past a row or the rows past `x`.
     pub fn pack_columns(x: &[i8], rows: usize, stride: usize, first: usize, k: usize) -> Self {
-        assert!(
-            first + k <= stride && rows * stride <= x.len(),
-            "pack_columns: {rows} rows of {stride}, columns {first}..{} of {} values",
-            first + k,
-            x.len()
-        );
+        check_columns(x.len(), rows, stride, first, k);
         let quads = k.div_ceil(QUAD);
         let panels = rows.div_ceil(LANES);
         let mut data = vec![0i8; panels * quads * GROUP];
@@ -111,12 +106,7 @@ impl QuadBroadcast {
     /// # Panics
     /// If those columns run past a row or the rows past `x`.
     pub fn from_columns(x: &[i8], rows: usize, stride: usize, first: usize, k: usize) -> Self {
-        assert!(
-            first + k <= stride && rows * stride <= x.len(),
-            "from_columns: {rows} rows of {stride}, columns {first}..{} of {} values",
-            first + k,
-            x.len()
-        );
+        check_columns(x.len(), rows, stride, first, k);
         let quads = k.div_ceil(QUAD);
         let mut bytes = vec![0u8; rows * quads * QUAD];
         for (row, out) in x
@@ -136,6 +126,16 @@ impl QuadBroadcast {
             .collect();
         Self { rows, quads, words }
     }
+}
+
+/// Panics unless columns `first..first + k` of `rows` rows of `stride`
+/// lie within `len` values.
+fn check_columns(len: usize, rows: usize, stride: usize, first: usize, k: usize) {
+    assert!(
+        first + k <= stride && rows * stride <= len,
+        "{rows} rows of {stride}: columns {first}..{} of {len} values",
+        first + k
+    );
 }
 
 /// Whether this CPU runs the int8 kernel (AVX-512F and VNNI); elsewhere
@@ -169,23 +169,7 @@ pub fn quad_products(b: &QuadBroadcast, p: &QuadPanels, out: &mut [i32]) {
 /// If those quads run past `b`'s rows or `out` is not `b.rows * p.rows()`
 /// long.
 pub fn quad_products_from(b: &QuadBroadcast, first: usize, p: &QuadPanels, out: &mut [i32]) {
-    assert!(
-        first + p.quads <= b.quads,
-        "kernel K quads {first}..{} past the operand's {}",
-        first + p.quads,
-        b.quads
-    );
-    assert_eq!(
-        out.len(),
-        b.rows * p.rows,
-        "kernel output of the wrong size"
-    );
-    let rows = Rows {
-        words: &b.words,
-        rows: b.rows,
-        stride: b.quads,
-        first,
-    };
+    let rows = Rows::checked(&b.words, b.rows, b.quads, first, p.quads, p.rows, out.len());
     #[cfg(target_arch = "x86_64")]
     if quads_available() {
         // SAFETY: the CPU has AVX-512F and VNNI, checked just above.

@@ -222,18 +222,9 @@ fn block_products(a: &BfpMatrix, w: &BfpMatrix, j: usize, p: &mut [i32]) {
         let acts = kernel::QuadPanels::pack_columns(a.all_elems(), a.rows(), padded, j * b, b);
         let weights =
             kernel::QuadBroadcast::from_columns(w.all_elems(), w.rows(), padded, j * b, b);
-        if w.rows() == 1 {
-            // One output: the by-output order is the output order.
-            kernel::quad_products(&weights, &acts, p);
-            return;
-        }
         let mut by_output = vec![0i32; w.rows() * a.rows()];
         kernel::quad_products(&weights, &acts, &mut by_output);
-        for (n, row) in by_output.chunks_exact(a.rows()).enumerate() {
-            for (mm, &v) in row.iter().enumerate() {
-                p[mm * w.rows() + n] = v;
-            }
-        }
+        kernel::by_output_into(&by_output, w.rows(), a.rows(), p);
         return;
     }
     if w.rows() < kernel::LANES && a.rows() >= kernel::LANES {
@@ -242,11 +233,7 @@ fn block_products(a: &BfpMatrix, w: &BfpMatrix, j: usize, p: &mut [i32]) {
         let weights = kernel::Broadcast::new(&w.block_elems(j), w.rows(), b);
         let mut by_output = vec![0i32; w.rows() * a.rows()];
         kernel::products(&weights, &acts, &mut by_output);
-        for (n, row) in by_output.chunks_exact(a.rows()).enumerate() {
-            for (mm, &v) in row.iter().enumerate() {
-                p[mm * w.rows() + n] = v;
-            }
-        }
+        kernel::by_output_into(&by_output, w.rows(), a.rows(), p);
         return;
     }
     let acts = kernel::Broadcast::new(&a.block_elems(j), a.rows(), b);

@@ -198,11 +198,7 @@ fn raw_products_i16(
         }
         let mut by_channel = vec![0i32; n * m];
         kernel::products(&weights, &acts, &mut by_channel);
-        for (ch, row) in by_channel.chunks_exact(m).enumerate() {
-            for (r, &v) in row.iter().enumerate() {
-                raw[r * n + ch] = v;
-            }
-        }
+        kernel::by_output_into(&by_channel, n, m, &mut raw);
     } else {
         kernel::products(&kernel::Broadcast::new(&p.a, m, k), panels, &mut raw);
     }
