@@ -6,6 +6,7 @@
 //! and scatters the results.
 
 use std::any::Any;
+use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
@@ -48,6 +49,12 @@ pub trait MatrixArithmetic: std::fmt::Debug + Send + Sync {
         n: usize,
         k: usize,
     ) -> Result<Box<dyn MatrixWeights>, BackendError>;
+    /// Whether [`MatrixActs::Planes`] may reach [`MatrixArithmetic::call`]
+    /// for convolutions with one input channel per group (else every call
+    /// gets its A gathered).
+    fn reads_conv_planes(&self) -> bool {
+        false
+    }
     /// One call on `runner`: M x N real outputs, `bias` (one per column)
     /// added.
     fn call(
@@ -87,6 +94,84 @@ pub enum MatrixActs {
         scale: f64,
     },
     Real(Vec<f32>),
+    /// Group `group` of a convolution with one input channel per group,
+    /// not yet gathered: the layer's whole int8 input `x` (shared by every
+    /// group's call) and the convolution. [`MatrixActs::gathered`] gives
+    /// its A.
+    Planes {
+        x: Arc<Vec<i8>>,
+        site: Arc<ConvSite>,
+        group: usize,
+        zero_point: i8,
+        scale: f64,
+    },
+}
+
+impl MatrixActs {
+    /// The activations with A gathered (unchanged unless they are planes).
+    pub fn gathered(self) -> Self {
+        match self {
+            MatrixActs::Planes {
+                x,
+                site,
+                group,
+                zero_point,
+                scale,
+            } => MatrixActs::Int {
+                q: site.gather(&x, group, zero_point),
+                zero_point,
+                scale,
+            },
+            other => other,
+        }
+    }
+}
+
+/// Where each call's activations come from.
+enum CallActs {
+    /// Gathered A, one per call.
+    Int {
+        each: std::vec::IntoIter<Vec<i8>>,
+        zero_point: i8,
+        scale: f64,
+    },
+    Real(std::vec::IntoIter<Vec<f32>>),
+    /// Ungathered planes (see [`MatrixActs::Planes`]).
+    Planes {
+        x: Arc<Vec<i8>>,
+        site: Arc<ConvSite>,
+        zero_point: i8,
+        scale: f64,
+    },
+}
+
+impl CallActs {
+    fn call(&mut self, group: usize) -> MatrixActs {
+        match self {
+            CallActs::Int {
+                each,
+                zero_point,
+                scale,
+            } => MatrixActs::Int {
+                q: each.next().unwrap_or_default(),
+                zero_point: *zero_point,
+                scale: *scale,
+            },
+            CallActs::Real(each) => MatrixActs::Real(each.next().unwrap_or_default()),
+            CallActs::Planes {
+                x,
+                site,
+                zero_point,
+                scale,
+            } => MatrixActs::Planes {
+                x: x.clone(),
+                site: site.clone(),
+                group,
+                zero_point: *zero_point,
+                scale: *scale,
+            },
+        }
+    }
 }
 
 /// How the node's activations reach the engine.
@@ -453,43 +538,51 @@ impl MatrixLowering {
         // A deconvolution's GEMMs run without bias (see PreparedWeights).
         let deconv = matches!(self.site, Site::Deconv(_));
         let no_bias = vec![0f64; if deconv { n } else { 0 }];
-        // Every call's A, gathered once: an EinSum's activation is permuted
-        // once for all its batch matrices.
-        let (mut a_int, mut a_real) = match &act {
-            ActValues::Int { q, zero_point, .. } => (
+        // Every call's A, gathered once (an EinSum's activation is permuted
+        // once for all its batch matrices), or left as planes for an engine
+        // that reads a depthwise convolution's input directly.
+        let mut acts = match act {
+            ActValues::Int {
+                q,
+                zero_point,
+                scale,
+            } => match &self.site {
+                Site::Conv(c) if c.channels == c.groups && self.arithmetic.reads_conv_planes() => {
+                    CallActs::Planes {
+                        x: Arc::new(q),
+                        site: c.clone(),
+                        zero_point,
+                        scale,
+                    }
+                }
+                _ => CallActs::Int {
+                    each: self
+                        .per_call(
+                            &q,
+                            &x_shape,
+                            |s| &s.act_perm,
+                            |c, g| c.gather(&q, g, zero_point),
+                            |d, g| d.gather(&q, g),
+                        )
+                        .into_iter(),
+                    zero_point,
+                    scale,
+                },
+            },
+            ActValues::Real(x) => CallActs::Real(
                 self.per_call(
-                    q,
+                    &x,
                     &x_shape,
                     |s| &s.act_perm,
-                    |c, g| c.gather(q, g, *zero_point),
-                    |d, g| d.gather(q, g),
-                ),
-                Vec::new(),
-            ),
-            ActValues::Real(x) => (
-                Vec::new(),
-                self.per_call(
-                    x,
-                    &x_shape,
-                    |s| &s.act_perm,
-                    |c, g| c.gather(x, g, 0.0),
-                    |d, g| d.gather(x, g),
-                ),
+                    |c, g| c.gather(&x, g, 0.0),
+                    |d, g| d.gather(&x, g),
+                )
+                .into_iter(),
             ),
         };
-        let (mut a_int, mut a_real) = (a_int.drain(..), a_real.drain(..));
         for (call, pw) in weights.iter().enumerate() {
             let bias = if deconv { &no_bias } else { &pw.bias };
-            let a = match &act {
-                ActValues::Int {
-                    zero_point, scale, ..
-                } => MatrixActs::Int {
-                    q: a_int.next().unwrap_or_default(),
-                    zero_point: *zero_point,
-                    scale: *scale,
-                },
-                ActValues::Real(_) => MatrixActs::Real(a_real.next().unwrap_or_default()),
-            };
+            let a = acts.call(call);
             let rows = self.arithmetic.call(
                 runner,
                 self.layer,

@@ -19,7 +19,9 @@ pub const Q_INPUTS: usize = 9;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Site {
     EinSum(EinSumSite),
-    Conv(ConvSite),
+    /// Shared: a call of a convolution may carry its geometry (see
+    /// `MatrixActs::Conv`).
+    Conv(std::sync::Arc<ConvSite>),
     Deconv(DeconvSite),
 }
 
@@ -212,6 +214,17 @@ impl ConvSite {
     }
     pub fn n(&self) -> usize {
         self.out_channels / self.groups
+    }
+
+    /// The site with its [`ConvSite::reads`] table filled in from its
+    /// geometry.
+    pub fn with_reads(mut self) -> Self {
+        self.reads = self
+            .read_table()
+            .into_iter()
+            .map(|r| r.map_or(PADDING, |p| p as u32))
+            .collect();
+        self
     }
 
     /// A for group `g`: M x K row-major, K ordered (channel, kernel
@@ -641,7 +654,7 @@ pub fn conv_site(op: &Conv, inputs: &[&TypedFact]) -> Result<Site, Refusal> {
     if channels != spec.input_channels {
         return Err("input channels disagree with the kernel".into());
     }
-    let mut site = ConvSite {
+    let site = ConvSite {
         nhwc,
         images,
         channels,
@@ -670,12 +683,7 @@ pub fn conv_site(op: &Conv, inputs: &[&TypedFact]) -> Result<Site, Refusal> {
             site.in_spatial
         ));
     }
-    site.reads = site
-        .read_table()
-        .into_iter()
-        .map(|r| r.map_or(PADDING, |p| p as u32))
-        .collect();
-    Ok(Site::Conv(site))
+    Ok(Site::Conv(std::sync::Arc::new(site.with_reads())))
 }
 
 /// How an activation tensor's axes split, by its data format.
@@ -1035,7 +1043,7 @@ mod tests {
         // path; one group of 3 channels the blocked one.
         for nhwc in [false, true] {
             for groups in [3, 1] {
-                let mut site = ConvSite {
+                let site = ConvSite {
                     nhwc,
                     images: 2,
                     channels: 3,
@@ -1049,12 +1057,8 @@ mod tests {
                     pad_before: vec![1, 1],
                     kernel_fmt: KernelFmt::Oihw,
                     reads: Vec::new(),
-                };
-                site.reads = site
-                    .read_table()
-                    .into_iter()
-                    .map(|r| r.map_or(PADDING, |p| p as u32))
-                    .collect();
+                }
+                .with_reads();
                 let (spatial, outs, taps, cg) = (20, 12, 9, 3 / groups);
                 let x: Vec<i32> = (0..2 * 3 * spatial as i32).collect();
                 for g in 0..groups {

@@ -87,7 +87,7 @@ impl DwconvLowering {
             .ok_or_else(|| anyhow::anyhow!("layer {} was not calibrated", context.name))?;
         let mut lowering = Self {
             layer: context.index,
-            site: site.clone(),
+            site: ConvSite::clone(site),
             kernel,
             stride,
             codebook,

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use tract_onnx::prelude::*;
 
+use super::conv_call::ConvCall;
 use super::{ChannelParams, GemmProblem, OutputMode, WeightCodes};
 use crate::backend::BackendError;
 use crate::formats::{quantise_rows, Codebook, ScaleRule};
@@ -127,6 +128,12 @@ impl MatrixArithmetic for GemmArithmetic {
         Ok(Box::new(self.from_ints(w, zero_points, scales, n, k)?))
     }
 
+    /// A depthwise convolution's calls go out as [`ConvCall`]s, whose
+    /// golden model reads the input planes without an im2col.
+    fn reads_conv_planes(&self) -> bool {
+        true
+    }
+
     fn call(
         &self,
         runner: &mut dyn JobRunner,
@@ -136,85 +143,108 @@ impl MatrixArithmetic for GemmArithmetic {
         bias: &[f64],
         [m, k, n]: [usize; 3],
     ) -> TractResult<Vec<f64>> {
-        let MatrixActs::Int {
-            q,
-            zero_point,
-            scale,
-        } = a
-        else {
-            anyhow::bail!("the GEMM engine takes int8 activations");
-        };
         let Some(w) = weights.as_any().downcast_ref::<GemmWeights>() else {
             anyhow::bail!("weights prepared for another engine reached the GEMM engine");
         };
-        gemm_call(
-            runner,
-            layer,
-            q,
-            zero_point,
-            scale,
-            &w.codes,
-            &w.zero_points,
-            &w.scales,
-            bias,
-            m,
-            k,
-            n,
-        )
+        // A weight zero point needs each row's sum of A: gather it.
+        let needs_rowsum = w.zero_points.iter().any(|&z| z != 0);
+        let a = if needs_rowsum { a.gathered() } else { a };
+        let (za, sa) = match &a {
+            MatrixActs::Int {
+                zero_point, scale, ..
+            }
+            | MatrixActs::Planes {
+                zero_point, scale, ..
+            } => (*zero_point, *scale),
+            MatrixActs::Real(_) => anyhow::bail!("the GEMM engine takes int8 activations"),
+        };
+        let (channels, residual) = bias_in_accumulator_units(bias, sa, &w.scales);
+        match a {
+            MatrixActs::Planes { x, site, group, .. } => {
+                let job = ConvCall::new(
+                    x,
+                    site,
+                    group,
+                    w.codes.clone(),
+                    channels,
+                    za,
+                    OutputMode::Int32,
+                )?;
+                let acc = runner.run(layer, &job)?.into_int("GEMM")?;
+                Ok(dequantise(
+                    &acc,
+                    None,
+                    za,
+                    sa,
+                    &w.zero_points,
+                    &w.scales,
+                    &residual,
+                ))
+            }
+            MatrixActs::Int { q, .. } => {
+                let problem = GemmProblem {
+                    m,
+                    n,
+                    k,
+                    a: q,
+                    b: w.codes.clone(),
+                    channels,
+                    act_zero_point: za,
+                    output: OutputMode::Int32,
+                };
+                let acc = runner.run(layer, &problem)?.into_int("GEMM")?;
+                let a = Some((&problem.a[..], k));
+                Ok(dequantise(
+                    &acc,
+                    a,
+                    za,
+                    sa,
+                    &w.zero_points,
+                    &w.scales,
+                    &residual,
+                ))
+            }
+            MatrixActs::Real(_) => unreachable!("refused above"),
+        }
     }
 }
 
-/// One int8 GEMM on the accelerator and its real-valued result, M x N:
-/// `(acc - w_zp[n] * rowsum(a - za)[m]) * sa * sw[n] + residual bias`.
-#[allow(clippy::too_many_arguments)]
-fn gemm_call(
-    runner: &mut dyn JobRunner,
-    layer: usize,
-    a: Vec<i8>,
+/// The bias in accumulator units (activation scale `sa` times each
+/// channel's weight scale), as the accelerator adds it, and what rounding
+/// leaves over, which the host adds.
+fn bias_in_accumulator_units(bias: &[f64], sa: f64, sw: &[f64]) -> (Vec<ChannelParams>, Vec<f64>) {
+    bias.iter()
+        .zip(sw)
+        .map(|(&b, &s)| {
+            let unit = sa * s;
+            let q = if unit > 0.0 { (b / unit).round() } else { 0.0 };
+            let q = if q.abs() < f64::from(1 << 30) { q } else { 0.0 };
+            let channel = ChannelParams {
+                bias: q as i32,
+                multiplier: 0,
+                shift: 0,
+            };
+            (channel, b - q * unit)
+        })
+        .unzip()
+}
+
+/// An int32 GEMM's accumulators (M x N) as real values: `(acc - w_zp[n] *
+/// rowsum(a - za)[m]) * sa * sw[n] + residual[n]`. `a` (with its K) is
+/// needed only when some weight zero point is not 0.
+fn dequantise(
+    acc: &[i32],
+    a: Option<(&[i8], usize)>,
     za: i8,
     sa: f64,
-    codes: &WeightCodes,
     w_zp: &[i32],
     sw: &[f64],
-    bias: &[f64],
-    m: usize,
-    k: usize,
-    n: usize,
-) -> TractResult<Vec<f64>> {
-    // The bias goes to the accelerator in accumulator units; what rounding
-    // leaves over is added on the host.
-    let mut channels = Vec::with_capacity(n);
-    let mut residual = Vec::with_capacity(n);
-    for ch in 0..n {
-        let unit = sa * sw[ch];
-        let q = if unit > 0.0 {
-            (bias[ch] / unit).round()
-        } else {
-            0.0
-        };
-        let q = if q.abs() < f64::from(1 << 30) { q } else { 0.0 };
-        channels.push(ChannelParams {
-            bias: q as i32,
-            multiplier: 0,
-            shift: 0,
-        });
-        residual.push(bias[ch] - q * unit);
-    }
-    let problem = GemmProblem {
-        m,
-        n,
-        k,
-        a,
-        b: codes.clone(),
-        channels,
-        act_zero_point: za,
-        output: OutputMode::Int32,
-    };
-    let acc = runner.run(layer, &problem)?.into_int("GEMM")?;
-    let needs_rowsum = w_zp.iter().any(|&z| z != 0);
+    residual: &[f64],
+) -> Vec<f64> {
+    let n = sw.len();
     // Filled row by row as it is computed: no zeroing pass first.
-    let mut out = Vec::with_capacity(m * n);
-    if !needs_rowsum {
+    let mut out = Vec::with_capacity(acc.len());
+    let Some((a, k)) = a.filter(|_| w_zp.iter().any(|&z| z != 0)) else {
         // The accumulator is the exact sum: an i32 to f64 conversion, which
         // vectorises where the i64 one below does not; a depthwise call's
         // one channel over the whole output at once, not in thousands of
@@ -222,29 +252,29 @@ fn gemm_call(
         if n == 1 {
             let (s, r) = (sw[0], residual[0]);
             out.extend(acc.iter().map(|&acc| f64::from(acc) * sa * s + r));
-            return Ok(out);
+            return out;
         }
         for acc_row in acc.chunks_exact(n) {
             out.extend(
                 acc_row
                     .iter()
                     .zip(sw)
-                    .zip(&residual)
+                    .zip(residual)
                     .map(|((&acc, &s), &r)| f64::from(acc) * sa * s + r),
             );
         }
-        return Ok(out);
-    }
-    for (row, acc_row) in problem.a.chunks_exact(k).zip(acc.chunks_exact(n)) {
+        return out;
+    };
+    for (row, acc_row) in a.chunks_exact(k).zip(acc.chunks_exact(n)) {
         let rowsum: i64 = row.iter().map(|&x| i64::from(x) - i64::from(za)).sum();
-        out.extend(acc_row.iter().zip(w_zp).zip(sw).zip(&residual).map(
+        out.extend(acc_row.iter().zip(w_zp).zip(sw).zip(residual).map(
             |(((&acc, &zp), &s), &r)| {
                 let exact = i64::from(acc) - i64::from(zp) * rowsum;
                 exact as f64 * sa * s + r
             },
         ));
     }
-    Ok(out)
+    out
 }
 
 /// Codes for `w` when the codebook holds every value, directly or after a

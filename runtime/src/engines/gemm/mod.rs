@@ -14,6 +14,7 @@
 pub mod budget;
 pub mod check;
 pub mod codes;
+pub mod conv_call;
 mod engine;
 pub mod job;
 pub mod layout;
@@ -61,39 +62,52 @@ impl GemmProblem {
     /// code within the codebook's width, and every channel's parameters
     /// ([`ChannelParams::validate`]).
     pub fn validate(&self, codebook: &Codebook) -> Result<(), GemmError> {
-        for (dim, value) in [("M", self.m), ("N", self.n), ("K", self.k)] {
-            if value == 0 {
-                return Err(GemmError::ZeroDim { dim });
-            }
-        }
         check_len("A (activations)", "M x K", self.a.len(), self.m, self.k)?;
-        check_len("B (weight codes)", "N x K", self.b.len(), self.n, self.k)?;
-        if self.channels.len() != self.n {
-            return Err(GemmError::Channels {
-                len: self.channels.len(),
-                n: self.n,
-            });
-        }
-        let codes = codebook.len();
-        // The largest code is found once per set of codes, not per call.
-        let fits = usize::from(self.b.max_code()) < codes;
-        if let Some(i) = (!fits)
-            .then(|| self.b.iter().position(|&c| usize::from(c) >= codes))
-            .flatten()
-        {
-            return Err(GemmError::Code {
-                row: i / self.k,
-                col: i % self.k,
-                code: self.b[i],
-                bits: codebook.weight_bits(),
-                pe: codebook.pe().to_string(),
-            });
-        }
-        for (channel, params) in self.channels.iter().enumerate() {
-            params.validate(channel)?;
-        }
-        Ok(())
+        validate_weights(self.m, self.n, self.k, &self.b, &self.channels, codebook)
     }
+}
+
+/// [`GemmProblem::validate`] but for A: dimensions, B's length and codes,
+/// and the channels (a convolution call checks its A its own way).
+pub(crate) fn validate_weights(
+    m: usize,
+    n: usize,
+    k: usize,
+    b: &WeightCodes,
+    channels: &[ChannelParams],
+    codebook: &Codebook,
+) -> Result<(), GemmError> {
+    for (dim, value) in [("M", m), ("N", n), ("K", k)] {
+        if value == 0 {
+            return Err(GemmError::ZeroDim { dim });
+        }
+    }
+    check_len("B (weight codes)", "N x K", b.len(), n, k)?;
+    if channels.len() != n {
+        return Err(GemmError::Channels {
+            len: channels.len(),
+            n,
+        });
+    }
+    let codes = codebook.len();
+    // The largest code is found once per set of codes, not per call.
+    let fits = usize::from(b.max_code()) < codes;
+    if let Some(i) = (!fits)
+        .then(|| b.iter().position(|&c| usize::from(c) >= codes))
+        .flatten()
+    {
+        return Err(GemmError::Code {
+            row: i / k,
+            col: i % k,
+            code: b[i],
+            bits: codebook.weight_bits(),
+            pe: codebook.pe().to_string(),
+        });
+    }
+    for (channel, params) in channels.iter().enumerate() {
+        params.validate(channel)?;
+    }
+    Ok(())
 }
 
 fn check_len(
@@ -135,6 +149,15 @@ pub enum GemmError {
     },
     #[error("channels holds {len} records, but there must be one per output channel: N = {n}")]
     Channels { len: usize, n: usize },
+    #[error(
+        "a convolution call without its gather takes one input channel per group and one of \
+         its groups; this one asks for group {group} of {groups} over {channels} channels"
+    )]
+    ConvGroups {
+        channels: usize,
+        groups: usize,
+        group: usize,
+    },
     #[error(
         "weight code B[{row}, {col}] is {code}, which does not fit the {bits}-bit codes of PE \
          `{pe}`: codes must be below {}", 1u32 << bits
@@ -260,41 +283,60 @@ pub fn golden_gemm(codebook: &Codebook, p: &GemmProblem) -> Result<Vec<i32>, Gem
         codes::Packed::Int16(panels) => raw_products_i16(p, &w, panels),
         codes::Packed::Wide => raw_products_i32(p, values),
     };
-    let w_sums = &w.row_sums;
+    Ok(finish(
+        raw,
+        &w.row_sums,
+        &p.channels,
+        p.act_zero_point,
+        p.output,
+    ))
+}
+
+/// The raw products (M x N) into the accelerator's outputs: `raw - za *
+/// w_sums[n] + bias[n]`, wrapping, then the output mode (see
+/// [`golden_gemm`]).
+pub(crate) fn finish(
+    raw: Vec<i32>,
+    w_sums: &[i32],
+    channels: &[ChannelParams],
+    act_zero_point: i8,
+    output: OutputMode,
+) -> Vec<i32> {
     // sum_k za * w[n][k] = za * sum_k w[n][k], both sides mod 2^32.
-    let za = i32::from(p.act_zero_point);
+    let za = i32::from(act_zero_point);
+    let n = channels.len();
     // Each channel's bias less its correction, added once per output.
     let offset: Vec<i32> = w_sums
         .iter()
-        .zip(&p.channels)
+        .zip(channels)
         .map(|(&s, ch)| ch.bias.wrapping_sub(za.wrapping_mul(s)))
         .collect();
     let mut out = raw;
     // The output mode is matched once, not per element, so that the int32
     // case vectorises; a depthwise call's one channel goes over the whole
     // output at once rather than in one-element rows.
-    match p.output {
-        OutputMode::Int32 if p.n == 1 => {
+    match output {
+        OutputMode::Int32 if n == 1 => {
             for y in out.iter_mut() {
                 *y = y.wrapping_add(offset[0]);
             }
         }
         OutputMode::Int32 => {
-            for row in out.chunks_exact_mut(p.n) {
+            for row in out.chunks_exact_mut(n) {
                 for (y, &o) in row.iter_mut().zip(&offset) {
                     *y = y.wrapping_add(o);
                 }
             }
         }
         OutputMode::Int8 { zero_point } => {
-            for row in out.chunks_exact_mut(p.n) {
-                for ((y, ch), &o) in row.iter_mut().zip(&p.channels).zip(&offset) {
+            for row in out.chunks_exact_mut(n) {
+                for ((y, ch), &o) in row.iter_mut().zip(channels).zip(&offset) {
                     *y = requantise(y.wrapping_add(o), ch, zero_point);
                 }
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// A random problem that exercises the whole datapath.

@@ -1,0 +1,443 @@
+//! One group of a convolution with one input channel per group (a
+//! depthwise convolution) as a GEMM job that carries the activations
+//! ungathered: the layer's int8 input, shared by every group's call, and
+//! the convolution's geometry.
+//!
+//! The accelerator takes the call as the GEMM it is (`problem` builds the
+//! im2col A once, on first use, for the simulator, a board or a replay).
+//! The golden model does not need A: a call's raw sums are the kernel taps
+//! times the input, read straight from a zero-point-padded copy of the
+//! channel's plane, one tap at a time along each output row (which
+//! vectorises). The integers are the same as the GEMM's in any order of
+//! terms (every operation wraps mod 2^32), so the result is the GEMM
+//! golden model's bit for bit; a test holds the two equal over strides,
+//! dilations, padding, layouts, depth multipliers and codebooks.
+//!
+//! Why: a depthwise call has K = 9, so building A (nine bytes per output)
+//! and packing it for the kernels cost many times its 9 MACs per output;
+//! MobileNet-class models make thousands of such calls per inference.
+
+use std::sync::{Arc, OnceLock};
+
+use kiln_spec::{Design, GemmArray};
+
+use super::job::{signature, ENGINE};
+use super::{finish, validate_weights, GemmError, GemmProblem, WeightCodes};
+use crate::backend::BackendError;
+use crate::engines::{DeviceImage, Job, Output, Signature};
+use crate::formats::requant::{ChannelParams, OutputMode};
+use crate::formats::Codebook;
+use crate::model::site::{ConvSite, PADDING};
+
+/// Group `group` of the convolution `site` on the int8 activations `x`
+/// (the whole layer input), with weights `b` (N x K codes, K the kernel's
+/// taps) and N channel records.
+#[derive(Debug, Clone)]
+pub struct ConvCall {
+    pub x: Arc<Vec<i8>>,
+    pub site: Arc<ConvSite>,
+    pub group: usize,
+    pub b: WeightCodes,
+    pub channels: Vec<ChannelParams>,
+    pub act_zero_point: i8,
+    pub output: OutputMode,
+    /// The call as a plain GEMM, built at its first use.
+    problem: OnceLock<GemmProblem>,
+}
+
+impl ConvCall {
+    /// The call; errors unless `site` has one input channel per group and
+    /// `x` is the whole input it reads.
+    pub fn new(
+        x: Arc<Vec<i8>>,
+        site: Arc<ConvSite>,
+        group: usize,
+        b: WeightCodes,
+        channels: Vec<ChannelParams>,
+        act_zero_point: i8,
+        output: OutputMode,
+    ) -> Result<Self, GemmError> {
+        if site.channels != site.groups || group >= site.groups {
+            return Err(GemmError::ConvGroups {
+                channels: site.channels,
+                groups: site.groups,
+                group,
+            });
+        }
+        let spatial: usize = site.in_spatial.iter().product();
+        let planes = site.images * site.channels;
+        if x.len() != planes * spatial {
+            return Err(GemmError::Length {
+                operand: "A (a convolution's input)",
+                shape: "images x channels by positions",
+                len: x.len(),
+                rows: planes,
+                cols: spatial,
+                expected: (planes * spatial).to_string(),
+            });
+        }
+        Ok(Self {
+            x,
+            site,
+            group,
+            b,
+            channels,
+            act_zero_point,
+            output,
+            problem: OnceLock::new(),
+        })
+    }
+
+    fn dims(&self) -> (usize, usize, usize) {
+        (self.site.m(), self.site.n(), self.site.k())
+    }
+
+    /// The call as a plain GEMM: A gathered (im2col), the rest shared.
+    pub fn problem(&self) -> &GemmProblem {
+        self.problem.get_or_init(|| {
+            let (m, n, k) = self.dims();
+            GemmProblem {
+                m,
+                n,
+                k,
+                a: self.site.gather(&self.x, self.group, self.act_zero_point),
+                b: self.b.clone(),
+                channels: self.channels.clone(),
+                act_zero_point: self.act_zero_point,
+                output: self.output,
+            }
+        })
+    }
+
+    /// The accelerator's outputs, M x N, from the input planes directly.
+    pub fn golden(&self, codebook: &Codebook) -> Result<Vec<i32>, GemmError> {
+        let (m, n, k) = self.dims();
+        validate_weights(m, n, k, &self.b, &self.channels, codebook)?;
+        let values = codebook.values();
+        // Codes are below the codebook's length (validated).
+        let w: Vec<i32> = self.b.iter().map(|&c| values[usize::from(c)]).collect();
+        let w_sums: Vec<i32> = w
+            .chunks_exact(k)
+            .map(|row| row.iter().fold(0i32, |s, &v| s.wrapping_add(v)))
+            .collect();
+        let raw = if self.site.kernel.len() == 2 {
+            self.raw_2d(&w)
+        } else {
+            self.raw_by_table(&w)
+        };
+        Ok(finish(
+            raw,
+            &w_sums,
+            &self.channels,
+            self.act_zero_point,
+            self.output,
+        ))
+    }
+
+    /// The input value at position `pos` of image `img` in this group's
+    /// channel.
+    fn input(&self, img: usize, pos: usize) -> i8 {
+        let site = &self.site;
+        let spatial: usize = site.in_spatial.iter().product();
+        let ch = self.group;
+        self.x[if site.nhwc {
+            (img * spatial + pos) * site.channels + ch
+        } else {
+            (img * site.channels + ch) * spatial + pos
+        }]
+    }
+
+    /// Raw sums, M x N, for any number of spatial dimensions: each output
+    /// position's taps through the site's read table.
+    fn raw_by_table(&self, w: &[i32]) -> Vec<i32> {
+        let (m, n, k) = self.dims();
+        let outs = m / self.site.images;
+        let za = i32::from(self.act_zero_point);
+        let mut raw = vec![0i32; m * n];
+        for img in 0..self.site.images {
+            for o in 0..outs {
+                let reads = &self.site.reads[o * k..(o + 1) * k];
+                let row = &mut raw[(img * outs + o) * n..(img * outs + o + 1) * n];
+                for (y, w_row) in row.iter_mut().zip(w.chunks_exact(k)) {
+                    *y = reads.iter().zip(w_row).fold(0i32, |s, (&r, &wv)| {
+                        let a = if r == PADDING {
+                            za
+                        } else {
+                            i32::from(self.input(img, r as usize))
+                        };
+                        s.wrapping_add(a.wrapping_mul(wv))
+                    });
+                }
+            }
+        }
+        raw
+    }
+
+    /// Raw sums, M x N, of a 2-D convolution: per image, the channel's
+    /// plane padded with the zero point (as the im2col pads), then for each
+    /// output row and tap one multiply-add along the row.
+    fn raw_2d(&self, w: &[i32]) -> Vec<i32> {
+        let site = &self.site;
+        let (m, n, k) = self.dims();
+        let [h, wd] = [site.in_spatial[0], site.in_spatial[1]];
+        let [oh, ow] = [site.out_spatial[0], site.out_spatial[1]];
+        let [kh, kw] = [site.kernel[0], site.kernel[1]];
+        let [sh, sw] = [site.strides[0], site.strides[1]];
+        let [dh, dw] = [site.dilations[0], site.dilations[1]];
+        let [pt, pl] = [site.pad_before[0], site.pad_before[1]];
+        // The padded plane covers every position a tap reaches.
+        let rows = (oh - 1) * sh + (kh - 1) * dh + 1;
+        let cols = (ow - 1) * sw + (kw - 1) * dw + 1;
+        let za = i32::from(self.act_zero_point);
+        let outs = oh * ow;
+        let mut raw = vec![0i32; m * n];
+        let mut plane = vec![za; rows * cols];
+        let mut acc = vec![0i32; outs];
+        let spatial = h * wd;
+        // The input columns that land in the plane, and where.
+        let first_col = pl.min(cols);
+        let width = wd.min(cols - first_col);
+        for img in 0..site.images {
+            let (base, step) = if site.nhwc {
+                (img * spatial * site.channels + self.group, site.channels)
+            } else {
+                ((img * site.channels + self.group) * spatial, 1)
+            };
+            for (r, plane_row) in plane.chunks_exact_mut(cols).enumerate() {
+                // Padding rows and columns hold the zero point throughout.
+                let Some(y) = r.checked_sub(pt).filter(|&y| y < h) else {
+                    continue;
+                };
+                let from = base + y * wd * step;
+                let dst = &mut plane_row[first_col..first_col + width];
+                if step == 1 {
+                    for (v, &q) in dst.iter_mut().zip(&self.x[from..from + width]) {
+                        *v = i32::from(q);
+                    }
+                } else {
+                    for (i, v) in dst.iter_mut().enumerate() {
+                        *v = i32::from(self.x[from + i * step]);
+                    }
+                }
+            }
+            for (ch, w_row) in w.chunks_exact(k).enumerate() {
+                acc.fill(0);
+                for (out_row, acc_row) in acc.chunks_exact_mut(ow).enumerate() {
+                    for ty in 0..kh {
+                        let from = (out_row * sh + ty * dh) * cols;
+                        for tx in 0..kw {
+                            let wv = w_row[ty * kw + tx];
+                            let start = from + tx * dw;
+                            let src = &plane[start..start + (ow - 1) * sw + 1];
+                            if sw == 1 {
+                                // Contiguous: this is the loop that vectorises.
+                                for (a, &p) in acc_row.iter_mut().zip(src) {
+                                    *a = a.wrapping_add(p.wrapping_mul(wv));
+                                }
+                            } else {
+                                for (a, &p) in acc_row.iter_mut().zip(src.iter().step_by(sw)) {
+                                    *a = a.wrapping_add(p.wrapping_mul(wv));
+                                }
+                            }
+                        }
+                    }
+                }
+                for (o, &v) in acc.iter().enumerate() {
+                    raw[(img * outs + o) * n + ch] = v;
+                }
+            }
+        }
+        raw
+    }
+}
+
+impl Job for ConvCall {
+    fn engine(&self) -> &'static str {
+        ENGINE
+    }
+
+    /// The GEMM's: the accelerator runs exactly that GEMM.
+    fn signature(&self) -> Signature {
+        let (m, n, k) = self.dims();
+        signature(m, k, n, self.output)
+    }
+
+    fn golden(&self, design: &Design) -> Result<Output, BackendError> {
+        design.params::<GemmArray>()?;
+        let codebook = Codebook::of_design(design)?;
+        Ok(Output::Int(ConvCall::golden(self, &codebook)?))
+    }
+
+    fn to_device(&self, design: &Design) -> Result<Box<dyn DeviceImage + '_>, BackendError> {
+        self.problem().to_device(design)
+    }
+
+    fn clone_box(&self) -> Box<dyn Job> {
+        Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engines::gemm::golden_gemm;
+    use crate::model::site::KernelFmt;
+    use crate::rng::SplitMix64;
+
+    struct Geometry {
+        nhwc: bool,
+        images: usize,
+        channels: usize,
+        multiplier: usize,
+        input: Vec<usize>,
+        kernel: Vec<usize>,
+        strides: Vec<usize>,
+        dilations: Vec<usize>,
+        pads: Vec<usize>,
+    }
+
+    fn site(g: &Geometry) -> ConvSite {
+        let out_spatial = (0..g.input.len())
+            .map(|d| {
+                let reach = (g.kernel[d] - 1) * g.dilations[d] + 1;
+                (g.input[d] + 2 * g.pads[d] - reach) / g.strides[d] + 1
+            })
+            .collect();
+        ConvSite {
+            nhwc: g.nhwc,
+            images: g.images,
+            channels: g.channels,
+            groups: g.channels,
+            out_channels: g.channels * g.multiplier,
+            in_spatial: g.input.clone(),
+            out_spatial,
+            kernel: g.kernel.clone(),
+            strides: g.strides.clone(),
+            dilations: g.dilations.clone(),
+            pad_before: g.pads.clone(),
+            kernel_fmt: KernelFmt::Oihw,
+            reads: Vec::new(),
+        }
+        .with_reads()
+    }
+
+    /// The direct golden model and the GEMM golden model on the gathered
+    /// A agree bit for bit, on both paths (2-D and by table), both output
+    /// modes and three codebooks (int8, PoT's +-128, APoT).
+    #[test]
+    fn direct_sums_are_the_gemms() {
+        let mut rng = SplitMix64::new(43);
+        let two_d = |nhwc,
+                     images,
+                     multiplier,
+                     input: [usize; 2],
+                     kernel: [usize; 2],
+                     strides: [usize; 2],
+                     dilations: [usize; 2],
+                     pads: [usize; 2]| Geometry {
+            nhwc,
+            images,
+            channels: 3,
+            multiplier,
+            input: input.to_vec(),
+            kernel: kernel.to_vec(),
+            strides: strides.to_vec(),
+            dilations: dilations.to_vec(),
+            pads: pads.to_vec(),
+        };
+        let geometries = [
+            two_d(false, 1, 1, [9, 7], [3, 3], [1, 1], [1, 1], [1, 1]),
+            two_d(false, 2, 1, [10, 9], [3, 3], [2, 2], [1, 1], [1, 1]),
+            two_d(true, 2, 2, [8, 11], [3, 5], [1, 2], [2, 1], [2, 2]),
+            two_d(false, 1, 1, [5, 5], [5, 5], [1, 1], [1, 1], [0, 0]),
+            two_d(true, 1, 1, [12, 6], [1, 3], [3, 1], [1, 2], [0, 3]),
+            Geometry {
+                nhwc: false,
+                images: 2,
+                channels: 3,
+                multiplier: 1,
+                input: vec![17],
+                kernel: vec![4],
+                strides: vec![2],
+                dilations: vec![1],
+                pads: vec![2],
+            },
+        ];
+        for name in ["mac_dsp", "shift_pot", "shift_apot"] {
+            let codebook = Codebook::named(name).unwrap();
+            for g in &geometries {
+                let site = Arc::new(site(g));
+                let (n, k) = (site.n(), site.k());
+                let spatial: usize = g.input.iter().product();
+                let x: Arc<Vec<i8>> = Arc::new(
+                    (0..g.images * g.channels * spatial)
+                        .map(|_| rng.below(256) as u8 as i8)
+                        .collect(),
+                );
+                for group in 0..g.channels {
+                    for output in [OutputMode::Int32, OutputMode::Int8 { zero_point: -3 }] {
+                        let b: Vec<u8> = (0..n * k)
+                            .map(|_| rng.below(codebook.len() as u64) as u8)
+                            .collect();
+                        let channels = (0..n)
+                            .map(|_| ChannelParams {
+                                bias: rng.below(1 << 16) as i32 - (1 << 15),
+                                multiplier: 1 << 30,
+                                shift: -8,
+                            })
+                            .collect();
+                        let call = ConvCall::new(
+                            x.clone(),
+                            site.clone(),
+                            group,
+                            b.into(),
+                            channels,
+                            rng.below(256) as u8 as i8,
+                            output,
+                        )
+                        .unwrap();
+                        let want = golden_gemm(&codebook, call.problem()).unwrap();
+                        assert_eq!(
+                            call.golden(&codebook).unwrap(),
+                            want,
+                            "{:?} kernel {:?}, group {group}, {output:?}, {}",
+                            g.input,
+                            g.kernel,
+                            codebook.pe()
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_an_input_of_the_wrong_size() {
+        let g = Geometry {
+            nhwc: false,
+            images: 1,
+            channels: 2,
+            multiplier: 1,
+            input: vec![4, 4],
+            kernel: vec![3, 3],
+            strides: vec![1, 1],
+            dilations: vec![1, 1],
+            pads: vec![1, 1],
+        };
+        let err = ConvCall::new(
+            Arc::new(vec![0; 31]),
+            Arc::new(site(&g)),
+            0,
+            vec![0u8; 9].into(),
+            vec![ChannelParams {
+                bias: 0,
+                multiplier: 0,
+                shift: 0,
+            }],
+            0,
+            OutputMode::Int32,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("32"), "{err}");
+    }
+}
