@@ -369,56 +369,11 @@ pub fn quantise_rows(
 }
 
 /// Each weight's nearest code at scale `s`; the squared error when asked.
+/// Compiled for AVX-512F (whose gathers read the bucket table 8 lanes at a
+/// time) and AVX2 (whose rounding instructions replace the `trunc` calls
+/// of the default x86-64 target) too, and picked at run time.
+#[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
 fn assign_codes(levels: &Levels, row: &[f64], s: f64, codes: &mut [u32], error: bool) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, checked just above.
-        return unsafe { assign_codes_avx512(levels, row, s, codes, error) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { assign_codes_avx2(levels, row, s, codes, error) };
-    }
-    assign_codes_portable(levels, row, s, codes, error)
-}
-
-/// [`assign_codes_portable`] for AVX-512F, whose gathers read the bucket
-/// table 8 lanes at a time.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn assign_codes_avx512(
-    levels: &Levels,
-    row: &[f64],
-    s: f64,
-    codes: &mut [u32],
-    error: bool,
-) -> f64 {
-    assign_codes_portable(levels, row, s, codes, error)
-}
-
-/// [`assign_codes_portable`] for AVX2, whose rounding instructions replace
-/// the `trunc` calls of the default x86-64 target.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn assign_codes_avx2(
-    levels: &Levels,
-    row: &[f64],
-    s: f64,
-    codes: &mut [u32],
-    error: bool,
-) -> f64 {
-    assign_codes_portable(levels, row, s, codes, error)
-}
-
-#[inline(always)]
-fn assign_codes_portable(
-    levels: &Levels,
-    row: &[f64],
-    s: f64,
-    codes: &mut [u32],
-    error: bool,
-) -> f64 {
     if let (Some(lo), false) = (levels.consecutive_from, error) {
         // The per-call case: the rounding of `nearest`, with no search to
         // branch on, into a table indexed from the lowest value.

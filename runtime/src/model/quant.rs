@@ -40,29 +40,18 @@ impl ActQuant {
     /// to 0, as `as i8` makes it.
     pub fn quantise_all(&self, x: &[f32]) -> Vec<i8> {
         let mut out = vec![0i8; x.len()];
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            unsafe { quantise_avx2(self, x, &mut out) };
-            return out;
-        }
         quantise_into(self, x, &mut out);
         out
     }
 }
 
-/// [`quantise_into`] compiled for AVX2 (8 lanes, `vroundps` for the
-/// truncation); the default x86-64 target has only SSE2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn quantise_avx2(q: &ActQuant, x: &[f32], out: &mut [i8]) {
-    quantise_into(q, x, out);
-}
-
+/// [`ActQuant::quantise_all`]'s loop, compiled for AVX2 too (8 lanes,
+/// `vroundps` for the truncation; the default x86-64 target has only
+/// SSE2) and picked at run time.
 // `max` then `min`, not `clamp`: clamp keeps a NaN, these drop it, which is
 // the point (see below).
 #[allow(clippy::manual_clamp)]
-#[inline(always)]
+#[multiversion::multiversion(targets("x86_64+avx2"))]
 fn quantise_into(q: &ActQuant, x: &[f32], out: &mut [i8]) {
     let (scale, zp) = (q.scale, f32::from(q.zero_point));
     for (o, &v) in out.iter_mut().zip(x) {

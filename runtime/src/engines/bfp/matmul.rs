@@ -161,24 +161,8 @@ enum BlockOperand {
 /// `s`), `acc + (t >> d)` otherwise, `d` the difference capped at 63 and
 /// `t = p << G`. Written without a branch (a shift by 0 changes nothing) so
 /// that it vectorises; AVX-512 has the 64-bit arithmetic shifts it needs.
+#[multiversion::multiversion(targets("x86_64+avx512f"))]
 fn accumulate(acc: &mut [i64], acc_s: &mut [u32], p: &[i32], xw: &[u32], xa: u32) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, checked just above.
-        unsafe { accumulate_avx512(acc, acc_s, p, xw, xa) };
-        return;
-    }
-    accumulate_portable(acc, acc_s, p, xw, xa);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn accumulate_avx512(acc: &mut [i64], acc_s: &mut [u32], p: &[i32], xw: &[u32], xa: u32) {
-    accumulate_portable(acc, acc_s, p, xw, xa);
-}
-
-#[inline(always)]
-fn accumulate_portable(acc: &mut [i64], acc_s: &mut [u32], p: &[i32], xw: &[u32], xa: u32) {
     for (((acc, acc_s), &p), &xw) in acc.iter_mut().zip(acc_s.iter_mut()).zip(p).zip(xw) {
         let s = xa + xw;
         let t = i64::from(p) << GUARD_BITS;

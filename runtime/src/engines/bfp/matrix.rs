@@ -97,36 +97,8 @@ pub(crate) fn unsaturated_code(value: f32, step_exp: i32) -> f64 {
 /// Every block of `data` (rows of `k`) into `exps` and `elems` (rows of
 /// `padded_k`), compiled for AVX2 where the CPU has it: its rounding
 /// instruction replaces the `rint` call of the default x86-64 target.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
 fn quantise_rows(format: BfpFormat, k: usize, data: &[f32], exps: &mut [u8], elems: &mut [i8]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        unsafe { quantise_rows_avx2(format, k, data, exps, elems) };
-        return;
-    }
-    quantise_rows_portable(format, k, data, exps, elems);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn quantise_rows_avx2(
-    format: BfpFormat,
-    k: usize,
-    data: &[f32],
-    exps: &mut [u8],
-    elems: &mut [i8],
-) {
-    quantise_rows_portable(format, k, data, exps, elems);
-}
-
-#[inline(always)]
-fn quantise_rows_portable(
-    format: BfpFormat,
-    k: usize,
-    data: &[f32],
-    exps: &mut [u8],
-    elems: &mut [i8],
-) {
     let (padded, nb) = (format.padded_k(k), format.blocks(k));
     for ((src, dst), row_exps) in data
         .chunks_exact(k)
