@@ -472,24 +472,34 @@ mod tests {
 
     /// The rounding shortcut of a two's-complement codebook and the binary
     /// search agree everywhere, ties and the ends included.
+    /// Points to ask a level table for: every quarter in `-reach..reach`
+    /// (each midpoint of integer levels among them), random points in
+    /// `-1024..1024`, the infinities, huge values, -0, +-0.5 and NaN.
+    fn probes(reach: i32, seed: u64) -> Vec<f64> {
+        let mut rng = crate::rng::SplitMix64::new(seed);
+        let mut xs: Vec<f64> = (-4 * reach..4 * reach)
+            .map(|i| f64::from(i) * 0.25)
+            .collect();
+        xs.extend((0..20000).map(|_| (rng.below(1 << 32) as f64 / 2f64.powi(22)) - 1024.0));
+        xs.extend([
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+            -1e300,
+            -0.0,
+            0.5,
+            -0.5,
+            f64::NAN,
+        ]);
+        xs
+    }
+
     #[test]
     fn consecutive_levels_round_as_the_search_does() {
         for name in ["mac_dsp", "mac_lut"] {
             let levels = Levels::new(&Codebook::named(name).unwrap());
             assert!(levels.consecutive_from.is_some());
-            let mut rng = crate::rng::SplitMix64::new(5);
-            let mut xs: Vec<f64> = (-600..600).map(|i| f64::from(i) * 0.25).collect();
-            xs.extend((0..20000).map(|_| (rng.below(1 << 32) as f64 / 2f64.powi(22)) - 1024.0));
-            xs.extend([
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                1e300,
-                -1e300,
-                -0.0,
-                0.5,
-                -0.5,
-            ]);
-            for x in xs {
+            for x in probes(150, 5) {
                 assert_eq!(levels.nearest(x), levels.search(x), "{name} at {x}");
             }
         }
@@ -505,18 +515,7 @@ mod tests {
         for name in ["shift_pot", "shift_apot", "shift_msq"] {
             let levels = Levels::new(&Codebook::named(name).unwrap());
             assert!(levels.below.is_some(), "{name} has a bucket table");
-            let mut rng = crate::rng::SplitMix64::new(11);
-            let mut xs: Vec<f64> = (-1200..1200).map(|i| f64::from(i) * 0.25).collect();
-            xs.extend((0..20000).map(|_| (rng.below(1 << 32) as f64 / 2f64.powi(22)) - 1024.0));
-            xs.extend([
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                1e300,
-                -1e300,
-                -0.0,
-                f64::NAN,
-            ]);
-            for x in xs {
+            for x in probes(300, 11) {
                 assert_eq!(levels.nearest(x), levels.search(x), "{name} at {x}");
             }
         }
