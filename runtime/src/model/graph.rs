@@ -223,6 +223,7 @@ pub fn patch(
                 .shape
                 .as_concrete()
                 .map_or(0, |s| s.iter().product()),
+            float_output: node.outputs[0].fact.datum_type.unquantized().is_float(),
         };
         let lowering: Arc<dyn Lowering> = Arc::from(engine.lower(design, &context)?);
         let op = KilnOp {

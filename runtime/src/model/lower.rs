@@ -34,6 +34,9 @@ pub struct LayerContext<'a> {
     pub constants: Option<&'a [Option<Arc<Tensor>>]>,
     /// Elements of the node's output.
     pub output_len: usize,
+    /// The node's output is a float tensor (f32, or a narrower float
+    /// made from f32).
+    pub float_output: bool,
 }
 
 /// A layer lowered onto an engine, evaluated by kiln's executor.
@@ -41,9 +44,19 @@ pub trait Lowering: std::fmt::Debug + Send + Sync {
     /// Evaluates the node on its `inputs`: engine calls on `runner`, the
     /// rest on the host. Returns the node's real-valued output in its own
     /// element order.
-    fn run(&self, inputs: &[&Tensor], runner: &mut dyn JobRunner) -> TractResult<Vec<f64>>;
+    fn run(&self, inputs: &[&Tensor], runner: &mut dyn JobRunner) -> TractResult<NodeValues>;
     /// One line for tract's node listing.
     fn info(&self) -> String;
+}
+
+/// A lowered node's real-valued output, in its own element order: f64
+/// where the host goes on computing with it (requantising an integer
+/// output, adding a deconvolution's taps), f32 where the values only move
+/// into an f32 tensor (rounded once, as the tensor would round them).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeValues {
+    F64(Vec<f64>),
+    F32(Vec<f32>),
 }
 
 /// Runs the engine calls of offloaded layers on whichever backend the run

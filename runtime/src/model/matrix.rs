@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
-use super::lower::{JobRunner, LayerContext, Lowering};
+use super::lower::{JobRunner, LayerContext, Lowering, NodeValues};
 use super::permute::permute;
 use super::quant::ActQuant;
 use super::site::{ConvSite, DeconvSite, EinSumSite, Site};
@@ -199,6 +199,9 @@ pub struct MatrixLowering {
     pub weights: Option<Vec<PreparedWeights>>,
     /// Elements of the node's output.
     pub output_len: usize,
+    /// The result goes straight into an f32 tensor: it is kept as f32 from
+    /// each call on (a deconvolution adds its taps in f64 first).
+    pub f32_result: bool,
 }
 
 /// One call's weights and the per-channel real bias that goes with them.
@@ -289,6 +292,7 @@ impl MatrixLowering {
             act,
             weights: None,
             output_len: context.output_len,
+            f32_result: context.float_output && !matches!(context.site, Site::Deconv(_)),
         };
         if let Some(constants) = context.constants {
             let refs: Vec<Option<&Tensor>> = constants.iter().map(|t| t.as_deref()).collect();
@@ -513,7 +517,11 @@ impl MatrixLowering {
     }
 
     /// Evaluates the node: every call on `runner`, the rest on the host.
-    fn evaluate(&self, tensors: &[&Tensor], runner: &mut dyn JobRunner) -> TractResult<Vec<f64>> {
+    fn evaluate<T: Real>(
+        &self,
+        tensors: &[&Tensor],
+        runner: &mut dyn JobRunner,
+    ) -> TractResult<Vec<T>> {
         let prepared;
         let weights = match &self.weights {
             Some(w) => w,
@@ -530,8 +538,21 @@ impl MatrixLowering {
         // Results in the order the site produces them.
         // Convolutions scatter into `y` and deconvolutions add into it;
         // EinSums fill `class_order`, which is permuted into `y` at the end.
-        let einsum = matches!(self.site, Site::EinSum(_));
-        let mut y = vec![0f64; if einsum { 0 } else { out_len }];
+        let mut y = vec![
+            T::default();
+            if matches!(self.site, Site::Conv(_)) {
+                out_len
+            } else {
+                0
+            }
+        ];
+        // A deconvolution adds into f64 whatever the result's type.
+        let deconv_len = if matches!(self.site, Site::Deconv(_)) {
+            out_len
+        } else {
+            0
+        };
+        let mut deconv_y = vec![0f64; deconv_len];
         // A single call's rows are taken as they are; batch matrices are
         // appended in call order.
         let mut class_order = Vec::new();
@@ -593,13 +614,15 @@ impl MatrixLowering {
             )?;
             match &self.site {
                 Site::Conv(c) => scatter_conv(c, call, &rows, &mut y),
-                Site::Deconv(d) => d.col2im(&rows, call, &mut y),
+                Site::Deconv(d) => d.col2im(&rows, call, &mut deconv_y),
                 // One call fills the whole output: take it as it is.
-                Site::EinSum(_) if call == 0 && rows.len() == out_len => class_order = rows,
+                Site::EinSum(_) if call == 0 && rows.len() == out_len => {
+                    class_order = T::from_f64_vec(rows)
+                }
                 Site::EinSum(_) => {
                     class_order.reserve_exact(out_len - class_order.len());
                     debug_assert_eq!(class_order.len(), call * m * n);
-                    class_order.extend_from_slice(&rows)
+                    class_order.extend(rows.iter().map(|&v| T::from_f64(v)))
                 }
             }
         }
@@ -608,7 +631,8 @@ impl MatrixLowering {
             Site::Deconv(d) => {
                 // Once per output channel, after every tap has been summed.
                 let bias: Vec<f64> = weights.iter().flat_map(|pw| pw.bias.clone()).collect();
-                d.add_bias(&bias, &mut y);
+                d.add_bias(&bias, &mut deconv_y);
+                y = T::from_f64_vec(deconv_y);
             }
             Site::Conv(_) => {}
         }
@@ -616,9 +640,39 @@ impl MatrixLowering {
     }
 }
 
+/// The element type of a lowered node's result (see [`NodeValues`]).
+trait Real: Copy + Default + 'static {
+    fn from_f64(v: f64) -> Self;
+    /// Moved when `Self` is f64, converted otherwise.
+    fn from_f64_vec(v: Vec<f64>) -> Vec<Self>;
+}
+
+impl Real for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn from_f64_vec(v: Vec<f64>) -> Vec<Self> {
+        v
+    }
+}
+
+impl Real for f32 {
+    /// Rounded once, as the f32 tensor would round the f64 value.
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn from_f64_vec(v: Vec<f64>) -> Vec<Self> {
+        v.iter().map(|&x| x as f32).collect()
+    }
+}
+
 impl Lowering for MatrixLowering {
-    fn run(&self, inputs: &[&Tensor], runner: &mut dyn JobRunner) -> TractResult<Vec<f64>> {
-        self.evaluate(inputs, runner)
+    fn run(&self, inputs: &[&Tensor], runner: &mut dyn JobRunner) -> TractResult<NodeValues> {
+        Ok(if self.f32_result {
+            NodeValues::F32(self.evaluate(inputs, runner)?)
+        } else {
+            NodeValues::F64(self.evaluate(inputs, runner)?)
+        })
     }
 
     fn info(&self) -> String {
@@ -631,7 +685,7 @@ impl Lowering for MatrixLowering {
 /// output tensor. Channels-last is a row copy per position; channels-first
 /// is a transpose, done in blocks of positions so that both the reads (a
 /// block's rows) and the writes (a channel's run of positions) stay close.
-fn scatter_conv(c: &ConvSite, call: usize, rows: &[f64], y: &mut [f64]) {
+fn scatter_conv<T: Real>(c: &ConvSite, call: usize, rows: &[f64], y: &mut [T]) {
     let n = c.n();
     let outs: usize = c.out_spatial.iter().product();
     const BLOCK: usize = 64;
@@ -639,7 +693,9 @@ fn scatter_conv(c: &ConvSite, call: usize, rows: &[f64], y: &mut [f64]) {
         if c.nhwc {
             for (o, values) in block.chunks_exact(n).enumerate() {
                 let first = c.output_index_at(img, o, call * n);
-                y[first..first + n].copy_from_slice(values);
+                for (dst, &v) in y[first..first + n].iter_mut().zip(values) {
+                    *dst = T::from_f64(v);
+                }
             }
             continue;
         }
@@ -648,7 +704,7 @@ fn scatter_conv(c: &ConvSite, call: usize, rows: &[f64], y: &mut [f64]) {
             for col in 0..n {
                 let first = c.output_index_at(img, o0, call * n + col);
                 for (dst, o) in y[first..first + (o1 - o0)].iter_mut().zip(o0..o1) {
-                    *dst = block[o * n + col];
+                    *dst = T::from_f64(block[o * n + col]);
                 }
             }
         }
@@ -657,7 +713,7 @@ fn scatter_conv(c: &ConvSite, call: usize, rows: &[f64], y: &mut [f64]) {
 
 /// The EinSum output in the node's axis order from the site's [batch, M, N]
 /// order (moved, not copied, when the orders agree).
-fn unpermute_output(s: &EinSumSite, class_order: Vec<f64>) -> Vec<f64> {
+fn unpermute_output<T: Real>(s: &EinSumSite, class_order: Vec<T>) -> Vec<T> {
     if s.out_perm.iter().enumerate().all(|(i, &p)| i == p) {
         return class_order;
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
-use super::lower::{JobRunner, Lowering};
+use super::lower::{JobRunner, Lowering, NodeValues};
 use super::matrix::{scalars_f64, scalars_i32};
 
 #[derive(Debug, Clone)]
@@ -74,17 +74,20 @@ impl KilnOp {
     ) -> TractResult<TVec<TValue>> {
         let tensors: Vec<&Tensor> = inputs.iter().map(|v| &**v).collect();
         let y = self.lowering.run(&tensors, runner)?;
-        let tensor = self.output_tensor(&tensors, &y)?;
+        let tensor = self.output_tensor(&tensors, y)?;
         Ok(tvec!(tensor.into_tvalue()))
     }
 
     /// The output tensor in the node's type: f32 as is, quantised types
     /// through their output zero point and scale.
-    fn output_tensor(&self, inputs: &[&Tensor], y: &[f64]) -> TractResult<Tensor> {
+    fn output_tensor(&self, inputs: &[&Tensor], y: NodeValues) -> TractResult<Tensor> {
         let shape: Vec<usize> = self.output_fact.shape.as_concrete().unwrap_or(&[]).to_vec();
         let dt = self.output_fact.datum_type.unquantized();
         if dt.is_float() {
-            let v: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+            let v: Vec<f32> = match y {
+                NodeValues::F32(v) => v,
+                NodeValues::F64(y) => y.iter().map(|&v| v as f32).collect(),
+            };
             // The vector becomes the tensor's storage: no copy.
             let t = tract_ndarray::ArrayD::from_shape_vec(shape, v)?.into_tensor();
             return Ok(if dt == DatumType::F32 {
@@ -93,6 +96,13 @@ impl KilnOp {
                 t.cast_to_dt(dt)?.into_owned()
             });
         }
+        let y = match y {
+            NodeValues::F64(y) => y,
+            NodeValues::F32(_) => bail!(
+                "{}: an integer output ({dt:?}) reached the host as f32; it is requantised from f64",
+                self.name
+            ),
+        };
         let (c0, cs) = if self.quantised {
             (scalars_i32(inputs[7])?[0], scalars_f64(inputs[8])?[0])
         } else {

@@ -13,7 +13,7 @@ use tract_onnx::prelude::*;
 use super::golden::{fold_zero_point, DwconvProblem};
 use crate::formats::requant::{ChannelParams, OutputMode};
 use crate::formats::{quantise_per_channel, Codebook};
-use crate::model::lower::{JobRunner, LayerContext, Lowering};
+use crate::model::lower::{JobRunner, LayerContext, Lowering, NodeValues};
 use crate::model::matrix::scalars_f64;
 use crate::model::quant::ActQuant;
 use crate::model::site::{ConvSite, Site};
@@ -173,7 +173,7 @@ impl DwconvLowering {
 }
 
 impl Lowering for DwconvLowering {
-    fn run(&self, inputs: &[&Tensor], runner: &mut dyn JobRunner) -> TractResult<Vec<f64>> {
+    fn run(&self, inputs: &[&Tensor], runner: &mut dyn JobRunner) -> TractResult<NodeValues> {
         let prepared;
         let weights = match &self.weights {
             Some(w) => w,
@@ -240,7 +240,7 @@ impl Lowering for DwconvLowering {
                 }
             }
         }
-        Ok(y)
+        Ok(NodeValues::F64(y))
     }
 
     fn info(&self) -> String {
