@@ -62,9 +62,19 @@ impl GemmProblem {
     /// code within the codebook's width, and every channel's parameters
     /// ([`ChannelParams::validate`]).
     pub fn validate(&self, codebook: &Codebook) -> Result<(), GemmError> {
+        check_dims(self.m, self.n, self.k)?;
         check_len("A (activations)", "M x K", self.a.len(), self.m, self.k)?;
         validate_weights(self.m, self.n, self.k, &self.b, &self.channels, codebook)
     }
+}
+
+fn check_dims(m: usize, n: usize, k: usize) -> Result<(), GemmError> {
+    for (dim, value) in [("M", m), ("N", n), ("K", k)] {
+        if value == 0 {
+            return Err(GemmError::ZeroDim { dim });
+        }
+    }
+    Ok(())
 }
 
 /// [`GemmProblem::validate`] but for A: dimensions, B's length and codes,
@@ -77,11 +87,7 @@ pub(crate) fn validate_weights(
     channels: &[ChannelParams],
     codebook: &Codebook,
 ) -> Result<(), GemmError> {
-    for (dim, value) in [("M", m), ("N", n), ("K", k)] {
-        if value == 0 {
-            return Err(GemmError::ZeroDim { dim });
-        }
-    }
+    check_dims(m, n, k)?;
     check_len("B (weight codes)", "N x K", b.len(), n, k)?;
     if channels.len() != n {
         return Err(GemmError::Channels {
