@@ -17,8 +17,11 @@
 //! K pair. The other, `b`, is read in place, one K pair broadcast per step.
 //! The golden GEMM packs the weights (once per layer, see `codes`) and
 //! broadcasts the activations; for calls with fewer than 16 output
-//! channels (a depthwise convolution's one) it packs the activations and
-//! broadcasts the weights, so the lanes are not left empty.
+//! channels it packs the activations and broadcasts the weights, so the
+//! lanes are not left empty.
+//!
+//! When both operands are int8 and the CPU has VNNI, [`quad`] does the same
+//! with four K steps per lane (`vpdpbusd`) over the same loop nest.
 
 mod quad;
 

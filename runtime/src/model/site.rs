@@ -229,8 +229,18 @@ impl ConvSite {
 
     /// A for group `g`: M x K row-major, K ordered (channel, kernel
     /// position), `pad` where the kernel reaches outside the input.
-    pub fn gather<T: Copy>(&self, x: &[T], g: usize, pad: T) -> Vec<T> {
+    /// Where channel `ch` of image `img` sits in the input: position `p`
+    /// is at `base + p * step`.
+    pub fn input_plane(&self, img: usize, ch: usize) -> (usize, usize) {
         let spatial: usize = self.in_spatial.iter().product();
+        if self.nhwc {
+            (img * spatial * self.channels + ch, self.channels)
+        } else {
+            ((img * self.channels + ch) * spatial, 1)
+        }
+    }
+
+    pub fn gather<T: Copy>(&self, x: &[T], g: usize, pad: T) -> Vec<T> {
         let outs: usize = self.out_spatial.iter().product();
         let cg = self.channels / self.groups;
         let taps = self.kernel.iter().product::<usize>();
@@ -239,13 +249,8 @@ impl ConvSite {
         if cg == 1 {
             // One channel per group (a depthwise convolution): A's rows are
             // the read table's rows, so one flat pass fills them.
-            let (base, step) = if self.nhwc {
-                (g, self.channels)
-            } else {
-                (g * spatial, 1)
-            };
             for (img, rows) in a.chunks_exact_mut((outs * taps).max(1)).enumerate() {
-                let base = base + img * spatial * self.channels;
+                let (base, step) = self.input_plane(img, g);
                 for (dst, &r) in rows.iter_mut().zip(&self.reads) {
                     if r != PADDING {
                         *dst = x[base + r as usize * step];
@@ -262,12 +267,7 @@ impl ConvSite {
             for o0 in (0..outs).step_by(BLOCK) {
                 let o1 = (o0 + BLOCK).min(outs);
                 for c in 0..cg {
-                    let ch = g * cg + c;
-                    let (base, step) = if self.nhwc {
-                        (img * spatial * self.channels + ch, self.channels)
-                    } else {
-                        ((img * self.channels + ch) * spatial, 1)
-                    };
+                    let (base, step) = self.input_plane(img, g * cg + c);
                     for o in o0..o1 {
                         let row = &mut a[(img * outs + o) * k + c * taps..][..taps];
                         for (dst, &r) in row.iter_mut().zip(&self.reads[o * taps..(o + 1) * taps]) {
@@ -856,6 +856,50 @@ pub fn deconv_site(
     Ok(Site::Deconv(site))
 }
 
+/// A convolution's geometry, for tests across the crate: [`TestConv::site`]
+/// is its site, padded by `pads` on both sides of each axis.
+#[cfg(test)]
+pub(crate) struct TestConv {
+    pub nhwc: bool,
+    pub images: usize,
+    pub channels: usize,
+    pub groups: usize,
+    pub out_channels: usize,
+    pub input: Vec<usize>,
+    pub kernel: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub dilations: Vec<usize>,
+    pub pads: Vec<usize>,
+}
+
+#[cfg(test)]
+impl TestConv {
+    pub fn site(&self) -> ConvSite {
+        let out_spatial = (0..self.input.len())
+            .map(|d| {
+                let reach = (self.kernel[d] - 1) * self.dilations[d] + 1;
+                (self.input[d] + 2 * self.pads[d] - reach) / self.strides[d] + 1
+            })
+            .collect();
+        ConvSite {
+            nhwc: self.nhwc,
+            images: self.images,
+            channels: self.channels,
+            groups: self.groups,
+            out_channels: self.out_channels,
+            in_spatial: self.input.clone(),
+            out_spatial,
+            kernel: self.kernel.clone(),
+            strides: self.strides.clone(),
+            dilations: self.dilations.clone(),
+            pad_before: self.pads.clone(),
+            kernel_fmt: KernelFmt::Oihw,
+            reads: Vec::new(),
+        }
+        .with_reads()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1043,22 +1087,20 @@ mod tests {
         // path; one group of 3 channels the blocked one.
         for nhwc in [false, true] {
             for groups in [3, 1] {
-                let site = ConvSite {
+                let site = TestConv {
                     nhwc,
                     images: 2,
                     channels: 3,
                     groups,
                     out_channels: 3,
-                    in_spatial: vec![5, 4],
-                    out_spatial: vec![3, 4],
+                    input: vec![5, 4],
                     kernel: vec![3, 3],
                     strides: vec![2, 1],
                     dilations: vec![1, 1],
-                    pad_before: vec![1, 1],
-                    kernel_fmt: KernelFmt::Oihw,
-                    reads: Vec::new(),
+                    pads: vec![1, 1],
                 }
-                .with_reads();
+                .site();
+                assert_eq!(site.out_spatial, [3, 4]);
                 let (spatial, outs, taps, cg) = (20, 12, 9, 3 / groups);
                 let x: Vec<i32> = (0..2 * 3 * spatial as i32).collect();
                 for g in 0..groups {

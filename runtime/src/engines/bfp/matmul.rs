@@ -118,6 +118,7 @@ pub fn golden_matmul(a: &BfpMatrix, w: &BfpMatrix) -> Result<Vec<f32>, BfpError>
         }
         (true, false) => BlockOperand::Pairs(kernel::Broadcast::new(a.all_elems(), rows, padded_k)),
     };
+    let mut xw = vec![0u32; cols];
     for j in 0..nb {
         match &a_words {
             BlockOperand::Quads(words) => {
@@ -128,7 +129,9 @@ pub fn golden_matmul(a: &BfpMatrix, w: &BfpMatrix) -> Result<Vec<f32>, BfpError>
             }
             BlockOperand::None => block_products(a, w, j, &mut p),
         }
-        let xw: Vec<u32> = (0..cols).map(|n| u32::from(w.row_exps(n)[j])).collect();
+        for (x, n) in xw.iter_mut().zip(0..cols) {
+            *x = u32::from(w.row_exps(n)[j]);
+        }
         for mm in 0..rows {
             let xa = u32::from(a.row_exps(mm)[j]);
             let range = mm * cols..(mm + 1) * cols;

@@ -313,7 +313,10 @@ impl BfpMatrix {
     pub(crate) fn block_quads(&self, j: usize) -> &QuadPanels {
         &self.quads.get_or_init(|| {
             (0..self.blocks_per_row())
-                .map(|j| QuadPanels::pack(&self.block_elems(j), self.rows, self.format.block))
+                .map(|j| {
+                    let (b, padded) = (self.format.block, self.format.padded_k(self.k));
+                    QuadPanels::pack_columns(&self.elems, self.rows, padded, j * b, b)
+                })
                 .collect()
         })[j]
     }

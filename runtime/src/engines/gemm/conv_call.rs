@@ -11,7 +11,9 @@
 //! vectorises). The integers are the same as the GEMM's in any order of
 //! terms (every operation wraps mod 2^32), so the result is the GEMM
 //! golden model's bit for bit; a test holds the two equal over strides,
-//! dilations, padding, layouts, depth multipliers and codebooks.
+//! dilations, padding, layouts, depth multipliers and codebooks. Depthwise
+//! convolutions that are not 2-D (rare) take the gathered
+//! GEMM's golden model.
 //!
 //! Why: a depthwise call has K = 9, so building A (nine bytes per output)
 //! and packing it for the kernels cost many times its 9 MACs per output;
@@ -22,12 +24,12 @@ use std::sync::{Arc, OnceLock};
 use kiln_spec::{Design, GemmArray};
 
 use super::job::{signature, ENGINE};
-use super::{finish, validate_weights, GemmError, GemmProblem, WeightCodes};
+use super::{finish, golden_gemm, validate_weights, GemmError, GemmProblem, WeightCodes};
 use crate::backend::BackendError;
 use crate::engines::{DeviceImage, Job, Output, Signature};
 use crate::formats::requant::{ChannelParams, OutputMode};
 use crate::formats::Codebook;
-use crate::model::site::{ConvSite, PADDING};
+use crate::model::site::ConvSite;
 
 /// Group `group` of the convolution `site` on the int8 activations `x`
 /// (the whole layer input), with weights `b` (N x K codes, K the kernel's
@@ -111,6 +113,10 @@ impl ConvCall {
 
     /// The accelerator's outputs, M x N, from the input planes directly.
     pub fn golden(&self, codebook: &Codebook) -> Result<Vec<i32>, GemmError> {
+        if self.site.kernel.len() != 2 {
+            // 1-D and 3-D depthwise convolutions are rare: the gathered GEMM.
+            return golden_gemm(codebook, self.problem());
+        }
         let (m, n, k) = self.dims();
         validate_weights(m, n, k, &self.b, &self.channels, codebook)?;
         let values = codebook.values();
@@ -120,57 +126,13 @@ impl ConvCall {
             .chunks_exact(k)
             .map(|row| row.iter().fold(0i32, |s, &v| s.wrapping_add(v)))
             .collect();
-        let raw = if self.site.kernel.len() == 2 {
-            self.raw_2d(&w)
-        } else {
-            self.raw_by_table(&w)
-        };
         Ok(finish(
-            raw,
+            self.raw_2d(&w),
             &w_sums,
             &self.channels,
             self.act_zero_point,
             self.output,
         ))
-    }
-
-    /// The input value at position `pos` of image `img` in this group's
-    /// channel.
-    fn input(&self, img: usize, pos: usize) -> i8 {
-        let site = &self.site;
-        let spatial: usize = site.in_spatial.iter().product();
-        let ch = self.group;
-        self.x[if site.nhwc {
-            (img * spatial + pos) * site.channels + ch
-        } else {
-            (img * site.channels + ch) * spatial + pos
-        }]
-    }
-
-    /// Raw sums, M x N, for any number of spatial dimensions: each output
-    /// position's taps through the site's read table.
-    fn raw_by_table(&self, w: &[i32]) -> Vec<i32> {
-        let (m, n, k) = self.dims();
-        let outs = m / self.site.images;
-        let za = i32::from(self.act_zero_point);
-        let mut raw = vec![0i32; m * n];
-        for img in 0..self.site.images {
-            for o in 0..outs {
-                let reads = &self.site.reads[o * k..(o + 1) * k];
-                let row = &mut raw[(img * outs + o) * n..(img * outs + o + 1) * n];
-                for (y, w_row) in row.iter_mut().zip(w.chunks_exact(k)) {
-                    *y = reads.iter().zip(w_row).fold(0i32, |s, (&r, &wv)| {
-                        let a = if r == PADDING {
-                            za
-                        } else {
-                            i32::from(self.input(img, r as usize))
-                        };
-                        s.wrapping_add(a.wrapping_mul(wv))
-                    });
-                }
-            }
-        }
-        raw
     }
 
     /// Raw sums, M x N, of a 2-D convolution: per image, the channel's
@@ -193,16 +155,11 @@ impl ConvCall {
         let mut raw = vec![0i32; m * n];
         let mut plane = vec![za; rows * cols];
         let mut acc = vec![0i32; outs];
-        let spatial = h * wd;
         // The input columns that land in the plane, and where.
         let first_col = pl.min(cols);
         let width = wd.min(cols - first_col);
         for img in 0..site.images {
-            let (base, step) = if site.nhwc {
-                (img * spatial * site.channels + self.group, site.channels)
-            } else {
-                ((img * site.channels + self.group) * spatial, 1)
-            };
+            let (base, step) = site.input_plane(img, self.group);
             for (r, plane_row) in plane.chunks_exact_mut(cols).enumerate() {
                 // Padding rows and columns hold the zero point throughout.
                 let Some(y) = r.checked_sub(pt).filter(|&y| y < h) else {
@@ -306,65 +263,28 @@ impl Job for ConvCall {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engines::gemm::golden_gemm;
-    use crate::model::site::KernelFmt;
+    use crate::model::site::TestConv;
     use crate::rng::SplitMix64;
 
-    struct Geometry {
-        nhwc: bool,
-        images: usize,
-        channels: usize,
-        multiplier: usize,
-        input: Vec<usize>,
-        kernel: Vec<usize>,
-        strides: Vec<usize>,
-        dilations: Vec<usize>,
-        pads: Vec<usize>,
-    }
-
-    fn site(g: &Geometry) -> ConvSite {
-        let out_spatial = (0..g.input.len())
-            .map(|d| {
-                let reach = (g.kernel[d] - 1) * g.dilations[d] + 1;
-                (g.input[d] + 2 * g.pads[d] - reach) / g.strides[d] + 1
-            })
-            .collect();
-        ConvSite {
-            nhwc: g.nhwc,
-            images: g.images,
-            channels: g.channels,
-            groups: g.channels,
-            out_channels: g.channels * g.multiplier,
-            in_spatial: g.input.clone(),
-            out_spatial,
-            kernel: g.kernel.clone(),
-            strides: g.strides.clone(),
-            dilations: g.dilations.clone(),
-            pad_before: g.pads.clone(),
-            kernel_fmt: KernelFmt::Oihw,
-            reads: Vec::new(),
-        }
-        .with_reads()
-    }
-
     /// The direct golden model and the GEMM golden model on the gathered
-    /// A agree bit for bit, on both paths (2-D and by table), both output
-    /// modes and three codebooks (int8, PoT's +-128, APoT).
+    /// A agree bit for bit, on 2-D geometries, both output modes and three
+    /// codebooks (int8, PoT's +-128, APoT).
     #[test]
     fn direct_sums_are_the_gemms() {
         let mut rng = SplitMix64::new(43);
         let two_d = |nhwc,
                      images,
-                     multiplier,
+                     multiplier: usize,
                      input: [usize; 2],
                      kernel: [usize; 2],
                      strides: [usize; 2],
                      dilations: [usize; 2],
-                     pads: [usize; 2]| Geometry {
+                     pads: [usize; 2]| TestConv {
             nhwc,
             images,
             channels: 3,
-            multiplier,
+            groups: 3,
+            out_channels: 3 * multiplier,
             input: input.to_vec(),
             kernel: kernel.to_vec(),
             strides: strides.to_vec(),
@@ -377,22 +297,11 @@ mod tests {
             two_d(true, 2, 2, [8, 11], [3, 5], [1, 2], [2, 1], [2, 2]),
             two_d(false, 1, 1, [5, 5], [5, 5], [1, 1], [1, 1], [0, 0]),
             two_d(true, 1, 1, [12, 6], [1, 3], [3, 1], [1, 2], [0, 3]),
-            Geometry {
-                nhwc: false,
-                images: 2,
-                channels: 3,
-                multiplier: 1,
-                input: vec![17],
-                kernel: vec![4],
-                strides: vec![2],
-                dilations: vec![1],
-                pads: vec![2],
-            },
         ];
         for name in ["mac_dsp", "shift_pot", "shift_apot"] {
             let codebook = Codebook::named(name).unwrap();
             for g in &geometries {
-                let site = Arc::new(site(g));
+                let site = Arc::new(g.site());
                 let (n, k) = (site.n(), site.k());
                 let spatial: usize = g.input.iter().product();
                 let x: Arc<Vec<i8>> = Arc::new(
@@ -439,11 +348,12 @@ mod tests {
 
     #[test]
     fn refuses_an_input_of_the_wrong_size() {
-        let g = Geometry {
+        let g = TestConv {
             nhwc: false,
             images: 1,
             channels: 2,
-            multiplier: 1,
+            groups: 2,
+            out_channels: 2,
             input: vec![4, 4],
             kernel: vec![3, 3],
             strides: vec![1, 1],
@@ -452,7 +362,7 @@ mod tests {
         };
         let err = ConvCall::new(
             Arc::new(vec![0; 31]),
-            Arc::new(site(&g)),
+            Arc::new(g.site()),
             0,
             vec![0u8; 9].into(),
             vec![ChannelParams {

@@ -220,11 +220,6 @@ fn raw_products_i16(
     if n < kernel::LANES && m >= kernel::LANES {
         let acts = kernel::Panels::pack(&p.a, m, k);
         let weights = kernel::Broadcast::new(&w.values_i16, n, k);
-        if n == 1 {
-            // One channel: the by-channel order is the output order.
-            kernel::products(&weights, &acts, &mut raw);
-            return raw;
-        }
         let mut by_channel = vec![0i32; n * m];
         kernel::products(&weights, &acts, &mut by_channel);
         kernel::by_output_into(&by_channel, n, m, &mut raw);
