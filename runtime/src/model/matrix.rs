@@ -49,9 +49,10 @@ pub trait MatrixArithmetic: std::fmt::Debug + Send + Sync {
         n: usize,
         k: usize,
     ) -> Result<Box<dyn MatrixWeights>, BackendError>;
-    /// Whether [`MatrixActs::Planes`] may reach [`MatrixArithmetic::call`]
-    /// for convolutions with one input channel per group (else every call
-    /// gets its A gathered).
+    /// Whether [`MatrixActs::Planes`] (int8 activations) or
+    /// [`MatrixActs::RealPlanes`] (real ones) may reach
+    /// [`MatrixArithmetic::call`] for convolutions with one input channel
+    /// per group (else every call gets its A gathered).
     fn reads_conv_planes(&self) -> bool {
         false
     }
@@ -105,6 +106,13 @@ pub enum MatrixActs {
         zero_point: i8,
         scale: f64,
     },
+    /// The same for real activations: group `group` of a convolution with
+    /// one input channel per group, over the layer's whole f32 input `x`.
+    RealPlanes {
+        x: Arc<Vec<f32>>,
+        site: Arc<ConvSite>,
+        group: usize,
+    },
 }
 
 impl MatrixActs {
@@ -122,6 +130,9 @@ impl MatrixActs {
                 zero_point,
                 scale,
             },
+            MatrixActs::RealPlanes { x, site, group } => {
+                MatrixActs::Real(site.gather(&x, group, 0.0))
+            }
             other => other,
         }
     }
@@ -142,6 +153,11 @@ enum CallActs {
         site: Arc<ConvSite>,
         zero_point: i8,
         scale: f64,
+    },
+    /// Ungathered real planes (see [`MatrixActs::RealPlanes`]).
+    RealPlanes {
+        x: Arc<Vec<f32>>,
+        site: Arc<ConvSite>,
     },
 }
 
@@ -169,6 +185,11 @@ impl CallActs {
                 group,
                 zero_point: *zero_point,
                 scale: *scale,
+            },
+            CallActs::RealPlanes { x, site } => MatrixActs::RealPlanes {
+                x: x.clone(),
+                site: site.clone(),
+                group,
             },
         }
     }
@@ -590,16 +611,24 @@ impl MatrixLowering {
                     scale,
                 },
             },
-            ActValues::Real(x) => CallActs::Real(
-                self.per_call(
-                    &x,
-                    &x_shape,
-                    |s| &s.act_perm,
-                    |c, g| c.gather(&x, g, 0.0),
-                    |d, g| d.gather(&x, g),
-                )
-                .into_iter(),
-            ),
+            ActValues::Real(x) => match &self.site {
+                Site::Conv(c) if c.channels == c.groups && self.arithmetic.reads_conv_planes() => {
+                    CallActs::RealPlanes {
+                        x: Arc::new(x),
+                        site: c.clone(),
+                    }
+                }
+                _ => CallActs::Real(
+                    self.per_call(
+                        &x,
+                        &x_shape,
+                        |s| &s.act_perm,
+                        |c, g| c.gather(&x, g, 0.0),
+                        |d, g| d.gather(&x, g),
+                    )
+                    .into_iter(),
+                ),
+            },
         };
         for (call, pw) in weights.iter().enumerate() {
             let bias = if deconv { &no_bias } else { &pw.bias };

@@ -205,6 +205,43 @@ impl Site {
     }
 }
 
+/// One channel of a 2-D convolution as a padded plane: the input rows and
+/// columns every tap reaches, with the padding in place, so that a tap
+/// reads a whole output row as one strided run of the plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlaneGeometry {
+    /// The input's height and width.
+    pub input: [usize; 2],
+    /// The padded plane's height and width.
+    pub rows: usize,
+    pub cols: usize,
+    pub pad_before: [usize; 2],
+    pub kernel: [usize; 2],
+    pub strides: [usize; 2],
+    pub dilations: [usize; 2],
+    /// The output's height and width.
+    pub out: [usize; 2],
+}
+
+impl PlaneGeometry {
+    /// Taps per output: the kernel's height times width.
+    pub fn taps(&self) -> usize {
+        self.kernel[0] * self.kernel[1]
+    }
+
+    /// The plane under tap `tap` (row-major in the kernel, as
+    /// [`ConvSite::gather`] orders K) for output row `out_row`: the first
+    /// position it reads and the step between outputs.
+    pub fn tap_run(&self, out_row: usize, tap: usize) -> (usize, usize) {
+        let (ty, tx) = (tap / self.kernel[1], tap % self.kernel[1]);
+        (
+            (out_row * self.strides[0] + ty * self.dilations[0]) * self.cols
+                + tx * self.dilations[1],
+            self.strides[1],
+        )
+    }
+}
+
 impl ConvSite {
     pub fn m(&self) -> usize {
         self.images * self.out_spatial.iter().product::<usize>()
@@ -227,8 +264,6 @@ impl ConvSite {
         self
     }
 
-    /// A for group `g`: M x K row-major, K ordered (channel, kernel
-    /// position), `pad` where the kernel reaches outside the input.
     /// Where channel `ch` of image `img` sits in the input: position `p`
     /// is at `base + p * step`.
     pub fn input_plane(&self, img: usize, ch: usize) -> (usize, usize) {
@@ -240,6 +275,71 @@ impl ConvSite {
         }
     }
 
+    /// A 2-D convolution's padded plane (`None` for other ranks).
+    pub fn plane_geometry(&self) -> Option<PlaneGeometry> {
+        let ([h, w], [oh, ow]) = (
+            <[usize; 2]>::try_from(&self.in_spatial[..]).ok()?,
+            <[usize; 2]>::try_from(&self.out_spatial[..]).ok()?,
+        );
+        let kernel = <[usize; 2]>::try_from(&self.kernel[..]).ok()?;
+        let strides = <[usize; 2]>::try_from(&self.strides[..]).ok()?;
+        let dilations = <[usize; 2]>::try_from(&self.dilations[..]).ok()?;
+        let pad_before = <[usize; 2]>::try_from(&self.pad_before[..]).ok()?;
+        if oh == 0 || ow == 0 || kernel.contains(&0) {
+            return None;
+        }
+        Some(PlaneGeometry {
+            input: [h, w],
+            rows: (oh - 1) * strides[0] + (kernel[0] - 1) * dilations[0] + 1,
+            cols: (ow - 1) * strides[1] + (kernel[1] - 1) * dilations[1] + 1,
+            pad_before,
+            kernel,
+            strides,
+            dilations,
+            out: [oh, ow],
+        })
+    }
+
+    /// Copies channel `ch` of image `img` of the input `x` into `plane`
+    /// (`g`'s rows x cols, resized to fit) as `T`, `pad` around it where the
+    /// kernel reaches outside the input, as [`ConvSite::gather`] pads.
+    pub fn fill_plane<S: Copy, T: Copy + From<S>>(
+        &self,
+        g: &PlaneGeometry,
+        x: &[S],
+        img: usize,
+        ch: usize,
+        pad: T,
+        plane: &mut Vec<T>,
+    ) {
+        let ([h, wd], [pt, pl]) = (g.input, g.pad_before);
+        plane.clear();
+        plane.resize(g.rows * g.cols, pad);
+        let (base, step) = self.input_plane(img, ch);
+        // The input columns that land in the plane, and where.
+        let first_col = pl.min(g.cols);
+        let width = wd.min(g.cols - first_col);
+        for (r, plane_row) in plane.chunks_exact_mut(g.cols).enumerate() {
+            // Padding rows and columns keep `pad`.
+            let Some(y) = r.checked_sub(pt).filter(|&y| y < h) else {
+                continue;
+            };
+            let from = base + y * wd * step;
+            let dst = &mut plane_row[first_col..first_col + width];
+            if step == 1 {
+                for (v, &q) in dst.iter_mut().zip(&x[from..from + width]) {
+                    *v = T::from(q);
+                }
+            } else {
+                for (i, v) in dst.iter_mut().enumerate() {
+                    *v = T::from(x[from + i * step]);
+                }
+            }
+        }
+    }
+
+    /// A for group `g`: M x K row-major, K ordered (channel, kernel
+    /// position), `pad` where the kernel reaches outside the input.
     pub fn gather<T: Copy>(&self, x: &[T], g: usize, pad: T) -> Vec<T> {
         let outs: usize = self.out_spatial.iter().product();
         let cg = self.channels / self.groups;
@@ -859,6 +959,7 @@ pub fn deconv_site(
 /// A convolution's geometry, for tests across the crate: [`TestConv::site`]
 /// is its site, padded by `pads` on both sides of each axis.
 #[cfg(test)]
+#[derive(Debug)]
 pub(crate) struct TestConv {
     pub nhwc: bool,
     pub images: usize,

@@ -62,27 +62,34 @@ pub fn ideal_cycles(design: &Design, m: usize, n: usize, k: usize) -> Result<f64
 impl MatmulProblem {
     /// Checks that the operands are in `design`'s formats and agree on K.
     pub fn check(&self, design: &Design) -> Result<(), BackendError> {
-        let weights = weight_format(design)?;
-        let activations = BfpFormat::new(ElementKind::Int8, weights.block)?;
-        for (operand, matrix, wanted) in [("A", &self.a, activations), ("W", &self.w, weights)] {
-            if matrix.format() != wanted {
-                return Err(BackendError::OperandFormat {
-                    operand,
-                    found: describe(matrix.format()),
-                    design: design.name.clone(),
-                    wanted: describe(wanted),
-                });
-            }
-        }
-        if self.w.k() != self.a.k() {
-            return Err(BfpError::KMismatch {
-                a: self.a.k(),
-                w: self.w.k(),
-            }
-            .into());
-        }
-        Ok(())
+        check_formats(self.a.format(), self.a.k(), &self.w, design)
     }
+}
+
+/// Checks that A (in `a_format`, with `a_k` columns) and W are in `design`'s
+/// formats and agree on K.
+pub(crate) fn check_formats(
+    a_format: BfpFormat,
+    a_k: usize,
+    w: &BfpMatrix,
+    design: &Design,
+) -> Result<(), BackendError> {
+    let weights = weight_format(design)?;
+    let activations = BfpFormat::new(ElementKind::Int8, weights.block)?;
+    for (operand, format, wanted) in [("A", a_format, activations), ("W", w.format(), weights)] {
+        if format != wanted {
+            return Err(BackendError::OperandFormat {
+                operand,
+                found: describe(format),
+                design: design.name.clone(),
+                wanted: describe(wanted),
+            });
+        }
+    }
+    if w.k() != a_k {
+        return Err(BfpError::KMismatch { a: a_k, w: w.k() }.into());
+    }
+    Ok(())
 }
 
 fn describe(format: BfpFormat) -> String {

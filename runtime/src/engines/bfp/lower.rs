@@ -7,6 +7,7 @@ use std::any::Any;
 
 use tract_onnx::prelude::*;
 
+use super::conv_call::ConvCall;
 use super::job::MatmulProblem;
 use super::{BfpFormat, BfpMatrix, ElementKind};
 use crate::backend::BackendError;
@@ -50,6 +51,12 @@ impl MatrixArithmetic for BfpArithmetic {
         self.weights_from_real(&real_weights(w, zero_points, scales, k), n, k)
     }
 
+    /// A depthwise convolution's calls go out as [`ConvCall`]s, whose
+    /// golden model reads the input planes without an im2col.
+    fn reads_conv_planes(&self) -> bool {
+        true
+    }
+
     fn call(
         &self,
         runner: &mut dyn JobRunner,
@@ -59,18 +66,25 @@ impl MatrixArithmetic for BfpArithmetic {
         bias: &[f64],
         [m, k, n]: [usize; 3],
     ) -> TractResult<Vec<f64>> {
-        let MatrixActs::Real(a) = a else {
-            anyhow::bail!("the BFP engine takes real activations");
-        };
         let Some(w) = weights.as_any().downcast_ref::<BfpMatrix>() else {
             anyhow::bail!("weights prepared for another engine reached the BFP engine");
         };
-        let format = BfpFormat::new(ElementKind::Int8, w.format().block)?;
-        let problem = MatmulProblem {
-            a: BfpMatrix::quantise(format, m, k, &a)?,
-            w: w.clone(),
-        };
-        let out = runner.run(layer, &problem)?.into_float("BFP MatMul")?;
+        let out = match a {
+            MatrixActs::Real(a) => {
+                let format = BfpFormat::new(ElementKind::Int8, w.format().block)?;
+                let problem = MatmulProblem {
+                    a: BfpMatrix::quantise(format, m, k, &a)?,
+                    w: w.clone(),
+                };
+                runner.run(layer, &problem)?
+            }
+            MatrixActs::RealPlanes { x, site, group } => {
+                let job = ConvCall::new(x, site, group, w.clone())?;
+                runner.run(layer, &job)?
+            }
+            _ => anyhow::bail!("the BFP engine takes real activations"),
+        }
+        .into_float("BFP MatMul")?;
         // Sized up front: a flat_map's collect cannot know its length and
         // grows (and copies) its buffer as it goes.
         let mut with_bias = Vec::with_capacity(out.len());

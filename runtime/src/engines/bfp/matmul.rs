@@ -35,7 +35,7 @@
 //! 1 of A). docs/bfp.md derives the error bound this obeys
 //! ([`super::bound`]).
 
-use super::{pow2, BfpError, BfpMatrix, ElementKind};
+use super::{BfpError, BfpMatrix, ElementKind};
 use crate::kernel;
 
 /// Guard bits `G` appended under each block product before alignment.
@@ -102,8 +102,9 @@ pub fn golden_matmul(a: &BfpMatrix, w: &BfpMatrix) -> Result<Vec<f32>, BfpError>
     // Every block's dot products first, then the accumulation in block
     // order per output, as the engine does it. A block product is exact in
     // i32: |p| <= 64 * 127^2 < 2^20.
-    let mut acc = vec![0i64; rows * cols];
-    let mut acc_s = vec![0u32; rows * cols];
+    // The accumulators start at block 0 (see `first_block`).
+    let mut acc = Vec::with_capacity(rows * cols);
+    let mut acc_s = Vec::with_capacity(rows * cols);
     let mut p = vec![0i32; rows * cols];
     // A's rows in the kernels' broadcast layout once, read a block at a
     // time (blocks are 16, 32 or 64 long: whole K pairs).
@@ -135,6 +136,10 @@ pub fn golden_matmul(a: &BfpMatrix, w: &BfpMatrix) -> Result<Vec<f32>, BfpError>
         for mm in 0..rows {
             let xa = u32::from(a.row_exps(mm)[j]);
             let range = mm * cols..(mm + 1) * cols;
+            if j == 0 {
+                first_block(&mut acc, &mut acc_s, &p[range], &xw, xa);
+                continue;
+            }
             accumulate(
                 &mut acc[range.clone()],
                 &mut acc_s[range.clone()],
@@ -144,11 +149,21 @@ pub fn golden_matmul(a: &BfpMatrix, w: &BfpMatrix) -> Result<Vec<f32>, BfpError>
             );
         }
     }
-    Ok(acc
-        .iter()
-        .zip(&acc_s)
-        .map(|(&acc, &s)| (acc as f64 * pow2(s as i32 - e_off)) as f32)
-        .collect())
+    let mut out = vec![0f32; rows * cols];
+    to_f32(&acc, &acc_s, e_off, &mut out);
+    Ok(out)
+}
+
+/// `out = (acc * 2^(acc_s - e_off)) as f32`, one rounding: `|acc| < 2^47`
+/// and the power lies in `2^-282 ..= 2^230` (`acc_s <= 508`, `e_off` 278 or
+/// 282), a normal f64 built from its bits without [`pow2`]'s subnormal
+/// branch, so that the loop vectorises.
+#[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn to_f32(acc: &[i64], acc_s: &[u32], e_off: i32, out: &mut [f32]) {
+    for ((o, &acc), &s) in out.iter_mut().zip(acc).zip(acc_s) {
+        let scale = f64::from_bits(((s as i32 - e_off + 1023) as u64) << 52);
+        *o = (acc as f64 * scale) as f32;
+    }
 }
 
 /// A's elements as a kernel reads them, for every block at once.
@@ -157,6 +172,15 @@ enum BlockOperand {
     Pairs(kernel::Broadcast),
     /// Too few rows for the kernels: `block_products` term by term.
     None,
+}
+
+/// Block 0 appended as one row of accumulators: from `acc = 0, acc_s = 0`,
+/// the first block always gives `acc = t = p << G` and `acc_s = s`
+/// (`s > 0` shifts the zero accumulator away; `s = 0` adds `t >> 0`).
+#[multiversion::multiversion(targets("x86_64+avx512f"))]
+fn first_block(acc: &mut Vec<i64>, acc_s: &mut Vec<u32>, p: &[i32], xw: &[u32], xa: u32) {
+    acc.extend(p.iter().map(|&p| i64::from(p) << GUARD_BITS));
+    acc_s.extend(xw.iter().map(|&xw| xa + xw));
 }
 
 /// One block into one row of accumulators: `acc = (acc >> d) + t` when the
@@ -230,7 +254,7 @@ fn block_products(a: &BfpMatrix, w: &BfpMatrix, j: usize, p: &mut [i32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engines::bfp::BfpFormat;
+    use crate::engines::bfp::{pow2, BfpFormat};
 
     /// The definition, one output at a time with i64 block products.
     fn by_definition(a: &BfpMatrix, w: &BfpMatrix) -> Vec<f32> {

@@ -81,6 +81,14 @@ pub(crate) fn block_exponent(amax: f32) -> u8 {
     (floor_log2(amax) + 127).clamp(0, 254) as u8
 }
 
+/// Whether every value is finite, in a pass that does not stop at each
+/// value (so that it vectorises).
+pub(crate) fn all_finite(values: &[f32]) -> bool {
+    values
+        .chunks(256)
+        .all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite()))
+}
+
 /// `log2(step)` of a block with exponent `x`: `X - 127 - F`.
 pub(crate) fn step_exponent(kind: ElementKind, x: u8) -> i32 {
     i32::from(x) - 127 - kind.frac_bits()
@@ -95,9 +103,10 @@ pub(crate) fn unsaturated_code(value: f32, step_exp: i32) -> f64 {
 }
 
 /// Every block of `data` (rows of `k`) into `exps` and `elems` (rows of
-/// `padded_k`), compiled for AVX2 where the CPU has it: its rounding
-/// instruction replaces the `rint` call of the default x86-64 target.
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+/// `padded_k`), compiled for AVX2 and AVX-512 where the CPU has them:
+/// their rounding instructions replace the `rint` call of the default
+/// x86-64 target.
+#[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
 fn quantise_rows(format: BfpFormat, k: usize, data: &[f32], exps: &mut [u8], elems: &mut [i8]) {
     let (padded, nb) = (format.padded_k(k), format.blocks(k));
     for ((src, dst), row_exps) in data
@@ -118,7 +127,7 @@ fn quantise_rows(format: BfpFormat, k: usize, data: &[f32], exps: &mut [u8], ele
 /// Quantises the real elements `x` of one block into `out` (the block's
 /// `block` elements; those past `x.len()` are left 0) and returns `X`.
 #[inline(always)]
-fn quantise_block(kind: ElementKind, x: &[f32], out: &mut [i8]) -> u8 {
+pub(crate) fn quantise_block(kind: ElementKind, x: &[f32], out: &mut [i8]) -> u8 {
     let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let exp = block_exponent(amax);
     if amax == 0.0 {
@@ -173,7 +182,11 @@ impl BfpMatrix {
     ) -> Result<Self, BfpError> {
         check_dims(rows, k)?;
         check_len("data", data.len(), rows, k)?;
-        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        // The search for the first culprit only when there is one.
+        if let Some(i) = (!all_finite(data))
+            .then(|| data.iter().position(|v| !v.is_finite()))
+            .flatten()
+        {
             return Err(BfpError::NonFinite {
                 row: i / k,
                 col: i % k,

@@ -20,6 +20,7 @@
 pub mod bound;
 pub mod budget;
 pub mod check;
+pub mod conv_call;
 mod engine;
 mod format;
 pub mod ggml;
@@ -146,6 +147,15 @@ pub enum BfpError {
         format: &'static str,
         len: usize,
         block_bytes: usize,
+    },
+    #[error(
+        "a direct convolution call needs one input channel per group and one of its groups; \
+         this one asks for group {group} of {groups} over {channels} channels"
+    )]
+    ConvGroups {
+        channels: usize,
+        groups: usize,
+        group: usize,
     },
     #[error("K = {k} is not a multiple of 32, the block of llama.cpp's {format}")]
     GgmlK { format: &'static str, k: usize },

@@ -29,7 +29,7 @@ use crate::backend::BackendError;
 use crate::engines::{DeviceImage, Job, Output, Signature};
 use crate::formats::requant::{ChannelParams, OutputMode};
 use crate::formats::Codebook;
-use crate::model::site::ConvSite;
+use crate::model::site::{ConvSite, PlaneGeometry};
 
 /// Group `group` of the convolution `site` on the int8 activations `x`
 /// (the whole layer input), with weights `b` (N x K codes, K the kernel's
@@ -113,10 +113,10 @@ impl ConvCall {
 
     /// The accelerator's outputs, M x N, from the input planes directly.
     pub fn golden(&self, codebook: &Codebook) -> Result<Vec<i32>, GemmError> {
-        if self.site.kernel.len() != 2 {
+        let Some(geometry) = self.site.plane_geometry() else {
             // 1-D and 3-D depthwise convolutions are rare: the gathered GEMM.
             return golden_gemm(codebook, self.problem());
-        }
+        };
         let (m, n, k) = self.dims();
         validate_weights(m, n, k, &self.b, &self.channels, codebook)?;
         let values = codebook.values();
@@ -127,7 +127,7 @@ impl ConvCall {
             .map(|row| row.iter().fold(0i32, |s, &v| s.wrapping_add(v)))
             .collect();
         Ok(finish(
-            self.raw_2d(&w),
+            self.raw_2d(&geometry, &w),
             &w_sums,
             &self.channels,
             self.act_zero_point,
@@ -138,54 +138,18 @@ impl ConvCall {
     /// Raw sums, M x N, of a 2-D convolution: per image, the channel's
     /// plane padded with the zero point (as the im2col pads), then for each
     /// output row and tap one multiply-add along the row.
-    fn raw_2d(&self, w: &[i32]) -> Vec<i32> {
-        let site = &self.site;
+    fn raw_2d(&self, g: &PlaneGeometry, w: &[i32]) -> Vec<i32> {
         let (m, n, k) = self.dims();
-        let [h, wd] = [site.in_spatial[0], site.in_spatial[1]];
-        let [oh, ow] = [site.out_spatial[0], site.out_spatial[1]];
-        let [kh, kw] = [site.kernel[0], site.kernel[1]];
-        let [sh, sw] = [site.strides[0], site.strides[1]];
-        let [dh, dw] = [site.dilations[0], site.dilations[1]];
-        let [pt, pl] = [site.pad_before[0], site.pad_before[1]];
-        // The padded plane covers every position a tap reaches.
-        let rows = (oh - 1) * sh + (kh - 1) * dh + 1;
-        let cols = (ow - 1) * sw + (kw - 1) * dw + 1;
-        let za = i32::from(self.act_zero_point);
-        let outs = oh * ow;
+        let outs = g.out[0] * g.out[1];
         let mut raw = vec![0i32; m * n];
-        let mut plane = vec![za; rows * cols];
+        let mut plane = Vec::new();
         let mut acc = vec![0i32; outs];
-        // The input columns that land in the plane, and where.
-        let first_col = pl.min(cols);
-        let width = wd.min(cols - first_col);
-        for img in 0..site.images {
-            let (base, step) = site.input_plane(img, self.group);
-            for (r, plane_row) in plane.chunks_exact_mut(cols).enumerate() {
-                // Padding rows and columns hold the zero point throughout.
-                let Some(y) = r.checked_sub(pt).filter(|&y| y < h) else {
-                    continue;
-                };
-                let from = base + y * wd * step;
-                let dst = &mut plane_row[first_col..first_col + width];
-                if step == 1 {
-                    for (v, &q) in dst.iter_mut().zip(&self.x[from..from + width]) {
-                        *v = i32::from(q);
-                    }
-                } else {
-                    for (i, v) in dst.iter_mut().enumerate() {
-                        *v = i32::from(self.x[from + i * step]);
-                    }
-                }
-            }
-            let taps = Taps {
-                cols,
-                kernel: [kh, kw],
-                strides: [sh, sw],
-                dilations: [dh, dw],
-                out_cols: ow,
-            };
+        for img in 0..self.site.images {
+            let za = i32::from(self.act_zero_point);
+            self.site
+                .fill_plane(g, &self.x, img, self.group, za, &mut plane);
             for (ch, w_row) in w.chunks_exact(k).enumerate() {
-                sum_taps(&plane, &taps, w_row, &mut acc);
+                sum_taps(&plane, g, w_row, &mut acc);
                 for (o, &v) in acc.iter().enumerate() {
                     raw[(img * outs + o) * n + ch] = v;
                 }
@@ -195,39 +159,25 @@ impl ConvCall {
     }
 }
 
-/// A 2-D convolution's geometry over a padded plane of `cols` columns.
-struct Taps {
-    cols: usize,
-    kernel: [usize; 2],
-    strides: [usize; 2],
-    dilations: [usize; 2],
-    out_cols: usize,
-}
-
-/// `acc` (output rows of `out_cols`) = the sum over taps of `w_row[tap]`
-/// times the plane under the tap, wrapping. Compiled for AVX2 and AVX-512
-/// too (the default x86-64 target has no 32-bit vector multiply).
+/// `acc` (output rows) = the sum over taps of `w_row[tap]` times the plane
+/// under the tap, wrapping. Compiled for AVX2 and AVX-512 too (the default
+/// x86-64 target has no 32-bit vector multiply).
 #[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
-fn sum_taps(plane: &[i32], t: &Taps, w_row: &[i32], acc: &mut [i32]) {
-    let ([kh, kw], [sh, sw], [dh, dw]) = (t.kernel, t.strides, t.dilations);
-    let ow = t.out_cols;
+fn sum_taps(plane: &[i32], g: &PlaneGeometry, w_row: &[i32], acc: &mut [i32]) {
+    let ow = g.out[1];
     acc.fill(0);
     for (out_row, acc_row) in acc.chunks_exact_mut(ow).enumerate() {
-        for ty in 0..kh {
-            let from = (out_row * sh + ty * dh) * t.cols;
-            for tx in 0..kw {
-                let wv = w_row[ty * kw + tx];
-                let start = from + tx * dw;
-                let src = &plane[start..start + (ow - 1) * sw + 1];
-                if sw == 1 {
-                    // Contiguous: this is the loop that vectorises.
-                    for (a, &p) in acc_row.iter_mut().zip(src) {
-                        *a = a.wrapping_add(p.wrapping_mul(wv));
-                    }
-                } else {
-                    for (a, &p) in acc_row.iter_mut().zip(src.iter().step_by(sw)) {
-                        *a = a.wrapping_add(p.wrapping_mul(wv));
-                    }
+        for (tap, &wv) in w_row.iter().enumerate() {
+            let (start, step) = g.tap_run(out_row, tap);
+            let src = &plane[start..start + (ow - 1) * step + 1];
+            if step == 1 {
+                // Contiguous: this is the loop that vectorises.
+                for (a, &p) in acc_row.iter_mut().zip(src) {
+                    *a = a.wrapping_add(p.wrapping_mul(wv));
+                }
+            } else {
+                for (a, &p) in acc_row.iter_mut().zip(src.iter().step_by(step)) {
+                    *a = a.wrapping_add(p.wrapping_mul(wv));
                 }
             }
         }

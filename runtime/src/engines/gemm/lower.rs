@@ -156,7 +156,9 @@ impl MatrixArithmetic for GemmArithmetic {
             | MatrixActs::Planes {
                 zero_point, scale, ..
             } => (*zero_point, *scale),
-            MatrixActs::Real(_) => anyhow::bail!("the GEMM engine takes int8 activations"),
+            MatrixActs::Real(_) | MatrixActs::RealPlanes { .. } => {
+                anyhow::bail!("the GEMM engine takes int8 activations")
+            }
         };
         let (channels, residual) = bias_in_accumulator_units(bias, sa, &w.scales);
         match a {
@@ -204,7 +206,7 @@ impl MatrixArithmetic for GemmArithmetic {
                     &residual,
                 ))
             }
-            MatrixActs::Real(_) => unreachable!("refused above"),
+            MatrixActs::Real(_) | MatrixActs::RealPlanes { .. } => unreachable!("refused above"),
         }
     }
 }
