@@ -67,6 +67,16 @@ impl Codebook {
         Ok(cb)
     }
 
+    /// The same codebook with other values (tests of arithmetic that only
+    /// wide, made-up codebooks reach).
+    #[cfg(test)]
+    pub(crate) fn with_values(&self, values: Vec<i32>) -> Self {
+        Self {
+            values,
+            ..self.clone()
+        }
+    }
+
     pub fn pe(&self) -> &str {
         &self.pe
     }

@@ -6,6 +6,9 @@
 //! not the decluttered model node for node: the nodes whose outputs are
 //! kept become extra outputs of the model before it is optimised, so tract
 //! keeps their values under their names however it rewrites the rest.
+//! Element-wise chains that stay unfused beside a kept or offloaded node
+//! (a bias, a ReLU6) are evaluated by [`super::bin_chain`], with the same
+//! values.
 
 use std::collections::HashMap;
 
@@ -13,6 +16,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::{SimplePlan, SimpleState};
 use tract_onnx::tract_core::plan::eval as tract_eval;
 
+use super::bin_chain::BinChain;
 use super::lower::JobRunner;
 use super::op::KilnOp;
 
@@ -73,7 +77,10 @@ impl Runner {
             |ctx, state, node, inputs| -> TractResult<TVec<TValue>> {
                 match (node.op_as::<KilnOp>(), jobs.as_deref_mut()) {
                     (Some(op), Some(runner)) => op.run(inputs, runner),
-                    _ => tract_eval(ctx, state, node, inputs),
+                    _ => match BinChain::of(node, &inputs) {
+                        Some(chain) => chain.run(inputs),
+                        None => tract_eval(ctx, state, node, inputs),
+                    },
                 }
             },
         )?;

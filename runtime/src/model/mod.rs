@@ -3,6 +3,7 @@
 //! takes replaced by an offload op lowered by that engine; run on a backend
 //! beside tract's own result, layer by layer.
 
+pub mod bin_chain;
 pub mod compare;
 pub mod cycles;
 pub mod dataset;

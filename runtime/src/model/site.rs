@@ -229,16 +229,81 @@ impl PlaneGeometry {
         self.kernel[0] * self.kernel[1]
     }
 
-    /// The plane under tap `tap` (row-major in the kernel, as
-    /// [`ConvSite::gather`] orders K) for output row `out_row`: the first
-    /// position it reads and the step between outputs.
-    pub fn tap_run(&self, out_row: usize, tap: usize) -> (usize, usize) {
-        let (ty, tx) = (tap / self.kernel[1], tap % self.kernel[1]);
-        (
-            (out_row * self.strides[0] + ty * self.dilations[0]) * self.cols
-                + tx * self.dilations[1],
-            self.strides[1],
-        )
+    /// Where each tap reads once the plane is split by column phase (see
+    /// [`TapLayout`]).
+    pub fn tap_layout(&self) -> TapLayout {
+        let stride = self.strides[1];
+        let cols = self.cols.div_ceil(stride);
+        let len = self.rows * cols;
+        let starts = (0..self.taps())
+            .map(|tap| {
+                let (ty, tx) = (tap / self.kernel[1], tap % self.kernel[1]);
+                let col = tx * self.dilations[1];
+                (col % stride) * len + ty * self.dilations[0] * cols + col / stride
+            })
+            .collect();
+        TapLayout {
+            stride,
+            plane_cols: self.cols,
+            cols,
+            len,
+            starts,
+            row_step: self.strides[0] * cols,
+        }
+    }
+}
+
+/// A padded plane split by column into one plane per phase of the column
+/// stride (column `c` goes to phase `c % stride`, at column `c / stride`),
+/// so that every tap reads consecutive values for consecutive outputs:
+/// tap `t` of output `o` in output row `r` reads `starts[t] + r * row_step
+/// + o`. With stride 1 the split plane is the plane itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapLayout {
+    stride: usize,
+    /// Columns of the unsplit plane.
+    plane_cols: usize,
+    /// Columns of each phase's plane.
+    pub cols: usize,
+    /// Values in each phase's plane.
+    pub len: usize,
+    /// Where each tap reads for output 0 of output row 0.
+    pub starts: Vec<usize>,
+    /// How much further on each output row reads.
+    pub row_step: usize,
+}
+
+impl TapLayout {
+    /// `plane` split by phase (into `scratch` unless the stride is 1),
+    /// with `slack` copies of `pad` past the end, so that a routine reading
+    /// `slack` outputs at a time may run past a row's last output.
+    pub fn arrange<'a, T: Copy>(
+        &self,
+        plane: &'a mut Vec<T>,
+        scratch: &'a mut Vec<T>,
+        slack: usize,
+        pad: T,
+    ) -> &'a [T] {
+        if self.stride == 1 {
+            plane.resize(plane.len() + slack, pad);
+            return plane;
+        }
+        scratch.clear();
+        scratch.resize(self.stride * self.len + slack, pad);
+        for (phase, dst) in scratch.chunks_exact_mut(self.len).enumerate() {
+            for (src, dst) in plane
+                .chunks_exact(self.plane_cols)
+                .zip(dst.chunks_exact_mut(self.cols))
+            {
+                for (d, &v) in dst
+                    .iter_mut()
+                    .zip(src.iter().skip(phase).step_by(self.stride))
+                {
+                    *d = v;
+                }
+            }
+        }
+        scratch
     }
 }
 

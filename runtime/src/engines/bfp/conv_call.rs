@@ -40,7 +40,7 @@ use super::matrix::{all_finite, quantise_block};
 use super::{e_off, golden_matmul, BfpError, BfpFormat, BfpMatrix, ElementKind, GUARD_BITS};
 use crate::backend::BackendError;
 use crate::engines::{DeviceImage, Job, Output, Signature};
-use crate::model::site::{ConvSite, PlaneGeometry};
+use crate::model::site::ConvSite;
 
 /// Group `group` of the convolution `site` on the f32 activations `x` (the
 /// whole layer input), with weights `w` (N x K, K the kernel's taps).
@@ -150,8 +150,7 @@ impl ConvCall {
                 (codes.collect(), exp)
             })
             .collect();
-        let phased = Phases::of(&g);
-        let first_starts = phased.tap_starts(&g);
+        let layout = g.tap_layout();
         for img in 0..self.site.images {
             self.site
                 .fill_plane(&g, &self.x, img, self.group, 0.0f32, &mut plane);
@@ -159,18 +158,10 @@ impl ConvCall {
                 let p = self.problem()?;
                 return golden_matmul(&p.a, &p.w);
             }
-            let values: &[f32] = if g.strides[1] == 1 {
-                // The lanes past a row's last output read a chunk of zeros
-                // and are dropped.
-                plane.resize(plane.len() + CHUNK, 0.0);
-                &plane
-            } else {
-                phased.split(&g, &plane, &mut phases);
-                &phases
-            };
+            let values = layout.arrange(&mut plane, &mut phases, CHUNK, 0.0);
             for out_row in 0..g.out[0] {
-                for (start, &first) in starts.iter_mut().zip(&first_starts) {
-                    *start = first + out_row * phased.row_step(&g);
+                for (start, &first) in starts.iter_mut().zip(&layout.starts) {
+                    *start = first + out_row * layout.row_step;
                 }
                 let first = img * outs + out_row * width;
                 let taps = Taps {
@@ -199,63 +190,6 @@ const CHUNK: usize = 16;
 
 /// The smallest block exponent whose scale `2^(133 - X)` is an f32.
 const MIN_F32_EXP: u32 = 6;
-
-/// A padded plane split by column into one plane per phase of the column
-/// stride (column `c` goes to phase `c % stride`, column `c / stride`), so
-/// that every tap reads consecutive values for consecutive outputs. With
-/// stride 1 it is the plane itself.
-struct Phases {
-    /// Columns of each phase's plane.
-    cols: usize,
-    /// Values in each phase's plane.
-    len: usize,
-}
-
-impl Phases {
-    fn of(g: &PlaneGeometry) -> Self {
-        let cols = g.cols.div_ceil(g.strides[1]);
-        Self {
-            cols,
-            len: g.rows * cols,
-        }
-    }
-
-    /// Splits `plane` into `out`, with a whole chunk of zeros past the
-    /// end: the lanes past a row's last output read them and are dropped.
-    fn split(&self, g: &PlaneGeometry, plane: &[f32], out: &mut Vec<f32>) {
-        let stride = g.strides[1];
-        out.clear();
-        out.resize(stride * self.len + CHUNK, 0.0);
-        for (phase, dst) in out.chunks_exact_mut(self.len).enumerate() {
-            for (src, dst) in plane
-                .chunks_exact(g.cols)
-                .zip(dst.chunks_exact_mut(self.cols))
-            {
-                for (d, &v) in dst.iter_mut().zip(src.iter().skip(phase).step_by(stride)) {
-                    *d = v;
-                }
-            }
-        }
-    }
-
-    /// Where each tap reads for output 0 of output row 0; output row `r`
-    /// reads `r * row_step()` further on.
-    fn tap_starts(&self, g: &PlaneGeometry) -> Vec<usize> {
-        (0..g.taps())
-            .map(|tap| {
-                let (ty, tx) = (tap / g.kernel[1], tap % g.kernel[1]);
-                let col = tx * g.dilations[1];
-                (col % g.strides[1]) * self.len
-                    + ty * g.dilations[0] * self.cols
-                    + col / g.strides[1]
-            })
-            .collect()
-    }
-
-    fn row_step(&self, g: &PlaneGeometry) -> usize {
-        g.strides[0] * self.cols
-    }
-}
 
 /// One output row's taps: tap `t` of output `o` reads
 /// `plane[starts[t] + o]`.

@@ -29,7 +29,7 @@ use crate::backend::BackendError;
 use crate::engines::{DeviceImage, Job, Output, Signature};
 use crate::formats::requant::{ChannelParams, OutputMode};
 use crate::formats::Codebook;
-use crate::model::site::{ConvSite, PlaneGeometry};
+use crate::model::site::{ConvSite, PlaneGeometry, TapLayout};
 
 /// Group `group` of the convolution `site` on the int8 activations `x`
 /// (the whole layer input), with weights `b` (N x K codes, K the kernel's
@@ -113,6 +113,10 @@ impl ConvCall {
 
     /// The accelerator's outputs, M x N, from the input planes directly.
     pub fn golden(&self, codebook: &Codebook) -> Result<Vec<i32>, GemmError> {
+        self.golden_with(codebook, TapSums::fastest())
+    }
+
+    fn golden_with(&self, codebook: &Codebook, sums: TapSums) -> Result<Vec<i32>, GemmError> {
         let Some(geometry) = self.site.plane_geometry() else {
             // 1-D and 3-D depthwise convolutions are rare: the gathered GEMM.
             return golden_gemm(codebook, self.problem());
@@ -127,7 +131,7 @@ impl ConvCall {
             .map(|row| row.iter().fold(0i32, |s, &v| s.wrapping_add(v)))
             .collect();
         Ok(finish(
-            self.raw_2d(&geometry, &w),
+            self.raw_2d(&geometry, &w, sums),
             &w_sums,
             &self.channels,
             self.act_zero_point,
@@ -136,49 +140,237 @@ impl ConvCall {
     }
 
     /// Raw sums, M x N, of a 2-D convolution: per image, the channel's
-    /// plane padded with the zero point (as the im2col pads), then for each
-    /// output row and tap one multiply-add along the row.
-    fn raw_2d(&self, g: &PlaneGeometry, w: &[i32]) -> Vec<i32> {
+    /// plane padded with the zero point (as the im2col pads) and split by
+    /// column phase ([`TapLayout`]), then each output row's taps summed
+    /// with `sums`' routine, in f32 where that is exact (see [`TapSums`]).
+    fn raw_2d(&self, g: &PlaneGeometry, w: &[i32], sums: TapSums) -> Vec<i32> {
         let (m, n, k) = self.dims();
         let outs = g.out[0] * g.out[1];
+        let layout = g.tap_layout();
+        let largest = w.iter().map(|v| u64::from(v.unsigned_abs())).max();
+        // |a| <= 128 (int8 and its zero point): no partial sum reaches 2^24.
+        let exact_in_f32 = (k as u64) * 128 * largest.unwrap_or(0) < 1 << 24;
+        let sums = if exact_in_f32 { sums } else { TapSums::I32 };
+        let za = self.act_zero_point;
         let mut raw = vec![0i32; m * n];
-        let mut plane = Vec::new();
         let mut acc = vec![0i32; outs];
-        for img in 0..self.site.images {
-            let za = i32::from(self.act_zero_point);
-            self.site
-                .fill_plane(g, &self.x, img, self.group, za, &mut plane);
-            for (ch, w_row) in w.chunks_exact(k).enumerate() {
-                sum_taps(&plane, g, w_row, &mut acc);
-                for (o, &v) in acc.iter().enumerate() {
-                    raw[(img * outs + o) * n + ch] = v;
+        // Output o of image img, channel ch, is raw[(img * outs + o) * n + ch].
+        let store = |raw: &mut [i32], acc: &[i32], img: usize, ch: usize| {
+            let image = &mut raw[img * outs * n..(img + 1) * outs * n];
+            if n == 1 {
+                image.copy_from_slice(acc);
+            } else {
+                for (r, &v) in image.iter_mut().skip(ch).step_by(n).zip(acc) {
+                    *r = v;
                 }
+            }
+        };
+        let width = g.out[1];
+        if sums == TapSums::I32 {
+            let (mut plane, mut scratch) = (Vec::new(), Vec::new());
+            for img in 0..self.site.images {
+                let pad = i32::from(za);
+                self.site
+                    .fill_plane(g, &self.x, img, self.group, pad, &mut plane);
+                let values = layout.arrange(&mut plane, &mut scratch, 0, pad);
+                for (ch, w_row) in w.chunks_exact(k).enumerate() {
+                    sum_taps_i32(values, &layout, width, w_row, &mut acc);
+                    store(&mut raw, &acc, img, ch);
+                }
+            }
+            return raw;
+        }
+        let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+        let (mut plane, mut scratch) = (Vec::new(), Vec::new());
+        let mut acc_f = vec![0f32; outs];
+        for img in 0..self.site.images {
+            let pad = f32::from(za);
+            self.site
+                .fill_plane(g, &self.x, img, self.group, pad, &mut plane);
+            // The AVX-512 routine reads whole chunks past a row's end.
+            let values = layout.arrange(&mut plane, &mut scratch, CHUNK, pad);
+            for (ch, w_row) in wf.chunks_exact(k).enumerate() {
+                match sums {
+                    #[cfg(target_arch = "x86_64")]
+                    TapSums::F32Avx512 => x86::sum_taps(values, &layout, width, w_row, &mut acc),
+                    _ => {
+                        sum_taps_f32(values, &layout, width, w_row, &mut acc_f);
+                        // Whole numbers below 2^24: exact as i32.
+                        for (a, &v) in acc.iter_mut().zip(&acc_f) {
+                            *a = v as i32;
+                        }
+                    }
+                }
+                store(&mut raw, &acc, img, ch);
             }
         }
         raw
     }
 }
 
-/// `acc` (output rows) = the sum over taps of `w_row[tap]` times the plane
-/// under the tap, wrapping. Compiled for AVX2 and AVX-512 too (the default
-/// x86-64 target has no 32-bit vector multiply).
+/// How a 2-D call sums its taps. The sums are the GEMM's wrapping i32
+/// ones; f32 gives the same integers when no partial sum can reach 2^24
+/// (checked per call), and its multiply-adds vectorise best.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TapSums {
+    I32,
+    /// The portable f32 routine.
+    F32,
+    /// f32 in AVX-512 registers, written out: `CHUNK` outputs held through
+    /// every tap.
+    #[cfg(target_arch = "x86_64")]
+    F32Avx512,
+}
+
+impl TapSums {
+    fn fastest() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return TapSums::F32Avx512;
+        }
+        TapSums::F32
+    }
+}
+
+/// A multiply-add as the tap sums take it: wrapping for i32 (the GEMM's
+/// definition), plain for f32 (used only where it is exact).
+trait TapValue: Copy + Default {
+    fn mul_add(self, p: Self, w: Self) -> Self;
+}
+
+impl TapValue for i32 {
+    #[inline(always)]
+    fn mul_add(self, p: i32, w: i32) -> i32 {
+        self.wrapping_add(p.wrapping_mul(w))
+    }
+}
+
+impl TapValue for f32 {
+    #[inline(always)]
+    fn mul_add(self, p: f32, w: f32) -> f32 {
+        self + p * w
+    }
+}
+
+/// Outputs summed side by side in registers (one AVX-512 register of f32 or
+/// i32).
+const CHUNK: usize = 16;
+
+/// `acc` (output rows of `width`) = the sum over taps of `w_row[tap]` times
+/// the values under the tap, read as `layout` says: `CHUNK` outputs at a
+/// time with their sums in registers through every tap, then the row's
+/// last few outputs one tap at a time.
+#[inline(always)]
+fn sum_taps<T: TapValue>(
+    values: &[T],
+    layout: &TapLayout,
+    width: usize,
+    w_row: &[T],
+    acc: &mut [T],
+) {
+    for (out_row, acc_row) in acc.chunks_exact_mut(width).enumerate() {
+        let base = out_row * layout.row_step;
+        let whole = width - width % CHUNK;
+        for (o0, sums) in (0..whole)
+            .step_by(CHUNK)
+            .zip(acc_row.chunks_exact_mut(CHUNK))
+        {
+            let mut s = [T::default(); CHUNK];
+            for (&first, &wv) in layout.starts.iter().zip(w_row) {
+                let at = first + base + o0;
+                let src: &[T; CHUNK] = values[at..at + CHUNK].try_into().expect("CHUNK values");
+                for (s, &p) in s.iter_mut().zip(src) {
+                    *s = s.mul_add(p, wv);
+                }
+            }
+            sums.copy_from_slice(&s);
+        }
+        let tail = &mut acc_row[whole..];
+        let left = tail.len();
+        tail.fill(T::default());
+        for (&first, &wv) in layout.starts.iter().zip(w_row) {
+            let at = first + base + whole;
+            for (a, &p) in tail.iter_mut().zip(&values[at..at + left]) {
+                *a = a.mul_add(p, wv);
+            }
+        }
+    }
+}
+
+/// [`sum_taps`] in wrapping i32, compiled for AVX2 and AVX-512 too (the
+/// default x86-64 target has no 32-bit vector multiply).
 #[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
-fn sum_taps(plane: &[i32], g: &PlaneGeometry, w_row: &[i32], acc: &mut [i32]) {
-    let ow = g.out[1];
-    acc.fill(0);
-    for (out_row, acc_row) in acc.chunks_exact_mut(ow).enumerate() {
-        for (tap, &wv) in w_row.iter().enumerate() {
-            let (start, step) = g.tap_run(out_row, tap);
-            let src = &plane[start..start + (ow - 1) * step + 1];
-            if step == 1 {
-                // Contiguous: this is the loop that vectorises.
-                for (a, &p) in acc_row.iter_mut().zip(src) {
-                    *a = a.wrapping_add(p.wrapping_mul(wv));
+fn sum_taps_i32(values: &[i32], layout: &TapLayout, width: usize, w_row: &[i32], acc: &mut [i32]) {
+    sum_taps(values, layout, width, w_row, acc)
+}
+
+/// [`sum_taps`] in f32, compiled for AVX2 and AVX-512 too.
+#[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn sum_taps_f32(values: &[f32], layout: &TapLayout, width: usize, w_row: &[f32], acc: &mut [f32]) {
+    sum_taps(values, layout, width, w_row, acc)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{TapLayout, CHUNK};
+
+    /// [`super::sum_taps`] over f32 values into exact i32 sums, `CHUNK`
+    /// outputs at a time in one register through every tap.
+    pub(super) fn sum_taps(
+        values: &[f32],
+        layout: &TapLayout,
+        width: usize,
+        w_row: &[f32],
+        acc: &mut [i32],
+    ) {
+        let rows = acc.len() / width;
+        let reach = layout.starts.iter().max().copied().unwrap_or(0)
+            + rows.saturating_sub(1) * layout.row_step
+            + width.next_multiple_of(CHUNK);
+        // Every load below reads values[start + o0 .. start + o0 + 16] with
+        // o0 + 16 <= width rounded up to CHUNK.
+        assert!(
+            reach <= values.len()
+                && w_row.len() >= layout.starts.len()
+                && acc.len() == rows * width,
+            "a row's taps reach past its plane"
+        );
+        assert!(std::arch::is_x86_feature_detected!("avx512f"));
+        // SAFETY: the CPU has AVX-512F (asserted); loads are in bounds.
+        unsafe { rows_avx512(values, layout, width, w_row, acc) }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn rows_avx512(
+        values: &[f32],
+        layout: &TapLayout,
+        width: usize,
+        w_row: &[f32],
+        acc: &mut [i32],
+    ) {
+        let plane = values.as_ptr();
+        for (out_row, acc_row) in acc.chunks_exact_mut(width).enumerate() {
+            let base = out_row * layout.row_step;
+            for o0 in (0..width).step_by(CHUNK) {
+                let valid = (width - o0).min(CHUNK);
+                let mut s = _mm512_setzero_ps();
+                for (&first, &w) in layout.starts.iter().zip(w_row) {
+                    // SAFETY: in bounds (asserted by the caller).
+                    let v = unsafe { _mm512_loadu_ps(plane.add(first + base + o0)) };
+                    // Whole numbers below 2^24: exact.
+                    s = _mm512_fmadd_ps(v, _mm512_set1_ps(w), s);
                 }
-            } else {
-                for (a, &p) in acc_row.iter_mut().zip(src.iter().step_by(step)) {
-                    *a = a.wrapping_add(p.wrapping_mul(wv));
-                }
+                let mask = ((1u32 << valid) - 1) as u16;
+                // SAFETY: lanes o0 .. o0 + valid of the row.
+                unsafe {
+                    _mm512_mask_storeu_epi32(
+                        acc_row.as_mut_ptr().add(o0).cast(),
+                        mask,
+                        _mm512_cvttps_epi32(s),
+                    )
+                };
             }
         }
     }
@@ -216,6 +408,16 @@ mod tests {
     use crate::model::site::TestConv;
     use crate::rng::SplitMix64;
 
+    /// Every tap-sum routine this CPU runs.
+    fn routines() -> Vec<TapSums> {
+        let mut all = vec![TapSums::I32, TapSums::F32];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            all.push(TapSums::F32Avx512);
+        }
+        all
+    }
+
     /// The direct golden model and the GEMM golden model on the gathered
     /// A agree bit for bit, on 2-D geometries, both output modes and three
     /// codebooks (int8, PoT's +-128, APoT).
@@ -248,8 +450,19 @@ mod tests {
             two_d(false, 1, 1, [5, 5], [5, 5], [1, 1], [1, 1], [0, 0]),
             two_d(true, 1, 1, [12, 6], [1, 3], [3, 1], [1, 2], [0, 3]),
         ];
-        for name in ["mac_dsp", "shift_pot", "shift_apot"] {
-            let codebook = Codebook::named(name).unwrap();
+        // A made-up codebook whose sums pass 2^24 (and wrap past 2^31):
+        // the i32 routine's.
+        let dsp = Codebook::named("mac_dsp").unwrap();
+        let wide = dsp.with_values(
+            (0..dsp.len() as i32)
+                .map(|c| (c - 128) * (1 << 23) + c)
+                .collect(),
+        );
+        let codebooks = ["mac_dsp", "shift_pot", "shift_apot"]
+            .map(|name| Codebook::named(name).unwrap())
+            .into_iter()
+            .chain([wide]);
+        for codebook in codebooks {
             for g in &geometries {
                 let site = Arc::new(g.site());
                 let (n, k) = (site.n(), site.k());
@@ -282,14 +495,16 @@ mod tests {
                         )
                         .unwrap();
                         let want = golden_gemm(&codebook, call.problem()).unwrap();
-                        assert_eq!(
-                            call.golden(&codebook).unwrap(),
-                            want,
-                            "{:?} kernel {:?}, group {group}, {output:?}, {}",
-                            g.input,
-                            g.kernel,
-                            codebook.pe()
-                        );
+                        for sums in routines() {
+                            assert_eq!(
+                                call.golden_with(&codebook, sums).unwrap(),
+                                want,
+                                "{:?} kernel {:?}, group {group}, {output:?}, {:?}, {sums:?}",
+                                g.input,
+                                g.kernel,
+                                codebook.values()[..4].to_vec()
+                            );
+                        }
                     }
                 }
             }
