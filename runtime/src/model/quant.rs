@@ -51,7 +51,7 @@ impl ActQuant {
 // `max` then `min`, not `clamp`: clamp keeps a NaN, these drop it, which is
 // the point (see below).
 #[allow(clippy::manual_clamp)]
-#[multiversion::multiversion(targets("x86_64+avx2"))]
+#[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
 fn quantise_into(q: &ActQuant, x: &[f32], out: &mut [i8]) {
     let (scale, zp) = (q.scale, f32::from(q.zero_point));
     for (o, &v) in out.iter_mut().zip(x) {

@@ -290,6 +290,18 @@ impl TapLayout {
         }
         scratch.clear();
         scratch.resize(self.stride * self.len + slack, pad);
+        if self.stride == 2 {
+            // The usual stride: both phases in one pass that vectorises.
+            let (even, odd) = scratch.split_at_mut(self.len);
+            for ((src, e), o) in plane
+                .chunks_exact(self.plane_cols)
+                .zip(even.chunks_exact_mut(self.cols))
+                .zip(odd.chunks_exact_mut(self.cols))
+            {
+                deinterleave(src, e, o);
+            }
+            return scratch;
+        }
         for (phase, dst) in scratch.chunks_exact_mut(self.len).enumerate() {
             for (src, dst) in plane
                 .chunks_exact(self.plane_cols)
@@ -304,6 +316,20 @@ impl TapLayout {
             }
         }
         scratch
+    }
+}
+
+/// `even[i] = src[2 i]`, `odd[i] = src[2 i + 1]` (as far as `src` reaches).
+fn deinterleave<T: Copy>(src: &[T], even: &mut [T], odd: &mut [T]) {
+    let pairs = src.chunks_exact(2);
+    let last = pairs.remainder().first().copied();
+    let whole = pairs.len();
+    for ((pair, e), o) in pairs.zip(even.iter_mut()).zip(odd.iter_mut()) {
+        *e = pair[0];
+        *o = pair[1];
+    }
+    if let (Some(v), Some(e)) = (last, even.get_mut(whole)) {
+        *e = v;
     }
 }
 

@@ -85,12 +85,23 @@ impl MatrixArithmetic for BfpArithmetic {
             _ => anyhow::bail!("the BFP engine takes real activations"),
         }
         .into_float("BFP MatMul")?;
-        // Sized up front: a flat_map's collect cannot know its length and
-        // grows (and copies) its buffer as it goes.
-        let mut with_bias = Vec::with_capacity(out.len());
-        for row in out.chunks_exact(n) {
-            with_bias.extend(row.iter().zip(bias).map(|(&v, b)| f64::from(v) + b));
-        }
-        Ok(with_bias)
+        Ok(add_bias(&out, bias, n))
     }
+}
+
+/// `out` (rows of `n`) to f64 with `bias[j]` added to column `j`; one
+/// flat pass for a single column (a depthwise call's), whose rows would
+/// each be a loop of one.
+fn add_bias(out: &[f32], bias: &[f64], n: usize) -> Vec<f64> {
+    if n == 1 {
+        let b = bias[0];
+        return out.iter().map(|&v| f64::from(v) + b).collect();
+    }
+    // Sized up front: a flat_map's collect cannot know its length and
+    // grows (and copies) its buffer as it goes.
+    let mut with_bias = Vec::with_capacity(out.len());
+    for row in out.chunks_exact(n) {
+        with_bias.extend(row.iter().zip(bias).map(|(&v, b)| f64::from(v) + b));
+    }
+    with_bias
 }
