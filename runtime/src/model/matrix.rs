@@ -728,6 +728,14 @@ fn scatter_conv<T: Real>(c: &ConvSite, call: usize, rows: &[f64], y: &mut [T]) {
             }
             continue;
         }
+        if n == 1 {
+            // One channel (a depthwise call's): a contiguous run of y.
+            let first = c.output_index_at(img, 0, call);
+            for (dst, &v) in y[first..first + outs].iter_mut().zip(block) {
+                *dst = T::from_f64(v);
+            }
+            continue;
+        }
         for o0 in (0..outs).step_by(BLOCK) {
             let o1 = (o0 + BLOCK).min(outs);
             for col in 0..n {

@@ -404,28 +404,27 @@ impl ConvSite {
         plane: &mut Vec<T>,
     ) {
         let ([h, wd], [pt, pl]) = (g.input, g.pad_before);
-        plane.clear();
-        plane.resize(g.rows * g.cols, pad);
         let (base, step) = self.input_plane(img, ch);
         // The input columns that land in the plane, and where.
         let first_col = pl.min(g.cols);
         let width = wd.min(g.cols - first_col);
-        for (r, plane_row) in plane.chunks_exact_mut(g.cols).enumerate() {
-            // Padding rows and columns keep `pad`.
+        let right = g.cols - first_col - width;
+        // Written once, row by row: padding rows and columns get `pad`.
+        plane.clear();
+        plane.reserve(g.rows * g.cols);
+        for r in 0..g.rows {
             let Some(y) = r.checked_sub(pt).filter(|&y| y < h) else {
+                plane.extend(std::iter::repeat_n(pad, g.cols));
                 continue;
             };
+            plane.extend(std::iter::repeat_n(pad, first_col));
             let from = base + y * wd * step;
-            let dst = &mut plane_row[first_col..first_col + width];
             if step == 1 {
-                for (v, &q) in dst.iter_mut().zip(&x[from..from + width]) {
-                    *v = T::from(q);
-                }
+                plane.extend(x[from..from + width].iter().map(|&q| T::from(q)));
             } else {
-                for (i, v) in dst.iter_mut().enumerate() {
-                    *v = T::from(x[from + i * step]);
-                }
+                plane.extend((0..width).map(|i| T::from(x[from + i * step])));
             }
+            plane.extend(std::iter::repeat_n(pad, right));
         }
     }
 
