@@ -1065,6 +1065,60 @@ pub(crate) struct TestConv {
 
 #[cfg(test)]
 impl TestConv {
+    /// A depthwise convolution (one input channel per group) over
+    /// `channels` channels with `multiplier` outputs each; the slices are
+    /// per spatial axis.
+    #[allow(clippy::too_many_arguments)]
+    pub fn depthwise(
+        nhwc: bool,
+        images: usize,
+        channels: usize,
+        multiplier: usize,
+        input: &[usize],
+        kernel: &[usize],
+        strides: &[usize],
+        dilations: &[usize],
+        pads: &[usize],
+    ) -> Self {
+        Self {
+            nhwc,
+            images,
+            channels,
+            groups: channels,
+            out_channels: channels * multiplier,
+            input: input.to_vec(),
+            kernel: kernel.to_vec(),
+            strides: strides.to_vec(),
+            dilations: dilations.to_vec(),
+            pads: pads.to_vec(),
+        }
+    }
+
+    /// The 2-D depthwise geometries the direct golden models are held to
+    /// their gathered ones on: strides, dilations, padding, both layouts,
+    /// batches and a depth multiplier, over 3 channels.
+    pub fn depthwise_cases() -> Vec<Self> {
+        let d = |nhwc,
+                 images,
+                 multiplier,
+                 input: [usize; 2],
+                 kernel: [usize; 2],
+                 strides: [usize; 2],
+                 dilations: [usize; 2],
+                 pads: [usize; 2]| {
+            Self::depthwise(
+                nhwc, images, 3, multiplier, &input, &kernel, &strides, &dilations, &pads,
+            )
+        };
+        vec![
+            d(false, 1, 1, [9, 7], [3, 3], [1, 1], [1, 1], [1, 1]),
+            d(false, 2, 1, [10, 9], [3, 3], [2, 2], [1, 1], [1, 1]),
+            d(true, 2, 2, [8, 11], [3, 5], [1, 2], [2, 1], [2, 2]),
+            d(false, 1, 1, [5, 5], [5, 5], [1, 1], [1, 1], [0, 0]),
+            d(true, 1, 1, [12, 6], [1, 3], [3, 1], [1, 2], [0, 3]),
+        ]
+    }
+
     pub fn site(&self) -> ConvSite {
         let out_spatial = (0..self.input.len())
             .map(|d| {

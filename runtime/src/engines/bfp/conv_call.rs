@@ -472,34 +472,31 @@ mod tests {
     #[test]
     fn direct_outputs_are_the_matmuls() {
         let mut rng = SplitMix64::new(47);
-        let conv = |nhwc,
-                    images,
-                    multiplier: usize,
-                    input: &[usize],
-                    kernel: &[usize],
-                    strides: &[usize],
-                    dilations: &[usize],
-                    pads: &[usize]| TestConv {
-            nhwc,
-            images,
-            channels: 3,
-            groups: 3,
-            out_channels: 3 * multiplier,
-            input: input.to_vec(),
-            kernel: kernel.to_vec(),
-            strides: strides.to_vec(),
-            dilations: dilations.to_vec(),
-            pads: pads.to_vec(),
-        };
-        let geometries = [
-            conv(false, 1, 1, &[9, 7], &[3, 3], &[1, 1], &[1, 1], &[1, 1]),
-            conv(false, 2, 1, &[10, 9], &[3, 3], &[2, 2], &[1, 1], &[1, 1]),
-            conv(true, 2, 2, &[8, 11], &[3, 5], &[1, 2], &[2, 1], &[2, 2]),
-            conv(false, 1, 1, &[5, 5], &[5, 5], &[1, 1], &[1, 1], &[0, 0]),
-            conv(true, 1, 1, &[12, 6], &[1, 3], &[3, 1], &[1, 2], &[0, 3]),
-            conv(false, 1, 1, &[9, 9], &[7, 7], &[1, 1], &[1, 1], &[3, 3]),
-            conv(false, 1, 2, &[13], &[3], &[1], &[1], &[1]),
-        ];
+        // Beside the shared cases, a kernel larger than a block and a 1-D
+        // convolution, which take the gathered path.
+        let mut geometries = TestConv::depthwise_cases();
+        geometries.push(TestConv::depthwise(
+            false,
+            1,
+            3,
+            1,
+            &[9, 9],
+            &[7, 7],
+            &[1, 1],
+            &[1, 1],
+            &[3, 3],
+        ));
+        geometries.push(TestConv::depthwise(
+            false,
+            1,
+            3,
+            2,
+            &[13],
+            &[3],
+            &[1],
+            &[1],
+            &[1],
+        ));
         let formats = [
             BfpFormat::new(ElementKind::Int8, 32).unwrap(),
             BfpFormat::new(ElementKind::Int4, 32).unwrap(),
@@ -561,18 +558,7 @@ mod tests {
     /// zeros: the quantiser's own block routine and the zero block.
     #[test]
     fn tiny_and_zero_planes() {
-        let g = TestConv {
-            nhwc: false,
-            images: 1,
-            channels: 2,
-            groups: 2,
-            out_channels: 2,
-            input: vec![6, 6],
-            kernel: vec![3, 3],
-            strides: vec![1, 1],
-            dilations: vec![1, 1],
-            pads: vec![1, 1],
-        };
+        let g = TestConv::depthwise(false, 1, 2, 1, &[6, 6], &[3, 3], &[1, 1], &[1, 1], &[1, 1]);
         let site = Arc::new(g.site());
         let mut x: Vec<f32> = (0..36).map(|i| (i as f32 - 17.0) * 1e-38).collect();
         x.extend([0.0f32; 36]);
@@ -609,18 +595,7 @@ mod tests {
     /// in the gathered A; wrong lengths and groups are refused.
     #[test]
     fn bad_calls_are_refused() {
-        let g = TestConv {
-            nhwc: false,
-            images: 1,
-            channels: 2,
-            groups: 2,
-            out_channels: 2,
-            input: vec![4, 4],
-            kernel: vec![3, 3],
-            strides: vec![1, 1],
-            dilations: vec![1, 1],
-            pads: vec![1, 1],
-        };
+        let g = TestConv::depthwise(false, 1, 2, 1, &[4, 4], &[3, 3], &[1, 1], &[1, 1], &[1, 1]);
         let site = Arc::new(g.site());
         let format = BfpFormat::new(ElementKind::Int8, 32).unwrap();
         let w = BfpMatrix::quantise(format, 1, 9, &[1.0; 9]).unwrap();

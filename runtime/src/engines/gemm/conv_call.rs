@@ -424,32 +424,7 @@ mod tests {
     #[test]
     fn direct_sums_are_the_gemms() {
         let mut rng = SplitMix64::new(43);
-        let two_d = |nhwc,
-                     images,
-                     multiplier: usize,
-                     input: [usize; 2],
-                     kernel: [usize; 2],
-                     strides: [usize; 2],
-                     dilations: [usize; 2],
-                     pads: [usize; 2]| TestConv {
-            nhwc,
-            images,
-            channels: 3,
-            groups: 3,
-            out_channels: 3 * multiplier,
-            input: input.to_vec(),
-            kernel: kernel.to_vec(),
-            strides: strides.to_vec(),
-            dilations: dilations.to_vec(),
-            pads: pads.to_vec(),
-        };
-        let geometries = [
-            two_d(false, 1, 1, [9, 7], [3, 3], [1, 1], [1, 1], [1, 1]),
-            two_d(false, 2, 1, [10, 9], [3, 3], [2, 2], [1, 1], [1, 1]),
-            two_d(true, 2, 2, [8, 11], [3, 5], [1, 2], [2, 1], [2, 2]),
-            two_d(false, 1, 1, [5, 5], [5, 5], [1, 1], [1, 1], [0, 0]),
-            two_d(true, 1, 1, [12, 6], [1, 3], [3, 1], [1, 2], [0, 3]),
-        ];
+        let geometries = TestConv::depthwise_cases();
         // A made-up codebook whose sums pass 2^24 (and wrap past 2^31):
         // the i32 routine's.
         let dsp = Codebook::named("mac_dsp").unwrap();
