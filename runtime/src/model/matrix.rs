@@ -57,7 +57,8 @@ pub trait MatrixArithmetic: std::fmt::Debug + Send + Sync {
         false
     }
     /// One call on `runner`: M x N real outputs, `bias` (one per column)
-    /// added.
+    /// added, as `rows` asks.
+    #[allow(clippy::too_many_arguments)]
     fn call(
         &self,
         runner: &mut dyn JobRunner,
@@ -66,7 +67,25 @@ pub trait MatrixArithmetic: std::fmt::Debug + Send + Sync {
         weights: &dyn MatrixWeights,
         bias: &[f64],
         mkn: [usize; 3],
-    ) -> TractResult<Vec<f64>>;
+        rows: RowType,
+    ) -> TractResult<CallRows>;
+}
+
+/// The element type a call's results come back in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowType {
+    F64,
+    /// For a node whose result is f32 and that adds nothing more on the
+    /// host: each value computed in f64 and rounded once, as the f32
+    /// tensor would round it, without an f64 buffer in between.
+    F32,
+}
+
+/// One call's M x N results (see [`RowType`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallRows {
+    F64(Vec<f64>),
+    F32(Vec<f32>),
 }
 
 /// Weights in an engine's format, prepared once per layer when constant.
@@ -630,6 +649,8 @@ impl MatrixLowering {
                 ),
             },
         };
+        // A deconvolution sums its taps in f64 before it rounds.
+        let row_type = if deconv { RowType::F64 } else { T::ROWS };
         for (call, pw) in weights.iter().enumerate() {
             let bias = if deconv { &no_bias } else { &pw.bias };
             let a = acts.call(call);
@@ -640,19 +661,26 @@ impl MatrixLowering {
                 pw.weights.as_ref(),
                 bias,
                 [m, k, n],
+                row_type,
             )?;
+            if let Site::Deconv(d) = &self.site {
+                let CallRows::F64(rows) = rows else {
+                    bail!("{}: a deconvolution's call came back in f32", self.name);
+                };
+                d.col2im(&rows, call, &mut deconv_y);
+                continue;
+            }
+            let rows = T::from_rows(rows);
             match &self.site {
                 Site::Conv(c) => scatter_conv(c, call, &rows, &mut y),
-                Site::Deconv(d) => d.col2im(&rows, call, &mut deconv_y),
                 // One call fills the whole output: take it as it is.
-                Site::EinSum(_) if call == 0 && rows.len() == out_len => {
-                    class_order = T::from_f64_vec(rows)
-                }
+                Site::EinSum(_) if call == 0 && rows.len() == out_len => class_order = rows,
                 Site::EinSum(_) => {
                     class_order.reserve_exact(out_len - class_order.len());
                     debug_assert_eq!(class_order.len(), call * m * n);
-                    class_order.extend(rows.iter().map(|&v| T::from_f64(v)))
+                    class_order.extend(rows)
                 }
+                Site::Deconv(_) => unreachable!("taken above"),
             }
         }
         match &self.site {
@@ -671,27 +699,38 @@ impl MatrixLowering {
 
 /// The element type of a lowered node's result (see [`NodeValues`]).
 trait Real: Copy + Default + 'static {
-    fn from_f64(v: f64) -> Self;
+    /// The type calls return their results in for this result type.
+    const ROWS: RowType;
     /// Moved when `Self` is f64, converted otherwise.
     fn from_f64_vec(v: Vec<f64>) -> Vec<Self>;
+    /// A call's results as `Self`: moved when they already are.
+    fn from_rows(rows: CallRows) -> Vec<Self>;
 }
 
 impl Real for f64 {
-    fn from_f64(v: f64) -> Self {
-        v
-    }
+    const ROWS: RowType = RowType::F64;
     fn from_f64_vec(v: Vec<f64>) -> Vec<Self> {
         v
+    }
+    fn from_rows(rows: CallRows) -> Vec<Self> {
+        match rows {
+            CallRows::F64(v) => v,
+            CallRows::F32(v) => v.into_iter().map(f64::from).collect(),
+        }
     }
 }
 
 impl Real for f32 {
+    const ROWS: RowType = RowType::F32;
     /// Rounded once, as the f32 tensor would round the f64 value.
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
     fn from_f64_vec(v: Vec<f64>) -> Vec<Self> {
         v.iter().map(|&x| x as f32).collect()
+    }
+    fn from_rows(rows: CallRows) -> Vec<Self> {
+        match rows {
+            CallRows::F64(v) => Self::from_f64_vec(v),
+            CallRows::F32(v) => v,
+        }
     }
 }
 
@@ -714,7 +753,7 @@ impl Lowering for MatrixLowering {
 /// output tensor. Channels-last is a row copy per position; channels-first
 /// is a transpose, done in blocks of positions so that both the reads (a
 /// block's rows) and the writes (a channel's run of positions) stay close.
-fn scatter_conv<T: Real>(c: &ConvSite, call: usize, rows: &[f64], y: &mut [T]) {
+fn scatter_conv<T: Copy>(c: &ConvSite, call: usize, rows: &[T], y: &mut [T]) {
     let n = c.n();
     let outs: usize = c.out_spatial.iter().product();
     const BLOCK: usize = 64;
@@ -722,18 +761,14 @@ fn scatter_conv<T: Real>(c: &ConvSite, call: usize, rows: &[f64], y: &mut [T]) {
         if c.nhwc {
             for (o, values) in block.chunks_exact(n).enumerate() {
                 let first = c.output_index_at(img, o, call * n);
-                for (dst, &v) in y[first..first + n].iter_mut().zip(values) {
-                    *dst = T::from_f64(v);
-                }
+                y[first..first + n].copy_from_slice(values);
             }
             continue;
         }
         if n == 1 {
             // One channel (a depthwise call's): a contiguous run of y.
             let first = c.output_index_at(img, 0, call);
-            for (dst, &v) in y[first..first + outs].iter_mut().zip(block) {
-                *dst = T::from_f64(v);
-            }
+            y[first..first + outs].copy_from_slice(block);
             continue;
         }
         for o0 in (0..outs).step_by(BLOCK) {
@@ -741,7 +776,7 @@ fn scatter_conv<T: Real>(c: &ConvSite, call: usize, rows: &[f64], y: &mut [T]) {
             for col in 0..n {
                 let first = c.output_index_at(img, o0, call * n + col);
                 for (dst, o) in y[first..first + (o1 - o0)].iter_mut().zip(o0..o1) {
-                    *dst = T::from_f64(block[o * n + col]);
+                    *dst = block[o * n + col];
                 }
             }
         }

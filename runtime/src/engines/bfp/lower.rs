@@ -12,7 +12,9 @@ use super::job::MatmulProblem;
 use super::{BfpFormat, BfpMatrix, ElementKind};
 use crate::backend::BackendError;
 use crate::model::lower::JobRunner;
-use crate::model::matrix::{real_weights, MatrixActs, MatrixArithmetic, MatrixWeights};
+use crate::model::matrix::{
+    real_weights, CallRows, MatrixActs, MatrixArithmetic, MatrixWeights, RowType,
+};
 
 /// A BFP design's arithmetic: its weight format.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +67,8 @@ impl MatrixArithmetic for BfpArithmetic {
         weights: &dyn MatrixWeights,
         bias: &[f64],
         [m, k, n]: [usize; 3],
-    ) -> TractResult<Vec<f64>> {
+        rows: RowType,
+    ) -> TractResult<CallRows> {
         let Some(w) = weights.as_any().downcast_ref::<BfpMatrix>() else {
             anyhow::bail!("weights prepared for another engine reached the BFP engine");
         };
@@ -85,23 +88,26 @@ impl MatrixArithmetic for BfpArithmetic {
             _ => anyhow::bail!("the BFP engine takes real activations"),
         }
         .into_float("BFP MatMul")?;
-        Ok(add_bias(&out, bias, n))
+        Ok(match rows {
+            RowType::F64 => CallRows::F64(add_bias(&out, bias, n, |v| v)),
+            RowType::F32 => CallRows::F32(add_bias(&out, bias, n, |v| v as f32)),
+        })
     }
 }
 
-/// `out` (rows of `n`) to f64 with `bias[j]` added to column `j`; one
-/// flat pass for a single column (a depthwise call's), whose rows would
-/// each be a loop of one.
-fn add_bias(out: &[f32], bias: &[f64], n: usize) -> Vec<f64> {
+/// `out` (rows of `n`) with `bias[j]` added to column `j` in f64, each
+/// value then through `to`; one flat pass for a single column (a depthwise
+/// call's), whose rows would each be a loop of one.
+fn add_bias<T>(out: &[f32], bias: &[f64], n: usize, to: impl Fn(f64) -> T) -> Vec<T> {
     if n == 1 {
         let b = bias[0];
-        return out.iter().map(|&v| f64::from(v) + b).collect();
+        return out.iter().map(|&v| to(f64::from(v) + b)).collect();
     }
     // Sized up front: a flat_map's collect cannot know its length and
     // grows (and copies) its buffer as it goes.
     let mut with_bias = Vec::with_capacity(out.len());
     for row in out.chunks_exact(n) {
-        with_bias.extend(row.iter().zip(bias).map(|(&v, b)| f64::from(v) + b));
+        with_bias.extend(row.iter().zip(bias).map(|(&v, b)| to(f64::from(v) + b)));
     }
     with_bias
 }

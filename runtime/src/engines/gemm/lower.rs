@@ -13,7 +13,9 @@ use super::{ChannelParams, GemmProblem, OutputMode, WeightCodes};
 use crate::backend::BackendError;
 use crate::formats::{quantise_rows, Codebook, ScaleRule};
 use crate::model::lower::JobRunner;
-use crate::model::matrix::{real_weights, MatrixActs, MatrixArithmetic, MatrixWeights};
+use crate::model::matrix::{
+    real_weights, CallRows, MatrixActs, MatrixArithmetic, MatrixWeights, RowType,
+};
 
 /// A GEMM design's arithmetic: its PE's codebook.
 #[derive(Debug, Clone)]
@@ -142,7 +144,8 @@ impl MatrixArithmetic for GemmArithmetic {
         weights: &dyn MatrixWeights,
         bias: &[f64],
         [m, k, n]: [usize; 3],
-    ) -> TractResult<Vec<f64>> {
+        rows: RowType,
+    ) -> TractResult<CallRows> {
         let Some(w) = weights.as_any().downcast_ref::<GemmWeights>() else {
             anyhow::bail!("weights prepared for another engine reached the GEMM engine");
         };
@@ -181,6 +184,7 @@ impl MatrixArithmetic for GemmArithmetic {
                     &w.zero_points,
                     &w.scales,
                     &residual,
+                    rows,
                 ))
             }
             MatrixActs::Int { q, .. } => {
@@ -204,6 +208,7 @@ impl MatrixArithmetic for GemmArithmetic {
                     &w.zero_points,
                     &w.scales,
                     &residual,
+                    rows,
                 ))
             }
             MatrixActs::Real(_) | MatrixActs::RealPlanes { .. } => unreachable!("refused above"),
@@ -234,6 +239,7 @@ fn bias_in_accumulator_units(bias: &[f64], sa: f64, sw: &[f64]) -> (Vec<ChannelP
 /// An int32 GEMM's accumulators (M x N) as real values: `(acc - w_zp[n] *
 /// rowsum(a - za)[m]) * sa * sw[n] + residual[n]`. `a` (with its K) is
 /// needed only when some weight zero point is not 0.
+#[allow(clippy::too_many_arguments)]
 fn dequantise(
     acc: &[i32],
     a: Option<(&[i8], usize)>,
@@ -242,7 +248,29 @@ fn dequantise(
     w_zp: &[i32],
     sw: &[f64],
     residual: &[f64],
-) -> Vec<f64> {
+    rows: RowType,
+) -> CallRows {
+    match rows {
+        RowType::F64 => CallRows::F64(dequantise_as(acc, a, za, sa, w_zp, sw, residual, |v| v)),
+        RowType::F32 => CallRows::F32(dequantise_as(acc, a, za, sa, w_zp, sw, residual, |v| {
+            v as f32
+        })),
+    }
+}
+
+/// [`dequantise`] with each f64 value through `to`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn dequantise_as<T>(
+    acc: &[i32],
+    a: Option<(&[i8], usize)>,
+    za: i8,
+    sa: f64,
+    w_zp: &[i32],
+    sw: &[f64],
+    residual: &[f64],
+    to: impl Fn(f64) -> T,
+) -> Vec<T> {
     let n = sw.len();
     // Filled row by row as it is computed: no zeroing pass first.
     let mut out = Vec::with_capacity(acc.len());
@@ -253,7 +281,7 @@ fn dequantise(
         // one-element rows.
         if n == 1 {
             let (s, r) = (sw[0], residual[0]);
-            out.extend(acc.iter().map(|&acc| f64::from(acc) * sa * s + r));
+            out.extend(acc.iter().map(|&acc| to(f64::from(acc) * sa * s + r)));
             return out;
         }
         for acc_row in acc.chunks_exact(n) {
@@ -262,7 +290,7 @@ fn dequantise(
                     .iter()
                     .zip(sw)
                     .zip(residual)
-                    .map(|((&acc, &s), &r)| f64::from(acc) * sa * s + r),
+                    .map(|((&acc, &s), &r)| to(f64::from(acc) * sa * s + r)),
             );
         }
         return out;
@@ -272,7 +300,7 @@ fn dequantise(
         out.extend(acc_row.iter().zip(w_zp).zip(sw).zip(residual).map(
             |(((&acc, &zp), &s), &r)| {
                 let exact = i64::from(acc) - i64::from(zp) * rowsum;
-                exact as f64 * sa * s + r
+                to(exact as f64 * sa * s + r)
             },
         ));
     }
