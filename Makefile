@@ -207,9 +207,9 @@ bench-real: build bench-models
 	$(PYENV)/bin/pip install --quiet --disable-pip-version-check onnxruntime \
 	  || echo "bench-real: onnxruntime did not install; its column is left out"
 	$(KILN) bench model $(BENCH_MODELS)/mobilenet-224/model.onnx --inputs $(BENCH_MODELS)/mobilenet-224/inputs-2.npy \
-	  --rounds 3 --design gemm-mac-dsp-8x8 --design gemm-pot-8x8 --design bfp-mxint8 --json > $(BENCH_OUT)/mobilenet.json
+	  --rounds 6 --design gemm-mac-dsp-8x8 --design gemm-pot-8x8 --design bfp-mxint8 --json > $(BENCH_OUT)/mobilenet.json
 	$(KILN) bench model $(BENCH_MODELS)/transformer-svtr/model.onnx --inputs $(BENCH_MODELS)/transformer-svtr/inputs-4.npy \
-	  --rounds 3 --design gemm-mac-dsp-8x8 --design gemm-pot-8x8 --design bfp-mxint8 --json > $(BENCH_OUT)/transformer.json
+	  --rounds 6 --design gemm-mac-dsp-8x8 --design gemm-pot-8x8 --design bfp-mxint8 --json > $(BENCH_OUT)/transformer.json
 	-$(PYENV)/bin/python tests/bench/ort.py $(BENCH_MODELS)/mobilenet-224/model.onnx $(BENCH_MODELS)/mobilenet-224/inputs-2.npy 3 > $(BENCH_OUT)/mobilenet-ort.json
 	-$(PYENV)/bin/python tests/bench/ort.py $(BENCH_MODELS)/transformer-svtr/model.onnx $(BENCH_MODELS)/transformer-svtr/inputs-4.npy 3 > $(BENCH_OUT)/transformer-ort.json
 	$(KILN) gemm --design gemm-pot-8x8 --m 256 --n 512 --k 1024 --json > $(BENCH_OUT)/sim-gemm.json

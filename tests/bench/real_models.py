@@ -43,7 +43,7 @@ def section(bench):
         ort = load(os.path.join(bench, f"{key}-ort.json"))
         out.append(f"### {title}")
         out.append("")
-        out.append(f"    kiln bench model {args} --rounds 3 --design gemm-mac-dsp-8x8 --design gemm-pot-8x8 --design bfp-mxint8 --json")
+        out.append(f"    kiln bench model {args} --rounds {t['rounds']} --design gemm-mac-dsp-8x8 --design gemm-pot-8x8 --design bfp-mxint8 --json")
         out.append("")
         out.append(f"{t['macs_per_inference'] / 1e6:.1f} M MACs per inference, {t['inputs']} inputs, best of {t['rounds']} passes.")
         out.append("")
