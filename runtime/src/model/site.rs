@@ -253,6 +253,21 @@ impl PlaneGeometry {
     }
 }
 
+/// Why a call that reads a convolution's input planes directly does not fit
+/// its site ([`ConvSite::check_plane_call`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaneCallMismatch {
+    /// Not one input channel per group, or no such group.
+    Groups,
+    /// The input holds `len` values, not `planes` (images x channels) of
+    /// `spatial` positions.
+    Input {
+        len: usize,
+        planes: usize,
+        spatial: usize,
+    },
+}
+
 /// A padded plane split by column into one plane per phase of the column
 /// stride (column `c` goes to phase `c % stride`, at column `c / stride`),
 /// so that every tap reads consecutive values for consecutive outputs:
@@ -353,6 +368,29 @@ impl ConvSite {
             .map(|r| r.map_or(PADDING, |p| p as u32))
             .collect();
         self
+    }
+
+    /// Checks a call that reads the input planes of group `group` directly
+    /// (a depthwise convolution's, see the engines' `ConvCall`s) from an
+    /// input of `input_len` values.
+    pub fn check_plane_call(
+        &self,
+        group: usize,
+        input_len: usize,
+    ) -> Result<(), PlaneCallMismatch> {
+        if self.channels != self.groups || group >= self.groups {
+            return Err(PlaneCallMismatch::Groups);
+        }
+        let spatial: usize = self.in_spatial.iter().product();
+        let planes = self.images * self.channels;
+        if input_len != planes * spatial {
+            return Err(PlaneCallMismatch::Input {
+                len: input_len,
+                planes,
+                spatial,
+            });
+        }
+        Ok(())
     }
 
     /// Where channel `ch` of image `img` sits in the input: position `p`

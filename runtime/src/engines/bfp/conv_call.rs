@@ -40,7 +40,7 @@ use super::matrix::{all_finite, quantise_block};
 use super::{e_off, golden_matmul, BfpError, BfpFormat, BfpMatrix, ElementKind, GUARD_BITS};
 use crate::backend::BackendError;
 use crate::engines::{DeviceImage, Job, Output, Signature};
-use crate::model::site::ConvSite;
+use crate::model::site::{ConvSite, PlaneCallMismatch};
 
 /// Group `group` of the convolution `site` on the f32 activations `x` (the
 /// whole layer input), with weights `w` (N x K, K the kernel's taps).
@@ -64,24 +64,25 @@ impl ConvCall {
         w: BfpMatrix,
     ) -> Result<Self, BfpError> {
         let (n, k) = (site.n(), site.k());
-        if site.channels != site.groups || group >= site.groups {
-            return Err(BfpError::ConvGroups {
-                channels: site.channels,
-                groups: site.groups,
-                group,
-            });
-        }
-        let spatial: usize = site.in_spatial.iter().product();
-        let planes = site.images * site.channels;
-        if x.len() != planes * spatial {
-            return Err(BfpError::Length {
-                what: "a convolution's input",
-                len: x.len(),
-                rows: planes,
-                per_row: spatial,
-                expected: (planes * spatial).to_string(),
-            });
-        }
+        site.check_plane_call(group, x.len())
+            .map_err(|mismatch| match mismatch {
+                PlaneCallMismatch::Groups => BfpError::ConvGroups {
+                    channels: site.channels,
+                    groups: site.groups,
+                    group,
+                },
+                PlaneCallMismatch::Input {
+                    len,
+                    planes,
+                    spatial,
+                } => BfpError::Length {
+                    what: "a convolution's input",
+                    len,
+                    rows: planes,
+                    per_row: spatial,
+                    expected: (planes * spatial).to_string(),
+                },
+            })?;
         if (w.rows(), w.k()) != (n, k) {
             return Err(BfpError::Length {
                 what: "the convolution's weights",

@@ -29,7 +29,7 @@ use crate::backend::BackendError;
 use crate::engines::{DeviceImage, Job, Output, Signature};
 use crate::formats::requant::{ChannelParams, OutputMode};
 use crate::formats::Codebook;
-use crate::model::site::{ConvSite, PlaneGeometry, TapLayout};
+use crate::model::site::{ConvSite, PlaneCallMismatch, PlaneGeometry, TapLayout};
 
 /// Group `group` of the convolution `site` on the int8 activations `x`
 /// (the whole layer input), with weights `b` (N x K codes, K the kernel's
@@ -59,25 +59,26 @@ impl ConvCall {
         act_zero_point: i8,
         output: OutputMode,
     ) -> Result<Self, GemmError> {
-        if site.channels != site.groups || group >= site.groups {
-            return Err(GemmError::ConvGroups {
-                channels: site.channels,
-                groups: site.groups,
-                group,
-            });
-        }
-        let spatial: usize = site.in_spatial.iter().product();
-        let planes = site.images * site.channels;
-        if x.len() != planes * spatial {
-            return Err(GemmError::Length {
-                operand: "A (a convolution's input)",
-                shape: "images x channels by positions",
-                len: x.len(),
-                rows: planes,
-                cols: spatial,
-                expected: (planes * spatial).to_string(),
-            });
-        }
+        site.check_plane_call(group, x.len())
+            .map_err(|mismatch| match mismatch {
+                PlaneCallMismatch::Groups => GemmError::ConvGroups {
+                    channels: site.channels,
+                    groups: site.groups,
+                    group,
+                },
+                PlaneCallMismatch::Input {
+                    len,
+                    planes,
+                    spatial,
+                } => GemmError::Length {
+                    operand: "A (a convolution's input)",
+                    shape: "images x channels by positions",
+                    len,
+                    rows: planes,
+                    cols: spatial,
+                    expected: (planes * spatial).to_string(),
+                },
+            })?;
         Ok(Self {
             x,
             site,

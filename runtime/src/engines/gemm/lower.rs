@@ -176,16 +176,15 @@ impl MatrixArithmetic for GemmArithmetic {
                     OutputMode::Int32,
                 )?;
                 let acc = runner.run(layer, &job)?.into_int("GEMM")?;
-                Ok(dequantise(
-                    &acc,
-                    None,
+                let dequantise = Dequantise {
+                    a: None,
                     za,
                     sa,
-                    &w.zero_points,
-                    &w.scales,
-                    &residual,
-                    rows,
-                ))
+                    w_zp: &w.zero_points,
+                    sw: &w.scales,
+                    residual: &residual,
+                };
+                Ok(dequantise.rows(&acc, rows))
             }
             MatrixActs::Int { q, .. } => {
                 let problem = GemmProblem {
@@ -199,17 +198,15 @@ impl MatrixArithmetic for GemmArithmetic {
                     output: OutputMode::Int32,
                 };
                 let acc = runner.run(layer, &problem)?.into_int("GEMM")?;
-                let a = Some((&problem.a[..], k));
-                Ok(dequantise(
-                    &acc,
-                    a,
+                let dequantise = Dequantise {
+                    a: Some((&problem.a[..], k)),
                     za,
                     sa,
-                    &w.zero_points,
-                    &w.scales,
-                    &residual,
-                    rows,
-                ))
+                    w_zp: &w.zero_points,
+                    sw: &w.scales,
+                    residual: &residual,
+                };
+                Ok(dequantise.rows(&acc, rows))
             }
             MatrixActs::Real(_) | MatrixActs::RealPlanes { .. } => unreachable!("refused above"),
         }
@@ -236,75 +233,74 @@ fn bias_in_accumulator_units(bias: &[f64], sa: f64, sw: &[f64]) -> (Vec<ChannelP
         .unzip()
 }
 
-/// An int32 GEMM's accumulators (M x N) as real values: `(acc - w_zp[n] *
-/// rowsum(a - za)[m]) * sa * sw[n] + residual[n]`. `a` (with its K) is
-/// needed only when some weight zero point is not 0.
-#[allow(clippy::too_many_arguments)]
-fn dequantise(
-    acc: &[i32],
-    a: Option<(&[i8], usize)>,
+/// How an int32 GEMM's accumulators (M x N) become real values: `(acc -
+/// w_zp[n] * rowsum(a - za)[m]) * sa * sw[n] + residual[n]`. `a` (with its
+/// K) is needed only when some weight zero point is not 0.
+struct Dequantise<'a> {
+    a: Option<(&'a [i8], usize)>,
     za: i8,
     sa: f64,
-    w_zp: &[i32],
-    sw: &[f64],
-    residual: &[f64],
-    rows: RowType,
-) -> CallRows {
-    match rows {
-        RowType::F64 => CallRows::F64(dequantise_as(acc, a, za, sa, w_zp, sw, residual, |v| v)),
-        RowType::F32 => CallRows::F32(dequantise_as(acc, a, za, sa, w_zp, sw, residual, |v| {
-            v as f32
-        })),
-    }
+    w_zp: &'a [i32],
+    sw: &'a [f64],
+    residual: &'a [f64],
 }
 
-/// [`dequantise`] with each f64 value through `to`.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn dequantise_as<T>(
-    acc: &[i32],
-    a: Option<(&[i8], usize)>,
-    za: i8,
-    sa: f64,
-    w_zp: &[i32],
-    sw: &[f64],
-    residual: &[f64],
-    to: impl Fn(f64) -> T,
-) -> Vec<T> {
-    let n = sw.len();
-    // Filled row by row as it is computed: no zeroing pass first.
-    let mut out = Vec::with_capacity(acc.len());
-    let Some((a, k)) = a.filter(|_| w_zp.iter().any(|&z| z != 0)) else {
-        // The accumulator is the exact sum: an i32 to f64 conversion, which
-        // vectorises where the i64 one below does not; a depthwise call's
-        // one channel over the whole output at once, not in thousands of
-        // one-element rows.
-        if n == 1 {
-            let (s, r) = (sw[0], residual[0]);
-            out.extend(acc.iter().map(|&acc| to(f64::from(acc) * sa * s + r)));
-            return out;
+impl Dequantise<'_> {
+    /// The real values in `rows`' type, each computed in f64 and rounded
+    /// once when that type is f32.
+    fn rows(&self, acc: &[i32], rows: RowType) -> CallRows {
+        match rows {
+            RowType::F64 => CallRows::F64(self.values(acc, |v| v)),
+            RowType::F32 => CallRows::F32(self.values(acc, |v| v as f32)),
         }
-        for acc_row in acc.chunks_exact(n) {
-            out.extend(
-                acc_row
-                    .iter()
-                    .zip(sw)
-                    .zip(residual)
-                    .map(|((&acc, &s), &r)| to(f64::from(acc) * sa * s + r)),
-            );
-        }
-        return out;
-    };
-    for (row, acc_row) in a.chunks_exact(k).zip(acc.chunks_exact(n)) {
-        let rowsum: i64 = row.iter().map(|&x| i64::from(x) - i64::from(za)).sum();
-        out.extend(acc_row.iter().zip(w_zp).zip(sw).zip(residual).map(
-            |(((&acc, &zp), &s), &r)| {
-                let exact = i64::from(acc) - i64::from(zp) * rowsum;
-                to(exact as f64 * sa * s + r)
-            },
-        ));
     }
-    out
+
+    /// Each real value, in f64, through `to`.
+    #[inline(always)]
+    fn values<T>(&self, acc: &[i32], to: impl Fn(f64) -> T) -> Vec<T> {
+        let Dequantise {
+            a,
+            za,
+            sa,
+            w_zp,
+            sw,
+            residual,
+        } = *self;
+        let n = sw.len();
+        // Filled row by row as it is computed: no zeroing pass first.
+        let mut out = Vec::with_capacity(acc.len());
+        let Some((a, k)) = a.filter(|_| w_zp.iter().any(|&z| z != 0)) else {
+            // The accumulator is the exact sum: an i32 to f64 conversion, which
+            // vectorises where the i64 one below does not; a depthwise call's
+            // one channel over the whole output at once, not in thousands of
+            // one-element rows.
+            if n == 1 {
+                let (s, r) = (sw[0], residual[0]);
+                out.extend(acc.iter().map(|&acc| to(f64::from(acc) * sa * s + r)));
+                return out;
+            }
+            for acc_row in acc.chunks_exact(n) {
+                out.extend(
+                    acc_row
+                        .iter()
+                        .zip(sw)
+                        .zip(residual)
+                        .map(|((&acc, &s), &r)| to(f64::from(acc) * sa * s + r)),
+                );
+            }
+            return out;
+        };
+        for (row, acc_row) in a.chunks_exact(k).zip(acc.chunks_exact(n)) {
+            let rowsum: i64 = row.iter().map(|&x| i64::from(x) - i64::from(za)).sum();
+            out.extend(acc_row.iter().zip(w_zp).zip(sw).zip(residual).map(
+                |(((&acc, &zp), &s), &r)| {
+                    let exact = i64::from(acc) - i64::from(zp) * rowsum;
+                    to(exact as f64 * sa * s + r)
+                },
+            ));
+        }
+        out
+    }
 }
 
 /// Codes for `w` when the codebook holds every value, directly or after a
