@@ -68,10 +68,10 @@ pub trait MatrixArithmetic: std::fmt::Debug + Send + Sync {
         bias: &[f64],
         mkn: [usize; 3],
         rows: RowType,
-    ) -> TractResult<CallRows>;
+    ) -> TractResult<NodeValues>;
 }
 
-/// The element type a call's results come back in.
+/// The element type a call's results come back in, as [`NodeValues`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowType {
     F64,
@@ -79,13 +79,6 @@ pub enum RowType {
     /// host: each value computed in f64 and rounded once, as the f32
     /// tensor would round it, without an f64 buffer in between.
     F32,
-}
-
-/// One call's M x N results (see [`RowType`]).
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallRows {
-    F64(Vec<f64>),
-    F32(Vec<f32>),
 }
 
 /// Weights in an engine's format, prepared once per layer when constant.
@@ -602,21 +595,25 @@ impl MatrixLowering {
         // Every call's A, gathered once (an EinSum's activation is permuted
         // once for all its batch matrices), or left as planes for an engine
         // that reads a depthwise convolution's input directly.
+        let planes = match &self.site {
+            Site::Conv(c) if c.channels == c.groups && self.arithmetic.reads_conv_planes() => {
+                Some(c.clone())
+            }
+            _ => None,
+        };
         let mut acts = match act {
             ActValues::Int {
                 q,
                 zero_point,
                 scale,
-            } => match &self.site {
-                Site::Conv(c) if c.channels == c.groups && self.arithmetic.reads_conv_planes() => {
-                    CallActs::Planes {
-                        x: Arc::new(q),
-                        site: c.clone(),
-                        zero_point,
-                        scale,
-                    }
-                }
-                _ => CallActs::Int {
+            } => match planes {
+                Some(site) => CallActs::Planes {
+                    x: Arc::new(q),
+                    site,
+                    zero_point,
+                    scale,
+                },
+                None => CallActs::Int {
                     each: self
                         .per_call(
                             &q,
@@ -630,14 +627,12 @@ impl MatrixLowering {
                     scale,
                 },
             },
-            ActValues::Real(x) => match &self.site {
-                Site::Conv(c) if c.channels == c.groups && self.arithmetic.reads_conv_planes() => {
-                    CallActs::RealPlanes {
-                        x: Arc::new(x),
-                        site: c.clone(),
-                    }
-                }
-                _ => CallActs::Real(
+            ActValues::Real(x) => match planes {
+                Some(site) => CallActs::RealPlanes {
+                    x: Arc::new(x),
+                    site,
+                },
+                None => CallActs::Real(
                     self.per_call(
                         &x,
                         &x_shape,
@@ -664,13 +659,13 @@ impl MatrixLowering {
                 row_type,
             )?;
             if let Site::Deconv(d) = &self.site {
-                let CallRows::F64(rows) = rows else {
+                let NodeValues::F64(rows) = rows else {
                     bail!("{}: a deconvolution's call came back in f32", self.name);
                 };
                 d.col2im(&rows, call, &mut deconv_y);
                 continue;
             }
-            let rows = T::from_rows(rows);
+            let rows = T::from_values(rows);
             match &self.site {
                 Site::Conv(c) => scatter_conv(c, call, &rows, &mut y),
                 // One call fills the whole output: take it as it is.
@@ -689,7 +684,7 @@ impl MatrixLowering {
                 // Once per output channel, after every tap has been summed.
                 let bias: Vec<f64> = weights.iter().flat_map(|pw| pw.bias.clone()).collect();
                 d.add_bias(&bias, &mut deconv_y);
-                y = T::from_f64_vec(deconv_y);
+                y = T::from_values(NodeValues::F64(deconv_y));
             }
             Site::Conv(_) => {}
         }
@@ -701,35 +696,27 @@ impl MatrixLowering {
 trait Real: Copy + Default + 'static {
     /// The type calls return their results in for this result type.
     const ROWS: RowType;
-    /// Moved when `Self` is f64, converted otherwise.
-    fn from_f64_vec(v: Vec<f64>) -> Vec<Self>;
-    /// A call's results as `Self`: moved when they already are.
-    fn from_rows(rows: CallRows) -> Vec<Self>;
+    /// Values as `Self`: moved when they already are, else converted (to
+    /// f32, rounded once, as the f32 tensor would round the f64 value).
+    fn from_values(values: NodeValues) -> Vec<Self>;
 }
 
 impl Real for f64 {
     const ROWS: RowType = RowType::F64;
-    fn from_f64_vec(v: Vec<f64>) -> Vec<Self> {
-        v
-    }
-    fn from_rows(rows: CallRows) -> Vec<Self> {
-        match rows {
-            CallRows::F64(v) => v,
-            CallRows::F32(v) => v.into_iter().map(f64::from).collect(),
+    fn from_values(values: NodeValues) -> Vec<Self> {
+        match values {
+            NodeValues::F64(v) => v,
+            NodeValues::F32(v) => v.into_iter().map(f64::from).collect(),
         }
     }
 }
 
 impl Real for f32 {
     const ROWS: RowType = RowType::F32;
-    /// Rounded once, as the f32 tensor would round the f64 value.
-    fn from_f64_vec(v: Vec<f64>) -> Vec<Self> {
-        v.iter().map(|&x| x as f32).collect()
-    }
-    fn from_rows(rows: CallRows) -> Vec<Self> {
-        match rows {
-            CallRows::F64(v) => Self::from_f64_vec(v),
-            CallRows::F32(v) => v,
+    fn from_values(values: NodeValues) -> Vec<Self> {
+        match values {
+            NodeValues::F64(v) => v.iter().map(|&x| x as f32).collect(),
+            NodeValues::F32(v) => v,
         }
     }
 }

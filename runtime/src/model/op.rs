@@ -88,7 +88,7 @@ impl KilnOp {
                 NodeValues::F32(v) => v,
                 NodeValues::F64(y) => y.iter().map(|&v| v as f32).collect(),
             };
-            // The vector becomes the tensor's storage: no copy.
+            // tract copies the vector into its own aligned storage.
             let t = tract_ndarray::ArrayD::from_shape_vec(shape, v)?.into_tensor();
             return Ok(if dt == DatumType::F32 {
                 t

@@ -45,9 +45,9 @@ impl ActQuant {
     }
 }
 
-/// [`ActQuant::quantise_all`]'s loop, compiled for AVX2 too (8 lanes,
-/// `vroundps` for the truncation; the default x86-64 target has only
-/// SSE2) and picked at run time.
+/// [`ActQuant::quantise_all`]'s loop, compiled for AVX2 and AVX-512 too
+/// (8 and 16 lanes, with a vector rounding instruction for the truncation;
+/// the default x86-64 target has only SSE2) and picked at run time.
 // `max` then `min`, not `clamp`: clamp keeps a NaN, these drop it, which is
 // the point (see below).
 #[allow(clippy::manual_clamp)]

@@ -19,8 +19,8 @@ pub const Q_INPUTS: usize = 9;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Site {
     EinSum(EinSumSite),
-    /// Shared: a call of a convolution may carry its geometry (see
-    /// `MatrixActs::Conv`).
+    /// Shared: a depthwise convolution's calls carry its geometry (see
+    /// `MatrixActs::Planes`).
     Conv(std::sync::Arc<ConvSite>),
     Deconv(DeconvSite),
 }

@@ -11,10 +11,8 @@ use super::conv_call::ConvCall;
 use super::job::MatmulProblem;
 use super::{BfpFormat, BfpMatrix, ElementKind};
 use crate::backend::BackendError;
-use crate::model::lower::JobRunner;
-use crate::model::matrix::{
-    real_weights, CallRows, MatrixActs, MatrixArithmetic, MatrixWeights, RowType,
-};
+use crate::model::lower::{JobRunner, NodeValues};
+use crate::model::matrix::{real_weights, MatrixActs, MatrixArithmetic, MatrixWeights, RowType};
 
 /// A BFP design's arithmetic: its weight format.
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +66,7 @@ impl MatrixArithmetic for BfpArithmetic {
         bias: &[f64],
         [m, k, n]: [usize; 3],
         rows: RowType,
-    ) -> TractResult<CallRows> {
+    ) -> TractResult<NodeValues> {
         let Some(w) = weights.as_any().downcast_ref::<BfpMatrix>() else {
             anyhow::bail!("weights prepared for another engine reached the BFP engine");
         };
@@ -89,8 +87,8 @@ impl MatrixArithmetic for BfpArithmetic {
         }
         .into_float("BFP MatMul")?;
         Ok(match rows {
-            RowType::F64 => CallRows::F64(add_bias(&out, bias, n, |v| v)),
-            RowType::F32 => CallRows::F32(add_bias(&out, bias, n, |v| v as f32)),
+            RowType::F64 => NodeValues::F64(add_bias(&out, bias, n, |v| v)),
+            RowType::F32 => NodeValues::F32(add_bias(&out, bias, n, |v| v as f32)),
         })
     }
 }

@@ -7,13 +7,14 @@
 //! im2col A once, on first use, for the simulator, a board or a replay).
 //! The golden model does not need A: a call's raw sums are the kernel taps
 //! times the input, read straight from a zero-point-padded copy of the
-//! channel's plane, one tap at a time along each output row (which
-//! vectorises). The integers are the same as the GEMM's in any order of
-//! terms (every operation wraps mod 2^32), so the result is the GEMM
-//! golden model's bit for bit; a test holds the two equal over strides,
-//! dilations, padding, layouts, depth multipliers and codebooks. Depthwise
-//! convolutions that are not 2-D (rare) take the gathered
-//! GEMM's golden model.
+//! channel's plane, split by column phase ([`TapLayout`]) so that every tap
+//! reads consecutive values, 16 outputs at a time. The integers are the
+//! same as the GEMM's in any order of terms (every operation wraps mod
+//! 2^32), and in f32 where no partial sum can reach 2^24 ([`TapSums`]), so
+//! the result is the GEMM golden model's bit for bit; a test holds the two
+//! equal over strides, dilations, padding, layouts, depth multipliers and
+//! codebooks, for every routine. Depthwise convolutions that are not 2-D
+//! (rare) take the gathered GEMM's golden model.
 //!
 //! Why: a depthwise call has K = 9, so building A (nine bytes per output)
 //! and packing it for the kernels cost many times its 9 MACs per output;
@@ -140,69 +141,75 @@ impl ConvCall {
         ))
     }
 
-    /// Raw sums, M x N, of a 2-D convolution: per image, the channel's
-    /// plane padded with the zero point (as the im2col pads) and split by
-    /// column phase ([`TapLayout`]), then each output row's taps summed
-    /// with `sums`' routine, in f32 where that is exact (see [`TapSums`]).
+    /// Raw sums, M x N, of a 2-D convolution, the planes padded with the
+    /// zero point (as the im2col pads), with `sums`' routine, in f32 where
+    /// that is exact (see [`TapSums`]).
     fn raw_2d(&self, g: &PlaneGeometry, w: &[i32], sums: TapSums) -> Vec<i32> {
-        let (m, n, k) = self.dims();
-        let outs = g.out[0] * g.out[1];
+        let k = self.site.k();
         let layout = g.tap_layout();
         let largest = w.iter().map(|v| u64::from(v.unsigned_abs())).max();
         // |a| <= 128 (int8 and its zero point): no partial sum reaches 2^24.
         let exact_in_f32 = (k as u64) * 128 * largest.unwrap_or(0) < 1 << 24;
         let sums = if exact_in_f32 { sums } else { TapSums::I32 };
         let za = self.act_zero_point;
+        let width = g.out[1];
+        match sums {
+            TapSums::I32 => self.sum_planes(g, &layout, i32::from(za), w, |values, w_row, acc| {
+                sum_taps_i32(values, &layout, width, w_row, acc)
+            }),
+            TapSums::F32 => {
+                let mut acc_f = vec![0f32; g.out[0] * width];
+                let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+                self.sum_planes(g, &layout, f32::from(za), &wf, |values, w_row, acc| {
+                    sum_taps_f32(values, &layout, width, w_row, &mut acc_f);
+                    // Whole numbers below 2^24: exact as i32.
+                    for (a, &v) in acc.iter_mut().zip(&acc_f) {
+                        *a = v as i32;
+                    }
+                })
+            }
+            #[cfg(target_arch = "x86_64")]
+            TapSums::F32Avx512 => {
+                let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+                self.sum_planes(g, &layout, f32::from(za), &wf, |values, w_row, acc| {
+                    x86::sum_taps(values, &layout, width, w_row, acc)
+                })
+            }
+        }
+    }
+
+    /// Raw sums, M x N: per image, the channel's plane as `T` padded with
+    /// `pad` and arranged by `layout` (with a chunk of slack past its end),
+    /// then `sum(values, w_row, acc)` into each weight row's outputs.
+    fn sum_planes<T: Copy + From<i8>>(
+        &self,
+        g: &PlaneGeometry,
+        layout: &TapLayout,
+        pad: T,
+        w: &[T],
+        mut sum: impl FnMut(&[T], &[T], &mut [i32]),
+    ) -> Vec<i32> {
+        let (m, n, k) = self.dims();
+        let outs = g.out[0] * g.out[1];
         let mut raw = vec![0i32; m * n];
         let mut acc = vec![0i32; outs];
-        // Output o of image img, channel ch, is raw[(img * outs + o) * n + ch].
-        let store = |raw: &mut [i32], acc: &[i32], img: usize, ch: usize| {
-            let image = &mut raw[img * outs * n..(img + 1) * outs * n];
-            if n == 1 {
-                image.copy_from_slice(acc);
-            } else {
-                for (r, &v) in image.iter_mut().skip(ch).step_by(n).zip(acc) {
-                    *r = v;
-                }
-            }
-        };
-        let width = g.out[1];
-        if sums == TapSums::I32 {
-            let (mut plane, mut scratch) = (Vec::new(), Vec::new());
-            for img in 0..self.site.images {
-                let pad = i32::from(za);
-                self.site
-                    .fill_plane(g, &self.x, img, self.group, pad, &mut plane);
-                let values = layout.arrange(&mut plane, &mut scratch, 0, pad);
-                for (ch, w_row) in w.chunks_exact(k).enumerate() {
-                    sum_taps_i32(values, &layout, width, w_row, &mut acc);
-                    store(&mut raw, &acc, img, ch);
-                }
-            }
-            return raw;
-        }
-        let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
         let (mut plane, mut scratch) = (Vec::new(), Vec::new());
-        let mut acc_f = vec![0f32; outs];
         for img in 0..self.site.images {
-            let pad = f32::from(za);
             self.site
                 .fill_plane(g, &self.x, img, self.group, pad, &mut plane);
             // The AVX-512 routine reads whole chunks past a row's end.
             let values = layout.arrange(&mut plane, &mut scratch, CHUNK, pad);
-            for (ch, w_row) in wf.chunks_exact(k).enumerate() {
-                match sums {
-                    #[cfg(target_arch = "x86_64")]
-                    TapSums::F32Avx512 => x86::sum_taps(values, &layout, width, w_row, &mut acc),
-                    _ => {
-                        sum_taps_f32(values, &layout, width, w_row, &mut acc_f);
-                        // Whole numbers below 2^24: exact as i32.
-                        for (a, &v) in acc.iter_mut().zip(&acc_f) {
-                            *a = v as i32;
-                        }
+            for (ch, w_row) in w.chunks_exact(k).enumerate() {
+                sum(values, w_row, &mut acc);
+                // Output o of image img, channel ch, is raw[(img * outs + o) * n + ch].
+                let image = &mut raw[img * outs * n..(img + 1) * outs * n];
+                if n == 1 {
+                    image.copy_from_slice(&acc);
+                } else {
+                    for (r, &v) in image.iter_mut().skip(ch).step_by(n).zip(&acc) {
+                        *r = v;
                     }
                 }
-                store(&mut raw, &acc, img, ch);
             }
         }
         raw
@@ -489,18 +496,7 @@ mod tests {
 
     #[test]
     fn refuses_an_input_of_the_wrong_size() {
-        let g = TestConv {
-            nhwc: false,
-            images: 1,
-            channels: 2,
-            groups: 2,
-            out_channels: 2,
-            input: vec![4, 4],
-            kernel: vec![3, 3],
-            strides: vec![1, 1],
-            dilations: vec![1, 1],
-            pads: vec![1, 1],
-        };
+        let g = TestConv::depthwise(false, 1, 2, 1, &[4, 4], &[3, 3], &[1, 1], &[1, 1], &[1, 1]);
         let err = ConvCall::new(
             Arc::new(vec![0; 31]),
             Arc::new(g.site()),

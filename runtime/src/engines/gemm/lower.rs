@@ -12,10 +12,8 @@ use super::conv_call::ConvCall;
 use super::{ChannelParams, GemmProblem, OutputMode, WeightCodes};
 use crate::backend::BackendError;
 use crate::formats::{quantise_rows, Codebook, ScaleRule};
-use crate::model::lower::JobRunner;
-use crate::model::matrix::{
-    real_weights, CallRows, MatrixActs, MatrixArithmetic, MatrixWeights, RowType,
-};
+use crate::model::lower::{JobRunner, NodeValues};
+use crate::model::matrix::{real_weights, MatrixActs, MatrixArithmetic, MatrixWeights, RowType};
 
 /// A GEMM design's arithmetic: its PE's codebook.
 #[derive(Debug, Clone)]
@@ -145,7 +143,7 @@ impl MatrixArithmetic for GemmArithmetic {
         bias: &[f64],
         [m, k, n]: [usize; 3],
         rows: RowType,
-    ) -> TractResult<CallRows> {
+    ) -> TractResult<NodeValues> {
         let Some(w) = weights.as_any().downcast_ref::<GemmWeights>() else {
             anyhow::bail!("weights prepared for another engine reached the GEMM engine");
         };
@@ -164,7 +162,8 @@ impl MatrixArithmetic for GemmArithmetic {
             }
         };
         let (channels, residual) = bias_in_accumulator_units(bias, sa, &w.scales);
-        match a {
+        // The accumulators, and A's rows when the row sums are needed.
+        let (acc, a_rows) = match a {
             MatrixActs::Planes { x, site, group, .. } => {
                 let job = ConvCall::new(
                     x,
@@ -175,16 +174,7 @@ impl MatrixArithmetic for GemmArithmetic {
                     za,
                     OutputMode::Int32,
                 )?;
-                let acc = runner.run(layer, &job)?.into_int("GEMM")?;
-                let dequantise = Dequantise {
-                    a: None,
-                    za,
-                    sa,
-                    w_zp: &w.zero_points,
-                    sw: &w.scales,
-                    residual: &residual,
-                };
-                Ok(dequantise.rows(&acc, rows))
+                (runner.run(layer, &job)?.into_int("GEMM")?, None)
             }
             MatrixActs::Int { q, .. } => {
                 let problem = GemmProblem {
@@ -198,18 +188,19 @@ impl MatrixArithmetic for GemmArithmetic {
                     output: OutputMode::Int32,
                 };
                 let acc = runner.run(layer, &problem)?.into_int("GEMM")?;
-                let dequantise = Dequantise {
-                    a: Some((&problem.a[..], k)),
-                    za,
-                    sa,
-                    w_zp: &w.zero_points,
-                    sw: &w.scales,
-                    residual: &residual,
-                };
-                Ok(dequantise.rows(&acc, rows))
+                (acc, Some(problem.a))
             }
             MatrixActs::Real(_) | MatrixActs::RealPlanes { .. } => unreachable!("refused above"),
-        }
+        };
+        let dequantise = Dequantise {
+            a: a_rows.as_deref().map(|a| (a, k)),
+            za,
+            sa,
+            w_zp: &w.zero_points,
+            sw: &w.scales,
+            residual: &residual,
+        };
+        Ok(dequantise.rows(&acc, rows))
     }
 }
 
@@ -248,10 +239,10 @@ struct Dequantise<'a> {
 impl Dequantise<'_> {
     /// The real values in `rows`' type, each computed in f64 and rounded
     /// once when that type is f32.
-    fn rows(&self, acc: &[i32], rows: RowType) -> CallRows {
+    fn rows(&self, acc: &[i32], rows: RowType) -> NodeValues {
         match rows {
-            RowType::F64 => CallRows::F64(self.values(acc, |v| v)),
-            RowType::F32 => CallRows::F32(self.values(acc, |v| v as f32)),
+            RowType::F64 => NodeValues::F64(self.values(acc, |v| v)),
+            RowType::F32 => NodeValues::F32(self.values(acc, |v| v as f32)),
         }
     }
 
