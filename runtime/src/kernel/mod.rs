@@ -89,6 +89,47 @@ impl Panels {
         }
     }
 
+    /// Packs the transpose of `x`, which is `k` x `rows` row-major (see
+    /// [`QuadPanels::pack_transposed`]). Equal to [`Panels::pack`] of the
+    /// transposed copy.
+    ///
+    /// # Panics
+    /// If `x` is not `k * rows` long.
+    pub fn pack_transposed(x: &[i8], k: usize, rows: usize) -> Self {
+        assert_eq!(x.len(), k * rows, "a {k} x {rows} operand");
+        let pairs = k.div_ceil(2);
+        let panels = rows.div_ceil(LANES);
+        let mut data = vec![0i16; panels * pairs * 2 * LANES];
+        for (q, panel) in data
+            .chunks_exact_mut((pairs * 2 * LANES).max(1))
+            .enumerate()
+        {
+            let top = q * LANES;
+            let lanes = (rows - top).min(LANES);
+            for (j, group) in panel.chunks_exact_mut(2 * LANES).enumerate() {
+                #[cfg(target_arch = "x86_64")]
+                if lanes == LANES && k - 2 * j >= 2 {
+                    let from = 2 * j * rows + top;
+                    let runs = [0, 1].map(|t| &x[from + t * rows..from + t * rows + LANES]);
+                    x86::widen_interleave2(runs, group.try_into().expect("a group is 32 values"));
+                    continue;
+                }
+                for t in 0..2.min(k - 2 * j) {
+                    let from = (2 * j + t) * rows + top;
+                    for (l, &v) in x[from..from + lanes].iter().enumerate() {
+                        group[2 * l + t] = v.into();
+                    }
+                }
+            }
+        }
+        Self {
+            rows,
+            k,
+            pairs,
+            data,
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.rows
     }
@@ -321,6 +362,33 @@ fn products_portable(b: &Rows<'_>, p: &Panels, out: &mut [i32]) {
 mod x86 {
     use std::arch::x86_64::*;
 
+    /// `out[2l + t] = runs[t][l]` as i16: two runs of 16 bytes widened and
+    /// interleaved, in SSE2 (every x86-64 has it).
+    pub(super) fn widen_interleave2(runs: [&[i8]; 2], out: &mut [i16; 32]) {
+        assert!(runs.iter().all(|r| r.len() == 16), "runs of 16 bytes");
+        // SAFETY: SSE2 is part of x86-64; every load reads one whole run
+        // of 16 bytes (asserted) and every store writes 8 of `out`'s 32.
+        unsafe {
+            let zero = _mm_setzero_si128();
+            // Each byte beside its sign (0 or -1): the i16 it widens to.
+            let widen = |v: __m128i| {
+                let sign = _mm_cmpgt_epi8(zero, v);
+                (_mm_unpacklo_epi8(v, sign), _mm_unpackhi_epi8(v, sign))
+            };
+            let [r0, r1] = runs.map(|r| _mm_loadu_si128(r.as_ptr().cast()));
+            let ((a_lo, a_hi), (b_lo, b_hi)) = (widen(r0), widen(r1));
+            let pairs = [
+                _mm_unpacklo_epi16(a_lo, b_lo),
+                _mm_unpackhi_epi16(a_lo, b_lo),
+                _mm_unpacklo_epi16(a_hi, b_hi),
+                _mm_unpackhi_epi16(a_hi, b_hi),
+            ];
+            for (i, v) in pairs.iter().enumerate() {
+                _mm_storeu_si128(out.as_mut_ptr().add(8 * i).cast(), *v);
+            }
+        }
+    }
+
     use super::{blocked, Panels, Rows, LANES, ROWS};
 
     /// 16 lanes per `vpdpwssd`, 8 rows of `b` per step.
@@ -477,6 +545,22 @@ mod tests {
             for (name, got) in every_kernel(&bb, &pp) {
                 assert_eq!(got, want, "{name} kernel on {rows}x{cols}x{k}");
             }
+        }
+    }
+
+    /// Packing the transpose in place equals packing a transposed copy,
+    /// over partial panels, odd K and both signs.
+    #[test]
+    fn transposed_packs_as_a_transposed_copy_does() {
+        let mut rng = SplitMix64::new(47);
+        for (k, rows) in [(1, 1), (3, 5), (2, 16), (7, 33), (9, 49), (24, 200)] {
+            let x: Vec<i8> = (0..k * rows).map(|_| rng.below(256) as u8 as i8).collect();
+            let copy: Vec<i8> = (0..rows * k).map(|i| x[(i % k) * rows + i / k]).collect();
+            assert_eq!(
+                Panels::pack_transposed(&x, k, rows),
+                Panels::pack(&copy, rows, k),
+                "{k} x {rows}"
+            );
         }
     }
 

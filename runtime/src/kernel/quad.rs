@@ -74,6 +74,49 @@ impl QuadPanels {
         }
     }
 
+    /// Packs the transpose of `x`, which is `k` x `rows` row-major: row
+    /// `r` of the operand is column `r` of `x` (a channel-major activation,
+    /// packed without a transposed copy first). Equal to
+    /// [`QuadPanels::pack`] of the transposed copy.
+    ///
+    /// # Panics
+    /// If `x` is not `k * rows` long.
+    pub fn pack_transposed(x: &[i8], k: usize, rows: usize) -> Self {
+        assert_eq!(x.len(), k * rows, "a {k} x {rows} operand");
+        let quads = k.div_ceil(QUAD);
+        let panels = rows.div_ceil(LANES);
+        let mut data = vec![0i8; panels * quads * GROUP];
+        let mut start = vec![0i32; panels * LANES];
+        column_starts(x, rows, &mut start);
+        for (q, panel) in data.chunks_exact_mut((quads * GROUP).max(1)).enumerate() {
+            let top = q * LANES;
+            let lanes = (rows - top).min(LANES);
+            for (j, group) in panel.chunks_exact_mut(GROUP).enumerate() {
+                // K steps 4j..4j+4 of the panel's lanes: up to four runs
+                // of 16 consecutive values of x, interleaved.
+                #[cfg(target_arch = "x86_64")]
+                if lanes == LANES && k - QUAD * j >= QUAD {
+                    let from = QUAD * j * rows + top;
+                    let runs = [0, 1, 2, 3].map(|t| &x[from + t * rows..from + t * rows + LANES]);
+                    x86::interleave4(runs, group.try_into().expect("a group is 64 bytes"));
+                    continue;
+                }
+                for t in 0..QUAD.min(k - QUAD * j) {
+                    let from = (QUAD * j + t) * rows + top;
+                    for (l, &v) in x[from..from + lanes].iter().enumerate() {
+                        group[QUAD * l + t] = v;
+                    }
+                }
+            }
+        }
+        Self {
+            rows,
+            quads,
+            data,
+            start,
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.rows
     }
@@ -125,6 +168,21 @@ impl QuadBroadcast {
             .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
         Self { rows, quads, words }
+    }
+}
+
+/// `start[r] = -128 * sum_k x[k][r]`, wrapping, for `x` of rows of `rows`
+/// (K x rows): a row of x at a time, whole rows vectorised, compiled for
+/// AVX2 and AVX-512 too.
+#[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn column_starts(x: &[i8], rows: usize, start: &mut [i32]) {
+    for row in x.chunks_exact(rows.max(1)) {
+        for (s, &v) in start.iter_mut().zip(row) {
+            *s = s.wrapping_add(i32::from(v));
+        }
+    }
+    for s in start.iter_mut() {
+        *s = s.wrapping_mul(-128);
     }
 }
 
@@ -209,6 +267,32 @@ fn quad_products_portable(b: &Rows<'_>, p: &QuadPanels, out: &mut [i32]) {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
+
+    /// `out[4l + t] = runs[t][l]`: four runs of 16 bytes interleaved byte
+    /// by byte, in SSE2 (every x86-64 has it), where the byte loop writes
+    /// one byte at a time.
+    pub(super) fn interleave4(runs: [&[i8]; 4], out: &mut [i8; 64]) {
+        assert!(runs.iter().all(|r| r.len() == 16), "runs of 16 bytes");
+        // SAFETY: SSE2 is part of x86-64; every load reads one whole run
+        // of 16 bytes (asserted) and every store writes 16 of `out`'s 64.
+        unsafe {
+            let [r0, r1, r2, r3] = runs.map(|r| _mm_loadu_si128(r.as_ptr().cast()));
+            // Byte pairs (run 0, run 1) and (run 2, run 3) of lanes 0-7
+            // and 8-15 ...
+            let (p01_lo, p01_hi) = (_mm_unpacklo_epi8(r0, r1), _mm_unpackhi_epi8(r0, r1));
+            let (p23_lo, p23_hi) = (_mm_unpacklo_epi8(r2, r3), _mm_unpackhi_epi8(r2, r3));
+            // ... then pairs of pairs: four bytes a lane, four lanes a store.
+            let quads = [
+                _mm_unpacklo_epi16(p01_lo, p23_lo),
+                _mm_unpackhi_epi16(p01_lo, p23_lo),
+                _mm_unpacklo_epi16(p01_hi, p23_hi),
+                _mm_unpackhi_epi16(p01_hi, p23_hi),
+            ];
+            for (i, v) in quads.iter().enumerate() {
+                _mm_storeu_si128(out.as_mut_ptr().add(16 * i).cast(), *v);
+            }
+        }
+    }
 
     use super::{blocked_over, QuadPanels, Rows, GROUP, LANES};
     use crate::kernel::ROWS;
@@ -359,6 +443,22 @@ mod tests {
             QuadBroadcast::new(&copy, rows, k),
         );
         assert_eq!((a.rows, a.quads, a.words), (b.rows, b.quads, b.words));
+    }
+
+    /// Packing the transpose in place equals packing a transposed copy,
+    /// over partial panels and K not a multiple of 4.
+    #[test]
+    fn transposed_packs_as_a_transposed_copy_does() {
+        let mut rng = SplitMix64::new(43);
+        for (k, rows) in [(1, 1), (3, 5), (4, 16), (7, 33), (9, 49), (24, 200)] {
+            let x: Vec<i8> = (0..k * rows).map(|_| rng.below(256) as u8 as i8).collect();
+            let copy: Vec<i8> = (0..rows * k).map(|i| x[(i % k) * rows + i / k]).collect();
+            assert_eq!(
+                QuadPanels::pack_transposed(&x, k, rows),
+                QuadPanels::pack(&copy, rows, k),
+                "{k} x {rows}"
+            );
+        }
     }
 
     /// All -128 by all -128 over a long K: each product is 2^14, the sum

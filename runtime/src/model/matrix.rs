@@ -56,7 +56,14 @@ pub trait MatrixArithmetic: std::fmt::Debug + Send + Sync {
     fn reads_conv_planes(&self) -> bool {
         false
     }
-    /// One call on `runner`: M x N real outputs, `bias` (one per column)
+    /// Whether [`MatrixActs::ChannelMajor`] may reach
+    /// [`MatrixArithmetic::call`] for EinSums whose activation and output
+    /// are channel-major (else A is permuted into M x K and C back).
+    fn reads_channel_major(&self) -> bool {
+        false
+    }
+    /// One call on `runner`: M x N real outputs (N x M for
+    /// [`MatrixActs::ChannelMajor`]), `bias` (one per output channel)
     /// added, as `rows` asks.
     #[allow(clippy::too_many_arguments)]
     fn call(
@@ -107,6 +114,13 @@ pub enum MatrixActs {
         scale: f64,
     },
     Real(Vec<f32>),
+    /// A's transpose, K x M (an NCHW 1x1 convolution's input as it is):
+    /// the call's result comes back transposed too, N x M.
+    ChannelMajor {
+        q: Vec<i8>,
+        zero_point: i8,
+        scale: f64,
+    },
     /// Group `group` of a convolution with one input channel per group,
     /// not yet gathered: the layer's whole int8 input `x` (shared by every
     /// group's call) and the convolution. [`MatrixActs::gathered`] gives
@@ -159,6 +173,12 @@ enum CallActs {
         scale: f64,
     },
     Real(std::vec::IntoIter<Vec<f32>>),
+    /// Transposed A, one per call (see [`MatrixActs::ChannelMajor`]).
+    ChannelMajor {
+        each: std::vec::IntoIter<Vec<i8>>,
+        zero_point: i8,
+        scale: f64,
+    },
     /// Ungathered planes (see [`MatrixActs::Planes`]).
     Planes {
         x: Arc<Vec<i8>>,
@@ -186,6 +206,15 @@ impl CallActs {
                 scale: *scale,
             },
             CallActs::Real(each) => MatrixActs::Real(each.next().unwrap_or_default()),
+            CallActs::ChannelMajor {
+                each,
+                zero_point,
+                scale,
+            } => MatrixActs::ChannelMajor {
+                q: each.next().unwrap_or_default(),
+                zero_point: *zero_point,
+                scale: *scale,
+            },
             CallActs::Planes {
                 x,
                 site,
@@ -480,16 +509,7 @@ impl MatrixLowering {
         match &self.site {
             Site::Conv(c) => (0..c.groups).map(|g| conv(c, g)).collect(),
             Site::Deconv(d) => (0..d.groups).map(|g| deconv(d, g)).collect(),
-            Site::EinSum(s) => {
-                let permuted = permute(x, shape, perm(s));
-                if s.batch <= 1 {
-                    return vec![permuted];
-                }
-                permuted
-                    .chunks(x.len().max(1) / s.batch)
-                    .map(<[T]>::to_vec)
-                    .collect()
-            }
+            Site::EinSum(s) => split_batch(permute(x, shape, perm(s)), s.batch),
         }
     }
 
@@ -601,7 +621,26 @@ impl MatrixLowering {
             }
             _ => None,
         };
+        // Or, for an EinSum that is a transpose of its GEMM both sides
+        // (int8 activations only), left in place, one batch matrix a call.
+        let channel_major = match &self.site {
+            Site::EinSum(s) => {
+                self.arithmetic.reads_channel_major()
+                    && matches!(act, ActValues::Int { .. })
+                    && s.channel_major(&x_shape)
+            }
+            _ => false,
+        };
         let mut acts = match act {
+            ActValues::Int {
+                q,
+                zero_point,
+                scale,
+            } if channel_major => CallActs::ChannelMajor {
+                each: split_batch(q, self.site.calls()).into_iter(),
+                zero_point,
+                scale,
+            },
             ActValues::Int {
                 q,
                 zero_point,
@@ -679,6 +718,8 @@ impl MatrixLowering {
             }
         }
         match &self.site {
+            // Batch matrices of N x M: the output's own order.
+            Site::EinSum(_) if channel_major => y = class_order,
             Site::EinSum(s) => y = unpermute_output(s, class_order),
             Site::Deconv(d) => {
                 // Once per output channel, after every tap has been summed.
@@ -768,6 +809,16 @@ fn scatter_conv<T: Copy>(c: &ConvSite, call: usize, rows: &[T], y: &mut [T]) {
             }
         }
     }
+}
+
+/// `x` as `calls` equal consecutive parts (moved, not copied, for one).
+fn split_batch<T: Copy>(x: Vec<T>, calls: usize) -> Vec<Vec<T>> {
+    if calls <= 1 {
+        return vec![x];
+    }
+    x.chunks(x.len().max(1) / calls)
+        .map(<[T]>::to_vec)
+        .collect()
 }
 
 /// The EinSum output in the node's axis order from the site's [batch, M, N]

@@ -48,6 +48,20 @@ pub fn permute<T: Copy + Default>(x: &[T], shape: &[usize], perm: &[usize]) -> V
     out
 }
 
+/// `Some((batch, rows, cols))` when permuting `x` (of `shape`) by `perm`
+/// transposes matrices: `x` is `batch` matrices of `cols` x `rows` and the
+/// result the same matrices as `rows` x `cols` (axes of length one aside).
+/// `None` for any other permutation, a plain copy among them.
+pub fn batched_transpose(shape: &[usize], perm: &[usize]) -> Option<(usize, usize, usize)> {
+    match simplify(shape, perm) {
+        (dims, steps) if dims.len() == 2 && steps == [1, dims[0]] => Some((1, dims[0], dims[1])),
+        (dims, steps) if dims.len() == 3 && steps == [dims[1] * dims[2], 1, dims[1]] => {
+            Some((dims[0], dims[1], dims[2]))
+        }
+        _ => None,
+    }
+}
+
 /// Output dimensions and their input strides after dropping unit axes and
 /// merging output neighbours that are input neighbours in the same order.
 fn simplify(shape: &[usize], perm: &[usize]) -> (Vec<usize>, Vec<usize>) {
@@ -189,6 +203,38 @@ mod tests {
             let len: usize = shape.iter().product();
             let x: Vec<u32> = (0..len as u32).collect();
             assert_eq!(permute(&x, &shape, &perm), by_definition(&x, &shape, &perm));
+        }
+    }
+
+    /// What `batched_transpose` calls a transpose is one, by the
+    /// definition; copies and other orders are not.
+    #[test]
+    fn batched_transposes_are_found() {
+        for (shape, perm, want) in [
+            (vec![1, 24, 56, 56], vec![0, 2, 3, 1], Some((1, 3136, 24))),
+            (vec![3136, 144], vec![1, 0], Some((1, 144, 3136))),
+            (vec![6, 32, 256], vec![0, 2, 1], Some((6, 256, 32))),
+            (vec![1, 6, 32, 256], vec![1, 3, 0, 2], Some((6, 256, 32))),
+            (vec![4, 5], vec![0, 1], None),
+            (vec![2, 3, 4], vec![2, 1, 0], None),
+            (vec![7, 1], vec![1, 0], None),
+        ] {
+            assert_eq!(
+                batched_transpose(&shape, &perm),
+                want,
+                "{shape:?} by {perm:?}"
+            );
+            if let Some((batch, rows, cols)) = want {
+                let len: usize = shape.iter().product();
+                let x: Vec<u32> = (0..len as u32).collect();
+                let by_def = by_definition(&x, &shape, &perm);
+                for (b, i, j) in (0..batch)
+                    .flat_map(|b| (0..rows).flat_map(move |i| (0..cols).map(move |j| (b, i, j))))
+                {
+                    let base = b * rows * cols;
+                    assert_eq!(by_def[base + i * cols + j], x[base + j * rows + i]);
+                }
+            }
         }
     }
 

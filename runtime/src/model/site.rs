@@ -11,6 +11,8 @@ use tract_onnx::tract_core::ops::cnn::Deconv;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
+use super::permute::batched_transpose;
+
 /// Input positions of the quantisation parameters in a quantised EinSum
 /// or Conv: A, B, bias, A0, A scale, B0, B scale, C0, C scale.
 pub const Q_INPUTS: usize = 9;
@@ -44,6 +46,19 @@ pub struct EinSumSite {
     pub k: usize,
 }
 
+impl EinSumSite {
+    /// Whether each batch matrix of the activation `x` (of `x_shape`) is
+    /// K x M and the output's N x M: M's axes after K's and N's, as an NCHW
+    /// 1x1 convolution's channels come before its positions. Such a node's
+    /// calls can take A and give C transposed, with no permutation either
+    /// side (see `MatrixActs::ChannelMajor`).
+    pub fn channel_major(&self, x_shape: &[usize]) -> bool {
+        batched_transpose(x_shape, &self.act_perm) == Some((self.batch, self.m, self.k))
+            && batched_transpose(&self.out_class_shape, &self.out_perm)
+                == Some((self.batch, self.n, self.m))
+    }
+}
+
 /// A convolution lowered to one GEMM per group: M = images x output
 /// positions, K = input channels per group x kernel positions, N = output
 /// channels per group.
@@ -66,6 +81,42 @@ pub struct ConvSite {
     /// bytes an entry, not an `Option<usize>`'s 16: the table is read far
     /// more often than the activations it indexes).
     pub reads: Vec<u32>,
+}
+
+/// [`ConvSite::fill_plane`] from the plane at `base` of `x`, `step` apart
+/// along a row, compiled for AVX2 and AVX-512 too: the conversion of
+/// every value (int8 to f32 for the depthwise golden models) is most of it.
+#[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn fill_plane_rows<S: Copy, T: Copy + From<S>>(
+    g: &PlaneGeometry,
+    x: &[S],
+    base: usize,
+    step: usize,
+    pad: T,
+    plane: &mut Vec<T>,
+) {
+    let ([h, wd], [pt, pl]) = (g.input, g.pad_before);
+    // The input columns that land in the plane, and where.
+    let first_col = pl.min(g.cols);
+    let width = wd.min(g.cols - first_col);
+    let right = g.cols - first_col - width;
+    // Written once, row by row: padding rows and columns get `pad`.
+    plane.clear();
+    plane.reserve(g.rows * g.cols);
+    for r in 0..g.rows {
+        let Some(y) = r.checked_sub(pt).filter(|&y| y < h) else {
+            plane.extend(std::iter::repeat_n(pad, g.cols));
+            continue;
+        };
+        plane.extend(std::iter::repeat_n(pad, first_col));
+        let from = base + y * wd * step;
+        if step == 1 {
+            plane.extend(x[from..from + width].iter().map(|&q| T::from(q)));
+        } else {
+            plane.extend((0..width).map(|i| T::from(x[from + i * step])));
+        }
+        plane.extend(std::iter::repeat_n(pad, right));
+    }
 }
 
 /// A [`ConvSite::reads`] entry that falls in the padding.
@@ -441,29 +492,8 @@ impl ConvSite {
         pad: T,
         plane: &mut Vec<T>,
     ) {
-        let ([h, wd], [pt, pl]) = (g.input, g.pad_before);
         let (base, step) = self.input_plane(img, ch);
-        // The input columns that land in the plane, and where.
-        let first_col = pl.min(g.cols);
-        let width = wd.min(g.cols - first_col);
-        let right = g.cols - first_col - width;
-        // Written once, row by row: padding rows and columns get `pad`.
-        plane.clear();
-        plane.reserve(g.rows * g.cols);
-        for r in 0..g.rows {
-            let Some(y) = r.checked_sub(pt).filter(|&y| y < h) else {
-                plane.extend(std::iter::repeat_n(pad, g.cols));
-                continue;
-            };
-            plane.extend(std::iter::repeat_n(pad, first_col));
-            let from = base + y * wd * step;
-            if step == 1 {
-                plane.extend(x[from..from + width].iter().map(|&q| T::from(q)));
-            } else {
-                plane.extend((0..width).map(|i| T::from(x[from + i * step])));
-            }
-            plane.extend(std::iter::repeat_n(pad, right));
-        }
+        fill_plane_rows(g, x, base, step, pad, plane);
     }
 
     /// A for group `g`: M x K row-major, K ordered (channel, kernel

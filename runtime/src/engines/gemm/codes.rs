@@ -6,7 +6,7 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, OnceLock};
 
-use crate::kernel::{quads_available, Panels, QuadPanels, LANES};
+use crate::kernel::{quads_available, Broadcast, Panels, QuadBroadcast, QuadPanels, LANES};
 
 /// N x K weight codes, row-major, one code per byte.
 #[derive(Clone, Default)]
@@ -37,6 +37,20 @@ pub(super) struct GoldenWeights {
     pub values_i16: Vec<i16>,
     /// Wrapping sum of each row's values.
     pub row_sums: Vec<i32>,
+    /// The values as the broadcast operand, made at first use.
+    broadcast: OnceLock<Broadcasted>,
+}
+
+/// The weights as the kernels' broadcast operand, for calls whose packed
+/// operand is the activations (channel-major calls).
+#[derive(Debug)]
+pub(super) enum Broadcasted {
+    /// Every value an i8, on a CPU with the int8 kernel.
+    Quads(QuadBroadcast),
+    /// Every value an i16.
+    Pairs(Broadcast),
+    /// Some value past i16: term by term.
+    Wide,
 }
 
 /// How the golden model multiplies a set of weights.
@@ -127,7 +141,29 @@ impl GoldenWeights {
             packed,
             values_i16,
             row_sums,
+            broadcast: OnceLock::new(),
         }
+    }
+
+    /// The weights as the broadcast operand, made once.
+    pub fn broadcasted(&self) -> &Broadcasted {
+        self.broadcast.get_or_init(|| {
+            if matches!(self.packed, Packed::Wide) {
+                return Broadcasted::Wide;
+            }
+            let bytes: Option<Vec<i8>> = quads_available()
+                .then(|| {
+                    self.values_i16
+                        .iter()
+                        .map(|&x| i8::try_from(x).ok())
+                        .collect()
+                })
+                .flatten();
+            match bytes {
+                Some(b) => Broadcasted::Quads(QuadBroadcast::new(&b, self.n, self.k)),
+                None => Broadcasted::Pairs(Broadcast::new(&self.values_i16, self.n, self.k)),
+            }
+        })
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use tract_onnx::prelude::*;
 
+use super::channel_major::ChannelMajorCall;
 use super::conv_call::ConvCall;
 use super::{ChannelParams, GemmProblem, OutputMode, WeightCodes};
 use crate::backend::BackendError;
@@ -134,6 +135,12 @@ impl MatrixArithmetic for GemmArithmetic {
         true
     }
 
+    /// A channel-major EinSum's calls go out as [`ChannelMajorCall`]s,
+    /// whose golden model packs the activations from K x M as they are.
+    fn reads_channel_major(&self) -> bool {
+        true
+    }
+
     fn call(
         &self,
         runner: &mut dyn JobRunner,
@@ -154,6 +161,9 @@ impl MatrixArithmetic for GemmArithmetic {
             MatrixActs::Int {
                 zero_point, scale, ..
             }
+            | MatrixActs::ChannelMajor {
+                zero_point, scale, ..
+            }
             | MatrixActs::Planes {
                 zero_point, scale, ..
             } => (*zero_point, *scale),
@@ -162,8 +172,9 @@ impl MatrixArithmetic for GemmArithmetic {
             }
         };
         let (channels, residual) = bias_in_accumulator_units(bias, sa, &w.scales);
-        // The accumulators, and A's rows when the row sums are needed.
-        let (acc, a_rows) = match a {
+        let by_channel = matches!(a, MatrixActs::ChannelMajor { .. });
+        // The accumulators, and each row's sum of A - za when needed.
+        let (acc, act_sums) = match a {
             MatrixActs::Planes { x, site, group, .. } => {
                 let job = ConvCall::new(
                     x,
@@ -177,6 +188,7 @@ impl MatrixArithmetic for GemmArithmetic {
                 (runner.run(layer, &job)?.into_int("GEMM")?, None)
             }
             MatrixActs::Int { q, .. } => {
+                let sums = needs_rowsum.then(|| row_sums(&q, k, za));
                 let problem = GemmProblem {
                     m,
                     n,
@@ -187,14 +199,27 @@ impl MatrixArithmetic for GemmArithmetic {
                     act_zero_point: za,
                     output: OutputMode::Int32,
                 };
-                let acc = runner.run(layer, &problem)?.into_int("GEMM")?;
-                (acc, Some(problem.a))
+                (runner.run(layer, &problem)?.into_int("GEMM")?, sums)
+            }
+            MatrixActs::ChannelMajor { q, .. } => {
+                let sums = needs_rowsum.then(|| column_sums(&q, m, za));
+                let job = ChannelMajorCall::new(
+                    m,
+                    n,
+                    k,
+                    q,
+                    w.codes.clone(),
+                    channels,
+                    za,
+                    OutputMode::Int32,
+                )?;
+                (runner.run(layer, &job)?.into_int("GEMM")?, sums)
             }
             MatrixActs::Real(_) | MatrixActs::RealPlanes { .. } => unreachable!("refused above"),
         };
         let dequantise = Dequantise {
-            a: a_rows.as_deref().map(|a| (a, k)),
-            za,
+            act_sums: act_sums.as_deref(),
+            by_channel,
             sa,
             w_zp: &w.zero_points,
             sw: &w.scales,
@@ -202,6 +227,24 @@ impl MatrixArithmetic for GemmArithmetic {
         };
         Ok(dequantise.rows(&acc, rows))
     }
+}
+
+/// `sum_k (a[m][k] - za)` for each row of `a` (rows of `k`).
+fn row_sums(a: &[i8], k: usize, za: i8) -> Vec<i64> {
+    a.chunks_exact(k.max(1))
+        .map(|row| row.iter().map(|&x| i64::from(x) - i64::from(za)).sum())
+        .collect()
+}
+
+/// [`row_sums`] of A given as its transpose `a_t` (K rows of `m`).
+fn column_sums(a_t: &[i8], m: usize, za: i8) -> Vec<i64> {
+    let mut sums = vec![0i64; m];
+    for row in a_t.chunks_exact(m.max(1)) {
+        for (s, &x) in sums.iter_mut().zip(row) {
+            *s += i64::from(x) - i64::from(za);
+        }
+    }
+    sums
 }
 
 /// The bias in accumulator units (activation scale `sa` times each
@@ -224,12 +267,13 @@ fn bias_in_accumulator_units(bias: &[f64], sa: f64, sw: &[f64]) -> (Vec<ChannelP
         .unzip()
 }
 
-/// How an int32 GEMM's accumulators (M x N) become real values: `(acc -
-/// w_zp[n] * rowsum(a - za)[m]) * sa * sw[n] + residual[n]`. `a` (with its
-/// K) is needed only when some weight zero point is not 0.
+/// How an int32 GEMM's accumulators (M x N, or N x M `by_channel`) become
+/// real values: `(acc - w_zp[n] * act_sums[m]) * sa * sw[n] + residual[n]`,
+/// with `act_sums[m] = sum_k (a[m][k] - za)` needed only when some weight
+/// zero point is not 0.
 struct Dequantise<'a> {
-    a: Option<(&'a [i8], usize)>,
-    za: i8,
+    act_sums: Option<&'a [i64]>,
+    by_channel: bool,
     sa: f64,
     w_zp: &'a [i32],
     sw: &'a [f64],
@@ -241,8 +285,8 @@ impl Dequantise<'_> {
     /// once when that type is f32.
     fn rows(&self, acc: &[i32], rows: RowType) -> NodeValues {
         match rows {
-            RowType::F64 => NodeValues::F64(self.values(acc, |v| v)),
-            RowType::F32 => NodeValues::F32(self.values(acc, |v| v as f32)),
+            RowType::F64 => NodeValues::F64(dequantise_f64(self, acc)),
+            RowType::F32 => NodeValues::F32(dequantise_f32(self, acc)),
         }
     }
 
@@ -250,8 +294,8 @@ impl Dequantise<'_> {
     #[inline(always)]
     fn values<T>(&self, acc: &[i32], to: impl Fn(f64) -> T) -> Vec<T> {
         let Dequantise {
-            a,
-            za,
+            act_sums,
+            by_channel,
             sa,
             w_zp,
             sw,
@@ -260,38 +304,60 @@ impl Dequantise<'_> {
         let n = sw.len();
         // Filled row by row as it is computed: no zeroing pass first.
         let mut out = Vec::with_capacity(acc.len());
-        let Some((a, k)) = a.filter(|_| w_zp.iter().any(|&z| z != 0)) else {
-            // The accumulator is the exact sum: an i32 to f64 conversion, which
-            // vectorises where the i64 one below does not; a depthwise call's
-            // one channel over the whole output at once, not in thousands of
-            // one-element rows.
-            if n == 1 {
-                let (s, r) = (sw[0], residual[0]);
-                out.extend(acc.iter().map(|&acc| to(f64::from(acc) * sa * s + r)));
-                return out;
+        let act_sums = act_sums.filter(|_| w_zp.iter().any(|&z| z != 0));
+        // The exact sum as f64: the accumulator itself (an i32 to f64
+        // conversion, which vectorises where the i64 one does not) unless
+        // a zero point takes a multiple of the row's sum off it.
+        let exact = |acc: i32, zp: i32, sum: i64| -> f64 {
+            match act_sums {
+                Some(_) => (i64::from(acc) - i64::from(zp) * sum) as f64,
+                None => f64::from(acc),
             }
-            for acc_row in acc.chunks_exact(n) {
-                out.extend(
-                    acc_row
-                        .iter()
-                        .zip(sw)
-                        .zip(residual)
-                        .map(|((&acc, &s), &r)| to(f64::from(acc) * sa * s + r)),
-                );
+        };
+        if by_channel || n == 1 {
+            // A channel's values are one run: one channel's scale over all
+            // of them (a depthwise call's single channel, too).
+            let m = acc.len() / n.max(1);
+            for (c, acc_row) in acc.chunks_exact(m.max(1)).enumerate() {
+                let (s, r, zp) = (sw[c], residual[c], w_zp[c]);
+                match act_sums {
+                    Some(sums) => out.extend(
+                        acc_row
+                            .iter()
+                            .zip(sums)
+                            .map(|(&acc, &sum)| to(exact(acc, zp, sum) * sa * s + r)),
+                    ),
+                    None => out.extend(acc_row.iter().map(|&acc| to(f64::from(acc) * sa * s + r))),
+                }
             }
             return out;
-        };
-        for (row, acc_row) in a.chunks_exact(k).zip(acc.chunks_exact(n)) {
-            let rowsum: i64 = row.iter().map(|&x| i64::from(x) - i64::from(za)).sum();
-            out.extend(acc_row.iter().zip(w_zp).zip(sw).zip(residual).map(
-                |(((&acc, &zp), &s), &r)| {
-                    let exact = i64::from(acc) - i64::from(zp) * rowsum;
-                    to(exact as f64 * sa * s + r)
-                },
-            ));
+        }
+        for (i, acc_row) in acc.chunks_exact(n).enumerate() {
+            let sum = act_sums.map_or(0, |sums| sums[i]);
+            out.extend(
+                acc_row
+                    .iter()
+                    .zip(w_zp)
+                    .zip(sw)
+                    .zip(residual)
+                    .map(|(((&acc, &zp), &s), &r)| to(exact(acc, zp, sum) * sa * s + r)),
+            );
         }
         out
     }
+}
+
+/// [`Dequantise::values`] into f32, built for the wider vector units too:
+/// the binary's baseline has two f64 lanes, AVX-512 eight.
+#[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn dequantise_f32<'a>(d: &Dequantise<'a>, acc: &[i32]) -> Vec<f32> {
+    d.values(acc, |v| v as f32)
+}
+
+/// [`dequantise_f32`] into f64.
+#[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
+fn dequantise_f64<'a>(d: &Dequantise<'a>, acc: &[i32]) -> Vec<f64> {
+    d.values(acc, |v| v)
 }
 
 /// Codes for `w` when the codebook holds every value, directly or after a

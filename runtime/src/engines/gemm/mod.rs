@@ -12,6 +12,7 @@
 //! budgets (`budget`) and model lowering (`lower`) sit beside it.
 
 pub mod budget;
+pub mod channel_major;
 pub mod check;
 pub mod codes;
 pub mod conv_call;
