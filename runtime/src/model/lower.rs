@@ -52,11 +52,14 @@ pub trait Lowering: std::fmt::Debug + Send + Sync {
 /// A lowered node's real-valued output, in its own element order: f64
 /// where the host goes on computing with it (requantising an integer
 /// output, adding a deconvolution's taps), f32 where the values only move
-/// into an f32 tensor (rounded once, as the tensor would round them).
+/// into an f32 tensor (rounded once, as the tensor would round them). The
+/// f32 values are that tensor already (flat), written where they are
+/// computed, so that the output is not copied once more into tract's
+/// storage.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeValues {
     F64(Vec<f64>),
-    F32(Vec<f32>),
+    F32(Tensor),
 }
 
 /// Runs the engine calls of offloaded layers on whichever backend the run

@@ -62,9 +62,9 @@ pub trait MatrixArithmetic: std::fmt::Debug + Send + Sync {
     fn reads_channel_major(&self) -> bool {
         false
     }
-    /// One call on `runner`: M x N real outputs (N x M for
+    /// One call on `runner`: its M x N real results (N x M for
     /// [`MatrixActs::ChannelMajor`]), `bias` (one per output channel)
-    /// added, as `rows` asks.
+    /// added, written to `out`, which holds exactly that many.
     #[allow(clippy::too_many_arguments)]
     fn call(
         &self,
@@ -74,18 +74,40 @@ pub trait MatrixArithmetic: std::fmt::Debug + Send + Sync {
         weights: &dyn MatrixWeights,
         bias: &[f64],
         mkn: [usize; 3],
-        rows: RowType,
-    ) -> TractResult<NodeValues>;
+        out: RowsOut<'_>,
+    ) -> TractResult<()>;
 }
 
-/// The element type a call's results come back in, as [`NodeValues`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowType {
-    F64,
-    /// For a node whose result is f32 and that adds nothing more on the
-    /// host: each value computed in f64 and rounded once, as the f32
-    /// tensor would round it, without an f64 buffer in between.
-    F32,
+/// Where a call writes its results, in the node's result type (see
+/// [`NodeValues`]): each value computed in f64, and for f32 rounded once,
+/// as the f32 tensor would round it.
+#[derive(Debug)]
+pub enum RowsOut<'a> {
+    F64(&'a mut [f64]),
+    F32(&'a mut [f32]),
+}
+
+impl RowsOut<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            RowsOut::F64(v) => v.len(),
+            RowsOut::F32(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Errors unless the call's `len` results fit exactly.
+    pub fn check(&self, len: usize, what: &str) -> TractResult<()> {
+        ensure!(
+            self.len() == len,
+            "{what} gave {len} results for a call with room for {}",
+            self.len()
+        );
+        Ok(())
+    }
 }
 
 /// Weights in an engine's format, prepared once per layer when constant.
@@ -570,11 +592,14 @@ impl MatrixLowering {
     }
 
     /// Evaluates the node: every call on `runner`, the rest on the host.
+    /// Evaluates the node into `y`, its whole output: every call on
+    /// `runner`, the rest on the host.
     fn evaluate<T: Real>(
         &self,
         tensors: &[&Tensor],
         runner: &mut dyn JobRunner,
-    ) -> TractResult<Vec<T>> {
+        y: &mut [T],
+    ) -> TractResult<()> {
         let prepared;
         let weights = match &self.weights {
             Some(w) => w,
@@ -587,31 +612,18 @@ impl MatrixLowering {
         let x_shape = tensors[self.operands().0].shape().to_vec();
         let act = self.activations(tensors)?;
         let [m, k, n] = self.site.shape();
-        let out_len = self.output_len;
-        // Results in the order the site produces them.
-        // Convolutions scatter into `y` and deconvolutions add into it;
-        // EinSums fill `class_order`, which is permuted into `y` at the end.
-        let mut y = vec![
-            T::default();
-            if matches!(self.site, Site::Conv(_)) {
-                out_len
-            } else {
-                0
-            }
-        ];
-        // A deconvolution adds into f64 whatever the result's type.
-        let deconv_len = if matches!(self.site, Site::Deconv(_)) {
-            out_len
-        } else {
-            0
-        };
-        let mut deconv_y = vec![0f64; deconv_len];
-        // A single call's rows are taken as they are; batch matrices are
-        // appended in call order.
-        let mut class_order = Vec::new();
-        // A deconvolution's GEMMs run without bias (see PreparedWeights).
+        ensure!(
+            y.len() == self.output_len,
+            "{}: an output of {} values for a node of {}",
+            self.name,
+            y.len(),
+            self.output_len
+        );
         let deconv = matches!(self.site, Site::Deconv(_));
+        // A deconvolution's calls run without bias (see PreparedWeights)
+        // and sum their taps in f64 before they round.
         let no_bias = vec![0f64; if deconv { n } else { 0 }];
+        let mut deconv_y = vec![0f64; if deconv { y.len() } else { 0 }];
         // Every call's A, gathered once (an EinSum's activation is permuted
         // once for all its batch matrices), or left as planes for an engine
         // that reads a depthwise convolution's input directly.
@@ -683,92 +695,113 @@ impl MatrixLowering {
                 ),
             },
         };
-        // A deconvolution sums its taps in f64 before it rounds.
-        let row_type = if deconv { RowType::F64 } else { T::ROWS };
+        // Calls whose results are a run of the output as they stand write
+        // there: EinSums in the output's order (channel-major ones too)
+        // and a depthwise call on one NCHW image (one channel's plane).
+        // The others write to `rows`, which is scattered or permuted.
+        let direct = match &self.site {
+            Site::EinSum(s) => channel_major || s.out_perm.iter().enumerate().all(|(i, &p)| i == p),
+            Site::Conv(c) => !c.nhwc && c.n() == 1 && c.images == 1,
+            Site::Deconv(_) => false,
+        };
+        let call_len = m * n;
+        let mut rows: Vec<T> = Vec::new();
+        let mut deconv_rows = vec![0f64; if deconv { call_len } else { 0 }];
+        // An EinSum's calls in the site's [batch, M, N] order, when that is
+        // not the output's.
+        let mut class_order: Vec<T> = match &self.site {
+            Site::EinSum(_) if !direct => vec![T::default(); y.len()],
+            _ => Vec::new(),
+        };
         for (call, pw) in weights.iter().enumerate() {
             let bias = if deconv { &no_bias } else { &pw.bias };
-            let a = acts.call(call);
-            let rows = self.arithmetic.call(
+            let at = call * call_len;
+            let out = match &self.site {
+                Site::Deconv(_) => RowsOut::F64(&mut deconv_rows),
+                Site::EinSum(_) if direct => T::rows_out(&mut y[at..at + call_len]),
+                Site::EinSum(_) => T::rows_out(&mut class_order[at..at + call_len]),
+                Site::Conv(c) if direct => {
+                    let first = c.output_index_at(0, 0, call);
+                    T::rows_out(&mut y[first..first + call_len])
+                }
+                Site::Conv(_) => {
+                    rows.resize(call_len, T::default());
+                    T::rows_out(&mut rows)
+                }
+            };
+            self.arithmetic.call(
                 runner,
                 self.layer,
-                a,
+                acts.call(call),
                 pw.weights.as_ref(),
                 bias,
                 [m, k, n],
-                row_type,
+                out,
             )?;
-            if let Site::Deconv(d) = &self.site {
-                let NodeValues::F64(rows) = rows else {
-                    bail!("{}: a deconvolution's call came back in f32", self.name);
-                };
-                d.col2im(&rows, call, &mut deconv_y);
-                continue;
-            }
-            let rows = T::from_values(rows);
             match &self.site {
-                Site::Conv(c) => scatter_conv(c, call, &rows, &mut y),
-                // One call fills the whole output: take it as it is.
-                Site::EinSum(_) if call == 0 && rows.len() == out_len => class_order = rows,
-                Site::EinSum(_) => {
-                    class_order.reserve_exact(out_len - class_order.len());
-                    debug_assert_eq!(class_order.len(), call * m * n);
-                    class_order.extend(rows)
-                }
-                Site::Deconv(_) => unreachable!("taken above"),
+                Site::Deconv(d) => d.col2im(&deconv_rows, call, &mut deconv_y),
+                Site::Conv(c) if !direct => scatter_conv(c, call, &rows, y),
+                _ => {}
             }
         }
         match &self.site {
-            // Batch matrices of N x M: the output's own order.
-            Site::EinSum(_) if channel_major => y = class_order,
-            Site::EinSum(s) => y = unpermute_output(s, class_order),
+            Site::EinSum(s) if !direct => {
+                y.copy_from_slice(&permute(&class_order, &s.out_class_shape, &s.out_perm))
+            }
             Site::Deconv(d) => {
                 // Once per output channel, after every tap has been summed.
                 let bias: Vec<f64> = weights.iter().flat_map(|pw| pw.bias.clone()).collect();
                 d.add_bias(&bias, &mut deconv_y);
-                y = T::from_values(NodeValues::F64(deconv_y));
+                for (o, &v) in y.iter_mut().zip(&deconv_y) {
+                    *o = T::from_f64(v);
+                }
             }
-            Site::Conv(_) => {}
+            _ => {}
         }
-        Ok(y)
+        Ok(())
     }
 }
 
 /// The element type of a lowered node's result (see [`NodeValues`]).
 trait Real: Copy + Default + 'static {
-    /// The type calls return their results in for this result type.
-    const ROWS: RowType;
-    /// Values as `Self`: moved when they already are, else converted (to
-    /// f32, rounded once, as the f32 tensor would round the f64 value).
-    fn from_values(values: NodeValues) -> Vec<Self>;
+    /// A call's destination in this type.
+    fn rows_out(values: &mut [Self]) -> RowsOut<'_>;
+    /// `v` in this type (rounded once to f32, as the tensor would).
+    fn from_f64(v: f64) -> Self;
 }
 
 impl Real for f64 {
-    const ROWS: RowType = RowType::F64;
-    fn from_values(values: NodeValues) -> Vec<Self> {
-        match values {
-            NodeValues::F64(v) => v,
-            NodeValues::F32(v) => v.into_iter().map(f64::from).collect(),
-        }
+    fn rows_out(values: &mut [Self]) -> RowsOut<'_> {
+        RowsOut::F64(values)
+    }
+    fn from_f64(v: f64) -> Self {
+        v
     }
 }
 
 impl Real for f32 {
-    const ROWS: RowType = RowType::F32;
-    fn from_values(values: NodeValues) -> Vec<Self> {
-        match values {
-            NodeValues::F64(v) => v.iter().map(|&x| x as f32).collect(),
-            NodeValues::F32(v) => v,
-        }
+    fn rows_out(values: &mut [Self]) -> RowsOut<'_> {
+        RowsOut::F32(values)
+    }
+    fn from_f64(v: f64) -> Self {
+        v as f32
     }
 }
 
 impl Lowering for MatrixLowering {
     fn run(&self, inputs: &[&Tensor], runner: &mut dyn JobRunner) -> TractResult<NodeValues> {
-        Ok(if self.f32_result {
-            NodeValues::F32(self.evaluate(inputs, runner)?)
-        } else {
-            NodeValues::F64(self.evaluate(inputs, runner)?)
-        })
+        if !self.f32_result {
+            let mut y = vec![0f64; self.output_len];
+            self.evaluate(inputs, runner, &mut y)?;
+            return Ok(NodeValues::F64(y));
+        }
+        // The f32 output tensor itself, flat, written in place.
+        let mut t = Tensor::zero::<f32>(&[self.output_len])?;
+        {
+            let mut plain = t.try_as_plain_ram_mut()?;
+            self.evaluate(inputs, runner, plain.as_slice_mut::<f32>()?)?;
+        }
+        Ok(NodeValues::F32(t))
     }
 
     fn info(&self) -> String {
@@ -819,13 +852,4 @@ fn split_batch<T: Copy>(x: Vec<T>, calls: usize) -> Vec<Vec<T>> {
     x.chunks(x.len().max(1) / calls)
         .map(<[T]>::to_vec)
         .collect()
-}
-
-/// The EinSum output in the node's axis order from the site's [batch, M, N]
-/// order (moved, not copied, when the orders agree).
-fn unpermute_output<T: Real>(s: &EinSumSite, class_order: Vec<T>) -> Vec<T> {
-    if s.out_perm.iter().enumerate().all(|(i, &p)| i == p) {
-        return class_order;
-    }
-    permute(&class_order, &s.out_class_shape, &s.out_perm)
 }

@@ -84,12 +84,14 @@ impl KilnOp {
         let shape: Vec<usize> = self.output_fact.shape.as_concrete().unwrap_or(&[]).to_vec();
         let dt = self.output_fact.datum_type.unquantized();
         if dt.is_float() {
-            let v: Vec<f32> = match y {
-                NodeValues::F32(v) => v,
-                NodeValues::F64(y) => y.iter().map(|&v| v as f32).collect(),
+            let t = match y {
+                // Already the tensor: reshaped, not copied.
+                NodeValues::F32(t) => t.into_shape(&shape)?,
+                NodeValues::F64(y) => {
+                    let v: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+                    tract_ndarray::ArrayD::from_shape_vec(shape, v)?.into_tensor()
+                }
             };
-            // tract copies the vector into its own aligned storage.
-            let t = tract_ndarray::ArrayD::from_shape_vec(shape, v)?.into_tensor();
             return Ok(if dt == DatumType::F32 {
                 t
             } else {

@@ -99,23 +99,26 @@ fn fill_plane_rows<S: Copy, T: Copy + From<S>>(
     // The input columns that land in the plane, and where.
     let first_col = pl.min(g.cols);
     let width = wd.min(g.cols - first_col);
-    let right = g.cols - first_col - width;
-    // Written once, row by row: padding rows and columns get `pad`.
+    // All `pad` first, then the input's rows over it: a fill and a
+    // conversion of slice to slice both vectorise, where extending the
+    // vector a run at a time did neither.
     plane.clear();
-    plane.reserve(g.rows * g.cols);
-    for r in 0..g.rows {
+    plane.resize(g.rows * g.cols, pad);
+    for (r, row) in plane.chunks_exact_mut(g.cols.max(1)).enumerate() {
         let Some(y) = r.checked_sub(pt).filter(|&y| y < h) else {
-            plane.extend(std::iter::repeat_n(pad, g.cols));
             continue;
         };
-        plane.extend(std::iter::repeat_n(pad, first_col));
         let from = base + y * wd * step;
+        let dst = &mut row[first_col..first_col + width];
         if step == 1 {
-            plane.extend(x[from..from + width].iter().map(|&q| T::from(q)));
+            for (d, &q) in dst.iter_mut().zip(&x[from..from + width]) {
+                *d = T::from(q);
+            }
         } else {
-            plane.extend((0..width).map(|i| T::from(x[from + i * step])));
+            for (i, d) in dst.iter_mut().enumerate() {
+                *d = T::from(x[from + i * step]);
+            }
         }
-        plane.extend(std::iter::repeat_n(pad, right));
     }
 }
 

@@ -11,8 +11,8 @@ use super::conv_call::ConvCall;
 use super::job::MatmulProblem;
 use super::{BfpFormat, BfpMatrix, ElementKind};
 use crate::backend::BackendError;
-use crate::model::lower::{JobRunner, NodeValues};
-use crate::model::matrix::{real_weights, MatrixActs, MatrixArithmetic, MatrixWeights, RowType};
+use crate::model::lower::JobRunner;
+use crate::model::matrix::{real_weights, MatrixActs, MatrixArithmetic, MatrixWeights, RowsOut};
 
 /// A BFP design's arithmetic: its weight format.
 #[derive(Debug, Clone, Copy)]
@@ -65,12 +65,12 @@ impl MatrixArithmetic for BfpArithmetic {
         weights: &dyn MatrixWeights,
         bias: &[f64],
         [m, k, n]: [usize; 3],
-        rows: RowType,
-    ) -> TractResult<NodeValues> {
+        out: RowsOut<'_>,
+    ) -> TractResult<()> {
         let Some(w) = weights.as_any().downcast_ref::<BfpMatrix>() else {
             anyhow::bail!("weights prepared for another engine reached the BFP engine");
         };
-        let out = match a {
+        let values = match a {
             MatrixActs::Real(a) => {
                 let format = BfpFormat::new(ElementKind::Int8, w.format().block)?;
                 let problem = MatmulProblem {
@@ -86,26 +86,30 @@ impl MatrixArithmetic for BfpArithmetic {
             _ => anyhow::bail!("the BFP engine takes real activations"),
         }
         .into_float("BFP MatMul")?;
-        Ok(match rows {
-            RowType::F64 => NodeValues::F64(add_bias(&out, bias, n, |v| v)),
-            RowType::F32 => NodeValues::F32(add_bias(&out, bias, n, |v| v as f32)),
-        })
+        out.check(values.len(), "the BFP engine")?;
+        match out {
+            RowsOut::F64(out) => add_bias(&values, bias, n, out, |v| v),
+            RowsOut::F32(out) => add_bias(&values, bias, n, out, |v| v as f32),
+        }
+        Ok(())
     }
 }
 
-/// `out` (rows of `n`) with `bias[j]` added to column `j` in f64, each
-/// value then through `to`; one flat pass for a single column (a depthwise
-/// call's), whose rows would each be a loop of one.
-fn add_bias<T>(out: &[f32], bias: &[f64], n: usize, to: impl Fn(f64) -> T) -> Vec<T> {
+/// `values` (rows of `n`) with `bias[j]` added to column `j` in f64, each
+/// then through `to` into `out` (as long as `values`); one flat pass for a
+/// single column (a depthwise call's), whose rows would each be a loop of
+/// one.
+fn add_bias<T>(values: &[f32], bias: &[f64], n: usize, out: &mut [T], to: impl Fn(f64) -> T) {
     if n == 1 {
         let b = bias[0];
-        return out.iter().map(|&v| to(f64::from(v) + b)).collect();
+        for (o, &v) in out.iter_mut().zip(values) {
+            *o = to(f64::from(v) + b);
+        }
+        return;
     }
-    // Sized up front: a flat_map's collect cannot know its length and
-    // grows (and copies) its buffer as it goes.
-    let mut with_bias = Vec::with_capacity(out.len());
-    for row in out.chunks_exact(n) {
-        with_bias.extend(row.iter().zip(bias).map(|(&v, b)| to(f64::from(v) + b)));
+    for (row, out_row) in values.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+        for ((o, &v), b) in out_row.iter_mut().zip(row).zip(bias) {
+            *o = to(f64::from(v) + b);
+        }
     }
-    with_bias
 }

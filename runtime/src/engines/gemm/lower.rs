@@ -13,8 +13,8 @@ use super::conv_call::ConvCall;
 use super::{ChannelParams, GemmProblem, OutputMode, WeightCodes};
 use crate::backend::BackendError;
 use crate::formats::{quantise_rows, Codebook, ScaleRule};
-use crate::model::lower::{JobRunner, NodeValues};
-use crate::model::matrix::{real_weights, MatrixActs, MatrixArithmetic, MatrixWeights, RowType};
+use crate::model::lower::JobRunner;
+use crate::model::matrix::{real_weights, MatrixActs, MatrixArithmetic, MatrixWeights, RowsOut};
 
 /// A GEMM design's arithmetic: its PE's codebook.
 #[derive(Debug, Clone)]
@@ -149,8 +149,8 @@ impl MatrixArithmetic for GemmArithmetic {
         weights: &dyn MatrixWeights,
         bias: &[f64],
         [m, k, n]: [usize; 3],
-        rows: RowType,
-    ) -> TractResult<NodeValues> {
+        out: RowsOut<'_>,
+    ) -> TractResult<()> {
         let Some(w) = weights.as_any().downcast_ref::<GemmWeights>() else {
             anyhow::bail!("weights prepared for another engine reached the GEMM engine");
         };
@@ -225,7 +225,12 @@ impl MatrixArithmetic for GemmArithmetic {
             sw: &w.scales,
             residual: &residual,
         };
-        Ok(dequantise.rows(&acc, rows))
+        out.check(acc.len(), "the GEMM engine")?;
+        match out {
+            RowsOut::F64(out) => dequantise_f64(&dequantise, &acc, out),
+            RowsOut::F32(out) => dequantise_f32(&dequantise, &acc, out),
+        }
+        Ok(())
     }
 }
 
@@ -281,18 +286,10 @@ struct Dequantise<'a> {
 }
 
 impl Dequantise<'_> {
-    /// The real values in `rows`' type, each computed in f64 and rounded
-    /// once when that type is f32.
-    fn rows(&self, acc: &[i32], rows: RowType) -> NodeValues {
-        match rows {
-            RowType::F64 => NodeValues::F64(dequantise_f64(self, acc)),
-            RowType::F32 => NodeValues::F32(dequantise_f32(self, acc)),
-        }
-    }
-
-    /// Each real value, in f64, through `to`.
+    /// Each real value, in f64, through `to` into `out` (as long as
+    /// `acc`).
     #[inline(always)]
-    fn values<T>(&self, acc: &[i32], to: impl Fn(f64) -> T) -> Vec<T> {
+    fn write<T>(&self, acc: &[i32], out: &mut [T], to: impl Fn(f64) -> T) {
         let Dequantise {
             act_sums,
             by_channel,
@@ -302,8 +299,6 @@ impl Dequantise<'_> {
             residual,
         } = *self;
         let n = sw.len();
-        // Filled row by row as it is computed: no zeroing pass first.
-        let mut out = Vec::with_capacity(acc.len());
         let act_sums = act_sums.filter(|_| w_zp.iter().any(|&z| z != 0));
         // The exact sum as f64: the accumulator itself (an i32 to f64
         // conversion, which vectorises where the i64 one does not) unless
@@ -318,46 +313,50 @@ impl Dequantise<'_> {
             // A channel's values are one run: one channel's scale over all
             // of them (a depthwise call's single channel, too).
             let m = acc.len() / n.max(1);
-            for (c, acc_row) in acc.chunks_exact(m.max(1)).enumerate() {
+            let runs = acc
+                .chunks_exact(m.max(1))
+                .zip(out.chunks_exact_mut(m.max(1)));
+            for (c, (acc_row, out_row)) in runs.enumerate() {
                 let (s, r, zp) = (sw[c], residual[c], w_zp[c]);
+                let values = acc_row.iter().zip(out_row.iter_mut());
                 match act_sums {
-                    Some(sums) => out.extend(
-                        acc_row
-                            .iter()
-                            .zip(sums)
-                            .map(|(&acc, &sum)| to(exact(acc, zp, sum) * sa * s + r)),
-                    ),
-                    None => out.extend(acc_row.iter().map(|&acc| to(f64::from(acc) * sa * s + r))),
+                    Some(sums) => {
+                        for ((&acc, o), &sum) in values.zip(sums) {
+                            *o = to(exact(acc, zp, sum) * sa * s + r);
+                        }
+                    }
+                    None => {
+                        for (&acc, o) in values {
+                            *o = to(f64::from(acc) * sa * s + r);
+                        }
+                    }
                 }
             }
-            return out;
+            return;
         }
-        for (i, acc_row) in acc.chunks_exact(n).enumerate() {
+        for (i, (acc_row, out_row)) in acc.chunks_exact(n).zip(out.chunks_exact_mut(n)).enumerate()
+        {
             let sum = act_sums.map_or(0, |sums| sums[i]);
-            out.extend(
-                acc_row
-                    .iter()
-                    .zip(w_zp)
-                    .zip(sw)
-                    .zip(residual)
-                    .map(|(((&acc, &zp), &s), &r)| to(exact(acc, zp, sum) * sa * s + r)),
-            );
+            let channels = w_zp.iter().zip(sw).zip(residual);
+            for ((&acc, o), ((&zp, &s), &r)) in acc_row.iter().zip(out_row.iter_mut()).zip(channels)
+            {
+                *o = to(exact(acc, zp, sum) * sa * s + r);
+            }
         }
-        out
     }
 }
 
-/// [`Dequantise::values`] into f32, built for the wider vector units too:
+/// [`Dequantise::write`] into f32, built for the wider vector units too:
 /// the binary's baseline has two f64 lanes, AVX-512 eight.
 #[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
-fn dequantise_f32<'a>(d: &Dequantise<'a>, acc: &[i32]) -> Vec<f32> {
-    d.values(acc, |v| v as f32)
+fn dequantise_f32<'a>(d: &Dequantise<'a>, acc: &[i32], out: &mut [f32]) {
+    d.write(acc, out, |v| v as f32)
 }
 
 /// [`dequantise_f32`] into f64.
 #[multiversion::multiversion(targets("x86_64+avx512f", "x86_64+avx2"))]
-fn dequantise_f64<'a>(d: &Dequantise<'a>, acc: &[i32]) -> Vec<f64> {
-    d.values(acc, |v| v)
+fn dequantise_f64<'a>(d: &Dequantise<'a>, acc: &[i32], out: &mut [f64]) {
+    d.write(acc, out, |v| v)
 }
 
 /// Codes for `w` when the codebook holds every value, directly or after a
