@@ -21,10 +21,10 @@
 use std::sync::OnceLock;
 
 use kiln_driver::DeviceBuffer;
-use kiln_spec::{Design, GemmArray};
+use kiln_spec::Design;
 
 use super::codes::Broadcasted;
-use super::job::{signature, ENGINE};
+use super::job::{golden_output, signature, ENGINE};
 use super::{
     check_len, golden_gemm, requantise, validate_weights, GemmError, GemmProblem, WeightCodes,
 };
@@ -147,9 +147,7 @@ impl Job for ChannelMajorCall {
     }
 
     fn golden(&self, design: &Design) -> Result<Output, BackendError> {
-        design.params::<GemmArray>()?;
-        let codebook = Codebook::of_design(design)?;
-        Ok(Output::Int(ChannelMajorCall::golden(self, &codebook)?))
+        golden_output(design, |codebook| ChannelMajorCall::golden(self, codebook))
     }
 
     fn to_device(&self, design: &Design) -> Result<Box<dyn DeviceImage + '_>, BackendError> {
@@ -213,18 +211,8 @@ mod tests {
     /// output modes, over partial panels and K not a multiple of 4.
     #[test]
     fn outputs_are_the_gemms_transposed() {
-        let dsp = Codebook::named("mac_dsp").unwrap();
-        let wide = dsp.with_values(
-            (0..dsp.len() as i32)
-                .map(|c| (c - 128) * (1 << 20) + c)
-                .collect(),
-        );
-        let codebooks = ["mac_dsp", "shift_pot", "shift_apot"]
-            .map(|name| Codebook::named(name).unwrap())
-            .into_iter()
-            .chain([wide]);
         let mut rng = SplitMix64::new(53);
-        for codebook in codebooks {
+        for codebook in crate::engines::gemm::test_codebooks() {
             for (m, n, k) in [(1, 1, 1), (49, 24, 7), (16, 5, 32), (200, 33, 96)] {
                 for output in [OutputMode::Int32, OutputMode::Int8 { zero_point: 4 }] {
                     let p = random_problem(&mut rng, &codebook, m, n, k, output);

@@ -22,9 +22,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-use kiln_spec::{Design, GemmArray};
+use kiln_spec::Design;
 
-use super::job::{signature, ENGINE};
+use super::job::{golden_output, signature, ENGINE};
 use super::{finish, golden_gemm, validate_weights, GemmError, GemmProblem, WeightCodes};
 use crate::backend::BackendError;
 use crate::engines::{DeviceImage, Job, Output, Signature};
@@ -396,9 +396,7 @@ impl Job for ConvCall {
     }
 
     fn golden(&self, design: &Design) -> Result<Output, BackendError> {
-        design.params::<GemmArray>()?;
-        let codebook = Codebook::of_design(design)?;
-        Ok(Output::Int(ConvCall::golden(self, &codebook)?))
+        golden_output(design, |codebook| ConvCall::golden(self, codebook))
     }
 
     fn to_device(&self, design: &Design) -> Result<Box<dyn DeviceImage + '_>, BackendError> {
@@ -433,19 +431,8 @@ mod tests {
     fn direct_sums_are_the_gemms() {
         let mut rng = SplitMix64::new(43);
         let geometries = TestConv::depthwise_cases();
-        // A made-up codebook whose sums pass 2^24 (and wrap past 2^31):
-        // the i32 routine's.
-        let dsp = Codebook::named("mac_dsp").unwrap();
-        let wide = dsp.with_values(
-            (0..dsp.len() as i32)
-                .map(|c| (c - 128) * (1 << 23) + c)
-                .collect(),
-        );
-        let codebooks = ["mac_dsp", "shift_pot", "shift_apot"]
-            .map(|name| Codebook::named(name).unwrap())
-            .into_iter()
-            .chain([wide]);
-        for codebook in codebooks {
+        // The wide codebook's sums pass 2^24: the i32 routine's.
+        for codebook in crate::engines::gemm::test_codebooks() {
             for g in &geometries {
                 let site = Arc::new(g.site());
                 let (n, k) = (site.n(), site.k());

@@ -10,7 +10,7 @@ use kiln_spec::{Design, GemmArray};
 
 use super::layout::{self, Strides};
 use super::mode;
-use super::{golden_gemm, GemmProblem, OutputMode};
+use super::{golden_gemm, GemmError, GemmProblem, OutputMode};
 use crate::backend::{Backend, BackendError};
 use crate::engines::{DeviceImage, Job, JobRun, Output, Signature};
 use crate::formats::Codebook;
@@ -49,6 +49,18 @@ pub fn signature_shape(s: &Signature) -> Option<(usize, usize, usize, OutputMode
     }
 }
 
+/// A GEMM job's golden outputs on `design` (which must be a GEMM design):
+/// `golden` under the design's codebook. Every GEMM job (plain, depthwise,
+/// channel-major) computes them so.
+pub(super) fn golden_output(
+    design: &Design,
+    golden: impl FnOnce(&Codebook) -> Result<Vec<i32>, GemmError>,
+) -> Result<Output, BackendError> {
+    design.params::<GemmArray>()?;
+    let codebook = Codebook::of_design(design)?;
+    Ok(Output::Int(golden(&codebook)?))
+}
+
 impl Job for GemmProblem {
     fn engine(&self) -> &'static str {
         ENGINE
@@ -59,9 +71,7 @@ impl Job for GemmProblem {
     }
 
     fn golden(&self, design: &Design) -> Result<Output, BackendError> {
-        design.params::<GemmArray>()?;
-        let codebook = Codebook::of_design(design)?;
-        Ok(Output::Int(golden_gemm(&codebook, self)?))
+        golden_output(design, |codebook| golden_gemm(codebook, self))
     }
 
     fn to_device(&self, design: &Design) -> Result<Box<dyn DeviceImage + '_>, BackendError> {

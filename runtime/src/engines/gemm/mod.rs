@@ -341,6 +341,25 @@ pub(crate) fn finish(
     out
 }
 
+/// The codebooks the GEMM jobs' golden models are tested on: int8
+/// (mac_dsp, the int8 kernel), PoT's +-128 and APoT (the i16 kernel), and a
+/// made-up one past i16 whose sums pass 2^24 and wrap past 2^31 (the
+/// term-by-term and i32 routines).
+#[cfg(test)]
+pub(crate) fn test_codebooks() -> Vec<Codebook> {
+    let dsp = Codebook::named("mac_dsp").unwrap();
+    let wide = dsp.with_values(
+        (0..dsp.len() as i32)
+            .map(|c| (c - 128) * (1 << 23) + c)
+            .collect(),
+    );
+    ["mac_dsp", "shift_pot", "shift_apot"]
+        .map(|name| Codebook::named(name).unwrap())
+        .into_iter()
+        .chain([wide])
+        .collect()
+}
+
 /// A random problem that exercises the whole datapath.
 ///
 /// Activations and codes are uniform over their ranges, the activation zero
