@@ -1,17 +1,27 @@
-// gemm_array: Rows x Cols PE cells fed by broadcast, plus one zero-point row.
+// gemm_array: Rows x Cols PEs fed by broadcast, their accumulators, and one
+// zero-point row.
 //
-// Every cycle with valid_i, cell (r, c) multiplies row r's activation by
-// column c's weight code and accumulates into accumulator addr_i. The
-// zero-point row multiplies the activation zero point by the same codes;
-// its sums (one per column and sub-tile) are what the drain subtracts, so
-// that outputs are sum((a - zp) * w) while the PEs see plain int8.
+// Every cycle with valid_i, PE (r, c) multiplies row r's activation by
+// column c's weight code; one cycle later, when the PEs' registered products
+// appear, each is added into that PE's accumulator addr_i (clear_i starts
+// the accumulator from zero instead). Accumulation wraps modulo 2^32, as the
+// golden model does. The zero-point row multiplies the activation zero point
+// by the same codes; its sums (one per column and sub-tile) are what the
+// drain subtracts, so that outputs are sum((a - zp) * w) while the PEs see
+// plain int8. The drain reads any accumulator combinationally.
+//
+// The accumulators of all PEs at one address are one word of one memory,
+// Rows * Cols * 32 bits wide (distributed RAM, as a bank per PE would be):
+// every PE adds into the same address in the same cycle, so the array
+// writes one word per cycle. Verilator then makes one delayed write per
+// cycle instead of one per PE.
 module gemm_array #(
   parameter int unsigned Rows     = 8,
   parameter int unsigned Cols     = 8,
   parameter int unsigned WBits    = 4,
-  parameter int unsigned AccWords = 32,  // accumulators per cell
+  parameter int unsigned AccWords = 32,  // accumulators per PE
   parameter int unsigned AccAW    = 5,
-  parameter int unsigned ZpWords  = 8,   // accumulators per zero-point cell
+  parameter int unsigned ZpWords  = 8,   // accumulators per zero-point PE
   parameter int unsigned ZpAW     = 3
 ) (
   input  logic                  clk_i,
@@ -33,46 +43,86 @@ module gemm_array #(
   output logic [31:0]           drain_zp_o
 );
 
-  // The drain picks one accumulator in two steps, column within each row and
-  // then row, over vectors one row wide: a single Rows*Cols*32-bit vector
-  // written piecewise by every cell costs Verilator a whole-vector update per
-  // piece (30x slower for 16x16), and yosys builds the same mux either way.
-  logic [Rows*32-1:0] row_picks;
-  logic [Cols*32-1:0] zps;
+  localparam int unsigned Pes = Rows * Cols;
+
+  // The memories, the word at the address being accumulated, and that word
+  // with every PE's product added: PE (r, c) at bits (r * Cols + c) * 32,
+  // zero-point PE c at bits c * 32.
+  logic [Pes*32-1:0]  acc_mem_q [AccWords];
+  logic [Cols*32-1:0] zp_mem_q [ZpWords];
+  logic [Pes*32-1:0]  acc_rd, acc_wr;
+  logic [Cols*32-1:0] zp_rd, zp_wr;
+  logic [AccAW-1:0]   addr_q;
+  logic [ZpAW-1:0]    zp_addr_q;
+  logic               clear_q, zp_clear_q;
+
+  assign acc_rd = acc_mem_q[addr_q];
+  assign zp_rd  = zp_mem_q[zp_addr_q];
+
+  // ---------------------------------------------------------------- PEs
+  // Every PE takes valid_i with the same latency, so PE (0, 0)'s valid
+  // speaks for all; the others' are left for synthesis to remove.
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [Pes-1:0]     prod_valid;
+  logic [Cols-1:0]    zp_prod_valid;
+  /* verilator lint_on UNUSEDSIGNAL */
 
   for (genvar r = 0; r < Rows; r++) begin : g_row
-    logic [Cols*32-1:0] row_accs;
-    assign row_picks[r*32 +: 32] = row_accs[32'(drain_col_i)*32 +: 32];
     for (genvar c = 0; c < Cols; c++) begin : g_col
-      gemm_cell #(.WBits(WBits), .AccWords(AccWords), .AccAW(AccAW)) u_cell (
-        .clk_i        (clk_i),
-        .rst_ni       (rst_ni),
-        .valid_i      (valid_i),
-        .act_i        (acts_i[r*8 +: 8]),
-        .wcode_i      (codes_i[c*WBits +: WBits]),
-        .addr_i       (addr_i),
-        .clear_i      (clear_i),
-        .drain_addr_i (drain_addr_i),
-        .drain_acc_o  (row_accs[c*32 +: 32])
+      logic [15:0] prod;
+      kiln_pe u_pe (
+        .clk_i   (clk_i),
+        .rst_ni  (rst_ni),
+        .valid_i (valid_i),
+        .act_i   (acts_i[r*8 +: 8]),
+        .wcode_i (codes_i[c*WBits +: WBits]),
+        .valid_o (prod_valid[r*Cols + c]),
+        .prod_o  (prod)
       );
+      localparam int unsigned W = (r*Cols + c) * 32;
+      assign acc_wr[W +: 32] = (clear_q ? 32'd0 : acc_rd[W +: 32]) + {{16{prod[15]}}, prod};
     end
   end
 
   for (genvar c = 0; c < Cols; c++) begin : g_zp
-    gemm_cell #(.WBits(WBits), .AccWords(ZpWords), .AccAW(ZpAW)) u_cell (
-      .clk_i        (clk_i),
-      .rst_ni       (rst_ni),
-      .valid_i      (valid_i && zp_valid_i),
-      .act_i        (zp_act_i),
-      .wcode_i      (codes_i[c*WBits +: WBits]),
-      .addr_i       (zp_addr_i),
-      .clear_i      (clear_i),
-      .drain_addr_i (drain_zp_addr_i),
-      .drain_acc_o  (zps[c*32 +: 32])
+    logic [15:0] prod;
+    kiln_pe u_pe (
+      .clk_i   (clk_i),
+      .rst_ni  (rst_ni),
+      .valid_i (valid_i && zp_valid_i),
+      .act_i   (zp_act_i),
+      .wcode_i (codes_i[c*WBits +: WBits]),
+      .valid_o (zp_prod_valid[c]),
+      .prod_o  (prod)
     );
+    assign zp_wr[c*32 +: 32] = (zp_clear_q ? 32'd0 : zp_rd[c*32 +: 32]) + {{16{prod[15]}}, prod};
   end
 
-  assign drain_acc_o = row_picks[32'(drain_row_i)*32 +: 32];
-  assign drain_zp_o  = zps[32'(drain_col_i)*32 +: 32];
+  // Address and clear follow the PEs' one-cycle latency; qualified by the
+  // products' valid, so no reset.
+  always_ff @(posedge clk_i) begin
+    if (valid_i) begin
+      addr_q  <= addr_i;
+      clear_q <= clear_i;
+    end
+    if (valid_i && zp_valid_i) begin
+      zp_addr_q  <= zp_addr_i;
+      zp_clear_q <= clear_i;
+    end
+  end
+
+  // ---------------------------------------------------------------- accumulators
+  always_ff @(posedge clk_i) begin
+    if (prod_valid[0]) acc_mem_q[addr_q] <= acc_wr;
+    if (zp_prod_valid[0]) zp_mem_q[zp_addr_q] <= zp_wr;
+  end
+
+  // ---------------------------------------------------------------- drain
+  logic [Pes*32-1:0]  drain_word;
+  logic [Cols*32-1:0] drain_zp_word;
+  assign drain_word    = acc_mem_q[drain_addr_i];
+  assign drain_zp_word = zp_mem_q[drain_zp_addr_i];
+  assign drain_acc_o   = drain_word[(32'(drain_row_i) * Cols + 32'(drain_col_i))*32 +: 32];
+  assign drain_zp_o    = drain_zp_word[32'(drain_col_i)*32 +: 32];
 
 endmodule
