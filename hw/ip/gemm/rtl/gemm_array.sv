@@ -61,22 +61,23 @@ module gemm_array #(
 
   // ---------------------------------------------------------------- PEs
   // Every PE takes valid_i with the same latency, so PE (0, 0)'s valid
-  // speaks for all; the others' are left for synthesis to remove.
-  /* verilator lint_off UNUSEDSIGNAL */
-  logic [Pes-1:0]     prod_valid;
-  logic [Cols-1:0]    zp_prod_valid;
-  /* verilator lint_on UNUSEDSIGNAL */
+  // speaks for the array and zero-point PE 0's for the zero-point row; the
+  // others' are left unused (synthesis removes them).
+  logic prod_valid, zp_prod_valid;
 
   for (genvar r = 0; r < Rows; r++) begin : g_row
     for (genvar c = 0; c < Cols; c++) begin : g_col
       logic [15:0] prod;
+      /* verilator lint_off UNUSEDSIGNAL */
+      logic        valid;
+      /* verilator lint_on UNUSEDSIGNAL */
       kiln_pe u_pe (
         .clk_i   (clk_i),
         .rst_ni  (rst_ni),
         .valid_i (valid_i),
         .act_i   (acts_i[r*8 +: 8]),
         .wcode_i (codes_i[c*WBits +: WBits]),
-        .valid_o (prod_valid[r*Cols + c]),
+        .valid_o (valid),
         .prod_o  (prod)
       );
       localparam int unsigned W = (r*Cols + c) * 32;
@@ -86,17 +87,23 @@ module gemm_array #(
 
   for (genvar c = 0; c < Cols; c++) begin : g_zp
     logic [15:0] prod;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic        valid;
+    /* verilator lint_on UNUSEDSIGNAL */
     kiln_pe u_pe (
       .clk_i   (clk_i),
       .rst_ni  (rst_ni),
       .valid_i (valid_i && zp_valid_i),
       .act_i   (zp_act_i),
       .wcode_i (codes_i[c*WBits +: WBits]),
-      .valid_o (zp_prod_valid[c]),
+      .valid_o (valid),
       .prod_o  (prod)
     );
     assign zp_wr[c*32 +: 32] = (zp_clear_q ? 32'd0 : zp_rd[c*32 +: 32]) + {{16{prod[15]}}, prod};
   end
+
+  assign prod_valid    = g_row[0].g_col[0].valid;
+  assign zp_prod_valid = g_zp[0].valid;
 
   // Address and clear follow the PEs' one-cycle latency; qualified by the
   // products' valid, so no reset.
@@ -113,8 +120,8 @@ module gemm_array #(
 
   // ---------------------------------------------------------------- accumulators
   always_ff @(posedge clk_i) begin
-    if (prod_valid[0]) acc_mem_q[addr_q] <= acc_wr;
-    if (zp_prod_valid[0]) zp_mem_q[zp_addr_q] <= zp_wr;
+    if (prod_valid) acc_mem_q[addr_q] <= acc_wr;
+    if (zp_prod_valid) zp_mem_q[zp_addr_q] <= zp_wr;
   end
 
   // ---------------------------------------------------------------- drain
