@@ -81,7 +81,7 @@ module gemm_array #(
         .prod_o  (prod)
       );
       localparam int unsigned W = (r*Cols + c) * 32;
-      assign acc_wr[W +: 32] = (clear_q ? 32'd0 : acc_rd[W +: 32]) + {{16{prod[15]}}, prod};
+      assign acc_wr[W +: 32] = (clear_q ? 32'd0 : acc_rd[W +: 32]) + 32'($signed(prod));
     end
   end
 
@@ -99,7 +99,7 @@ module gemm_array #(
       .valid_o (valid),
       .prod_o  (prod)
     );
-    assign zp_wr[c*32 +: 32] = (zp_clear_q ? 32'd0 : zp_rd[c*32 +: 32]) + {{16{prod[15]}}, prod};
+    assign zp_wr[c*32 +: 32] = (zp_clear_q ? 32'd0 : zp_rd[c*32 +: 32]) + 32'($signed(prod));
   end
 
   assign prod_valid    = g_row[0].g_col[0].valid;
