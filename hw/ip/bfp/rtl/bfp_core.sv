@@ -66,6 +66,7 @@ module bfp_core #(
   logic [XAW-1:0]   x_waddr, w_group;
   logic [63:0]      lane_wdata, w_beat;
   logic             w_valid, w_blk_first, w_blk_last, w_row_first, w_row_last;
+  logic [Lanes-1:0] w_lanes;
   logic             w_odd, w_tile_last;
   logic [2:0]       w_bsel;
   logic [7:0]       w_xw;
@@ -83,7 +84,8 @@ module bfp_core #(
     .beat_valid_i (rd_beat_valid_i), .beat_ready_o (rd_beat_ready_o), .beat_data_i (rd_beat_data_i),
     .a_we_o (a_we), .a_bank_o (a_bank), .a_waddr_o (a_waddr),
     .x_we_o (x_we), .x_waddr_o (x_waddr), .wdata_o (lane_wdata),
-    .w_valid_o (w_valid), .w_beat_o (w_beat), .w_kword_o (w_kword), .w_group_o (w_group),
+    .w_valid_o (w_valid), .w_lanes_o (w_lanes), .w_beat_o (w_beat), .w_kword_o (w_kword),
+    .w_group_o (w_group),
     .w_bsel_o (w_bsel), .w_xw_o (w_xw), .w_blk_first_o (w_blk_first), .w_blk_last_o (w_blk_last),
     .w_row_first_o (w_row_first), .w_row_last_o (w_row_last), .w_slot_o (w_slot),
     .w_odd_o (w_odd), .w_tile_last_o (w_tile_last),
@@ -116,7 +118,8 @@ module bfp_core #(
       .clk_i (clk_i), .rst_ni (rst_ni),
       .a_we_i (a_we[l]), .a_bank_i (a_bank), .a_waddr_i (a_waddr),
       .x_we_i (x_we[l]), .x_waddr_i (x_waddr), .wdata_i (lane_wdata),
-      .w_valid_i (w_valid), .w_beat_i (w_beat), .w_kword_i (w_kword), .w_group_i (w_group),
+      .w_valid_i (w_valid), .w_take_i (w_lanes[l]), .w_beat_i (w_beat), .w_kword_i (w_kword),
+      .w_group_i (w_group),
       .w_bsel_i (w_bsel), .w_xw_i (w_xw), .w_blk_first_i (w_blk_first),
       .w_blk_last_i (w_blk_last), .w_row_first_i (w_row_first), .w_row_last_i (w_row_last),
       .w_slot_i (w_slot), .w_odd_i (w_odd), .w_tile_last_i (w_tile_last),

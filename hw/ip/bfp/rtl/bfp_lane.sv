@@ -8,6 +8,11 @@
 // dot-product unit (bfp_dot), the floating accumulator (bfp_facc) and the
 // f32 rounding (bfp_to_f32); the result lands in the lane's output tile at
 // (half, column), where bfp_writer picks it up two columns per beat.
+//
+// Every lane sees every beat, in lockstep; a lane without a row of the
+// current A tile (w_take_i low) moves it through its pipeline without
+// computing it, which leaves its registers alone and its output tile
+// unread.
 module bfp_lane #(
   parameter int unsigned WBits  = 8,
   parameter int unsigned KDepth = 8192,
@@ -34,6 +39,7 @@ module bfp_lane #(
   input  logic [63:0]      wdata_i,
   // A weight beat, broadcast to every lane.
   input  logic             w_valid_i,
+  input  logic             w_take_i,      // this lane computes it (it holds a row)
   input  logic [63:0]      w_beat_i,
   input  logic [AAW-1:0]   w_kword_i,     // A word (per bank) the beat meets
   input  logic [XAW-1:0]   w_group_i,     // exponent word of its block
@@ -71,7 +77,7 @@ module bfp_lane #(
 
   localparam int unsigned SideW = 10 + 2 + OAW + 2;   // s, row first/last, slot, odd, tile last
 
-  logic             v0_q, bfirst0_q, blast0_q;
+  logic             v0_q, take0_q, bfirst0_q, blast0_q;
   logic [63:0]      beat0_q;
   logic [2:0]       bsel0_q;
   logic [7:0]       xw0_q;
@@ -80,6 +86,7 @@ module bfp_lane #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       v0_q      <= 1'b0;
+      take0_q   <= 1'b0;
       bfirst0_q <= 1'b0;
       blast0_q  <= 1'b0;
       beat0_q   <= '0;
@@ -89,6 +96,7 @@ module bfp_lane #(
     end else begin
       v0_q <= w_valid_i;
       if (w_valid_i) begin
+        take0_q   <= w_take_i;
         bfirst0_q <= w_blk_first_i;
         blast0_q  <= w_blk_last_i;
         beat0_q   <= w_beat_i;
@@ -103,16 +111,16 @@ module bfp_lane #(
   assign xa = xa_word[bsel0_q*8 +: 8];
 
   // ---------------------------------------------------------------- dot product
-  logic             blk_valid;
+  logic             blk_valid, blk_take;
   logic [20:0]      p;
   logic [SideW-1:0] side;
 
   bfp_dot #(.WBits (WBits), .PW (21), .SW (SideW)) u_dot (
     .clk_i (clk_i), .rst_ni (rst_ni),
-    .valid_i (v0_q), .acts_i (acts), .weights_i (beat0_q),
+    .valid_i (v0_q), .take_i (take0_q), .acts_i (acts), .weights_i (beat0_q),
     .blk_first_i (bfirst0_q), .blk_last_i (blast0_q),
     .side_i ({10'(xa) + 10'(xw0_q), ctl0_q}),
-    .valid_o (blk_valid), .p_o (p), .side_o (side)
+    .valid_o (blk_valid), .take_o (blk_take), .p_o (p), .side_o (side)
   );
 
   logic [9:0]     s;
@@ -121,14 +129,15 @@ module bfp_lane #(
   assign {s, row_first, row_last, place} = side;
 
   // ---------------------------------------------------------------- accumulate
-  logic        row_valid;
+  logic        row_valid, row_take;
   logic [47:0] acc;
   logic [9:0]  acc_s;
 
   bfp_facc #(.PW (21)) u_facc (
     .clk_i (clk_i), .rst_ni (rst_ni),
-    .valid_i (blk_valid), .p_i (p), .s_i (s), .first_i (row_first), .last_i (row_last),
-    .valid_o (row_valid), .acc_o (acc), .s_o (acc_s)
+    .valid_i (blk_valid), .take_i (blk_take), .p_i (p), .s_i (s),
+    .first_i (row_first), .last_i (row_last),
+    .valid_o (row_valid), .take_o (row_take), .acc_o (acc), .s_o (acc_s)
   );
 
   // Where the row's result goes travels beside it: captured with the row's
@@ -151,7 +160,7 @@ module bfp_lane #(
 
   bfp_to_f32 #(.EOff (EOff)) u_round (
     .clk_i (clk_i), .rst_ni (rst_ni),
-    .valid_i (row_valid), .acc_i (acc), .s_i (acc_s),
+    .valid_i (row_valid), .take_i (row_take), .acc_i (acc), .s_i (acc_s),
     .valid_o (f_valid), .f32_o (f32)
   );
 

@@ -50,6 +50,7 @@ module bfp_stream #(
   output logic [63:0]        wdata_o,
   // Weight beats.
   output logic               w_valid_o,
+  output logic [Lanes-1:0]   w_lanes_o,       // lanes that compute it: those holding a row
   output logic [63:0]        w_beat_o,
   output logic [AAW-1:0]     w_kword_o,
   output logic [XAW-1:0]     w_group_o,
@@ -137,6 +138,13 @@ module bfp_stream #(
 
   // Weight beats.
   assign w_valid_o     = take && (state_q == WRows) && !hdr_q;
+  // A lane without a row of this A tile (the last tile of an M that is not
+  // a multiple of Lanes) would only compute results nobody writes out: it
+  // passes the beats through without computing them (bfp_dot's take_i).
+  // Lane 0 computes every beat.
+  for (genvar l = 0; l < Lanes; l++) begin : g_lane_take
+    assign w_lanes_o[l] = (l == 0) || (la_q > 32'(l));
+  end
   assign w_beat_o      = beat_data_i;
   assign w_kword_o     = AAW'(word_q);
   assign w_group_o     = grp_q;

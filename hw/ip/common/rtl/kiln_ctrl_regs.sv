@@ -87,13 +87,9 @@ module kiln_ctrl_regs #(
   logic [31:0] rdata_q;
   logic        wr_fire, rd_fire;
   logic [7:0]  waddr, raddr;
-  logic [31:0] wmask;
-  logic [31:0] rdata_d;
-  logic        read_clears_ctrl;
 
   assign waddr = {s_awaddr_i[7:2], 2'b00};
   assign raddr = {s_araddr_i[7:2], 2'b00};
-  assign wmask = {{8{s_wstrb_i[3]}}, {8{s_wstrb_i[2]}}, {8{s_wstrb_i[1]}}, {8{s_wstrb_i[0]}}};
 
   assign s_awready_o = s_awvalid_i && s_wvalid_i && !bvalid_q;
   assign s_wready_o  = s_awready_o;
@@ -107,9 +103,8 @@ module kiln_ctrl_regs #(
   assign s_rdata_o   = rdata_q;
   assign s_rresp_o   = 2'b00;
 
-  assign start_o          = ap_start_q && ap_idle_q;
-  assign read_clears_ctrl = rd_fire && (raddr == kiln_reg_pkg::KILN_CTRL_OFFSET);
-  assign irq_o            = gie_q && ((isr_q & ier_q) != 2'b00);
+  assign start_o = ap_start_q && ap_idle_q;
+  assign irq_o   = gie_q && ((isr_q & ier_q) != 2'b00);
 
   assign a_addr_o    = {args_q[1], args_q[0]};
   assign b_addr_o    = {args_q[3], args_q[2]};
@@ -123,26 +118,36 @@ module kiln_ctrl_regs #(
   assign ldc_o       = args_q[13];
   assign mode_o      = args_q[14];
 
+  // What a write or a read does is worked out under its fire, in the
+  // registers' processes: a Verilated model evaluates continuous logic of
+  // the bus's inputs on every evaluation (twice a clock), and the bus is
+  // idle on nearly all of them.
+
   // Interrupt status: set by events whose enable is on; a write of 1 toggles.
-  logic [1:0] isr_d;
-  always_comb begin
-    isr_d = isr_q;
-    if (wr_fire && waddr == kiln_reg_pkg::KILN_ISR_OFFSET && s_wstrb_i[0]) isr_d = isr_d ^ s_wdata_i[1:0];
-    if (done_i && ier_q[0]) isr_d[0] = 1'b1;
-    if (done_i && ier_q[1]) isr_d[1] = 1'b1;
-  end
+  function automatic logic [1:0] isr_next(logic write);
+    isr_next = isr_q;
+    if (write && waddr == kiln_reg_pkg::KILN_ISR_OFFSET && s_wstrb_i[0]) begin
+      isr_next = isr_next ^ s_wdata_i[1:0];
+    end
+    if (done_i && ier_q[0]) isr_next[0] = 1'b1;
+    if (done_i && ier_q[1]) isr_next[1] = 1'b1;
+  endfunction
 
-  // Argument index of a write: (offset - A_ADDR_LO) / 4.
-  logic [3:0] arg_index;
-  logic       arg_write;
-  assign arg_index = 4'((waddr - kiln_reg_pkg::KILN_A_ADDR_LO_OFFSET) >> 2);
-  assign arg_write = wr_fire && waddr >= kiln_reg_pkg::KILN_A_ADDR_LO_OFFSET
-                     && waddr <= kiln_reg_pkg::KILN_MODE_OFFSET;
+  // An argument register after a write of s_wdata_i under s_wstrb_i.
+  function automatic logic [31:0] arg_written(logic [31:0] old);
+    logic [31:0] wmask;
+    wmask       = {{8{s_wstrb_i[3]}}, {8{s_wstrb_i[2]}}, {8{s_wstrb_i[1]}}, {8{s_wstrb_i[0]}}};
+    arg_written = (old & ~wmask) | (s_wdata_i & wmask);
+  endfunction
 
-  // Read multiplexer.
-  always_comb begin
+  // Read multiplexer: the word at `addr`. A function called where rdata_q
+  // loads, so a simulator evaluates it for a read only, not on every clock
+  // (s_araddr_i is an input, so as continuous logic it would run on every
+  // evaluation).
+  function automatic logic [31:0] read_word(logic [7:0] addr);
+    logic [31:0] rdata_d;
     rdata_d = 32'd0;
-    unique case (raddr)
+    unique case (addr)
       kiln_reg_pkg::KILN_CTRL_OFFSET: begin
         rdata_d[kiln_reg_pkg::KILN_CTRL_AP_START_LSB]     = ap_start_q;
         rdata_d[kiln_reg_pkg::KILN_CTRL_AP_DONE_LSB]      = ap_done_q;
@@ -204,7 +209,8 @@ module kiln_ctrl_regs #(
       kiln_reg_pkg::KILN_BLOCKS_DRAINED_OFFSET: rdata_d = blocks_drained_i;
       default: rdata_d = 32'd0;
     endcase
-  end
+    read_word = rdata_d;
+  endfunction
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -225,7 +231,7 @@ module kiln_ctrl_regs #(
       else if (s_bready_i) bvalid_q <= 1'b0;
       if (rd_fire) begin
         rvalid_q <= 1'b1;
-        rdata_q  <= rdata_d;
+        rdata_q  <= read_word(raddr);
       end else if (s_rready_i) begin
         rvalid_q <= 1'b0;
       end
@@ -242,7 +248,7 @@ module kiln_ctrl_regs #(
         ap_done_q  <= 1'b1;
         ap_ready_q <= 1'b1;
         if (auto_restart_q) ap_start_q <= 1'b1;
-      end else if (read_clears_ctrl) begin
+      end else if (rd_fire && raddr == kiln_reg_pkg::KILN_CTRL_OFFSET) begin
         ap_done_q  <= 1'b0;
         ap_ready_q <= 1'b0;
       end
@@ -259,12 +265,17 @@ module kiln_ctrl_regs #(
         endcase
       end
 
-      isr_q <= isr_d;
+      if (wr_fire || done_i) isr_q <= isr_next(wr_fire);
     end
   end
 
+  // Argument index of a write: (offset - A_ADDR_LO) / 4.
   always_ff @(posedge clk_i) begin
-    if (arg_write) args_q[arg_index] <= (args_q[arg_index] & ~wmask) | (s_wdata_i & wmask);
+    if (wr_fire && waddr >= kiln_reg_pkg::KILN_A_ADDR_LO_OFFSET
+        && waddr <= kiln_reg_pkg::KILN_MODE_OFFSET) begin
+      args_q[4'((waddr - kiln_reg_pkg::KILN_A_ADDR_LO_OFFSET) >> 2)]
+        <= arg_written(args_q[4'((waddr - kiln_reg_pkg::KILN_A_ADDR_LO_OFFSET) >> 2)]);
+    end
   end
 
 endmodule

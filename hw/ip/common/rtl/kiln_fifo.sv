@@ -31,10 +31,9 @@ module kiln_fifo #(
   assign rdata_o  = mem_q[rptr_q];
   assign count_o  = 8'(count_q);
 
-  logic [PtrW-1:0] wptr_next, rptr_next;
-  assign wptr_next = (wptr_q == PtrW'(Depth - 1)) ? '0 : wptr_q + 1'b1;
-  assign rptr_next = (rptr_q == PtrW'(Depth - 1)) ? '0 : rptr_q + 1'b1;
-
+  // Pointers and count change only on a push or a pop, and are worked out
+  // there: a Verilated model then does nothing for an idle queue (most of
+  // them, most of the time) beyond testing the two.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       wptr_q  <= '0;
@@ -44,9 +43,9 @@ module kiln_fifo #(
       wptr_q  <= '0;
       rptr_q  <= '0;
       count_q <= '0;
-    end else begin
-      if (push) wptr_q <= wptr_next;
-      if (pop) rptr_q <= rptr_next;
+    end else if (push || pop) begin
+      if (push) wptr_q <= (wptr_q == PtrW'(Depth - 1)) ? '0 : wptr_q + 1'b1;
+      if (pop) rptr_q <= (rptr_q == PtrW'(Depth - 1)) ? '0 : rptr_q + 1'b1;
       if (push && !pop) count_q <= count_q + 1'b1;
       else if (pop && !push) count_q <= count_q - 1'b1;
     end

@@ -65,62 +65,74 @@ module kiln_requant #(
     end
   end
 
+  // The arithmetic of s2-s4 is functions called where their registers
+  // load, and those registers load only when their stage takes a value: a
+  // simulator then does the work once per value rather than on every clock
+  // (the pipeline advances on almost every clock, and holds a value on few
+  // of them). What such a register holds without a value is never used.
+  // The registers that only carry values along keep the common enable;
+  // stage 1 loads on a value too, which also saves the simulator the
+  // accumulator read behind acc_i.
+
   // s2: left shift in 32 bits (wrapping, as the golden model defines it),
-  // then the signed 32 x 32 product.
-  logic [4:0]  left2, right2;
-  logic [31:0] xl2;
-  logic [63:0] p2;
-  assign left2  = sh1_q[7] ? 5'd0 : sh1_q[4:0];
-  assign right2 = sh1_q[7] ? 5'(8'd0 - sh1_q) : 5'd0;
-  assign xl2    = x1_q << left2;
-  assign p2     = 64'($signed(xl2) * $signed(m1_q));
+  // then the signed 32 x 32 product; and whether both factors are MIN.
+  function automatic logic [64:0] s2_product(logic [31:0] x, logic [31:0] m, logic [4:0] left);
+    logic [31:0] xl;
+    xl         = x << left;
+    s2_product = {(xl == 32'h8000_0000) && (m == 32'h8000_0000), 64'($signed(xl) * $signed(m))};
+  endfunction
 
   // s3: (p + nudge) / 2^31 rounded toward zero, saturating MIN * MIN.
-  logic [63:0] nudged3;
-  // Only bits 62:31 of the biased sum form the quotient.
-  /* verilator lint_off UNUSEDSIGNAL */
-  logic [63:0] biased3;
-  /* verilator lint_on UNUSEDSIGNAL */
-  logic [31:0] h3;
-  assign nudged3 = p2_q[63] ? p2_q + 64'hFFFF_FFFF_C000_0001 : p2_q + 64'h0000_0000_4000_0000;
-  assign biased3 = nudged3[63] ? nudged3 + 64'h0000_0000_7FFF_FFFF : nudged3;
-  assign h3      = minmin2_q ? 32'h7FFF_FFFF : biased3[62:31];
+  function automatic logic [31:0] s3_high(logic [63:0] p, logic minmin);
+    logic [63:0] nudged;
+    // Only bits 62:31 of the biased sum form the quotient.
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [63:0] biased;
+    /* verilator lint_on UNUSEDSIGNAL */
+    nudged  = p[63] ? p + 64'hFFFF_FFFF_C000_0001 : p + 64'h0000_0000_4000_0000;
+    biased  = nudged[63] ? nudged + 64'h0000_0000_7FFF_FFFF : nudged;
+    s3_high = minmin ? 32'h7FFF_FFFF : biased[62:31];
+  endfunction
 
   // s4: rounding right shift, output zero point, saturation to int8.
-  logic [31:0] mask4, rem4, thr4, q4;
-  logic [32:0] z4;
-  logic        up4;
-  assign mask4 = (32'd1 << r3_q) - 32'd1;
-  assign rem4  = h3_q & mask4;
-  assign thr4  = (mask4 >> 1) + {31'd0, h3_q[31]};
-  assign up4   = rem4 > thr4;
-  assign q4    = 32'($signed(h3_q) >>> r3_q) + {31'd0, up4};
-  assign z4    = {q4[31], q4} + {{25{out_zp_i[7]}}, out_zp_i};
+  function automatic logic [7:0] s4_out(logic [31:0] h, logic [4:0] r, logic [7:0] zp);
+    logic [31:0] mask, rem, thr, q;
+    logic [32:0] z;
+    logic        up;
+    mask = (32'd1 << r) - 32'd1;
+    rem  = h & mask;
+    thr  = (mask >> 1) + {31'd0, h[31]};
+    up   = rem > thr;
+    q    = 32'($signed(h) >>> r) + {31'd0, up};
+    z    = {q[31], q} + {{25{zp[7]}}, zp};
+    if ($signed(z) > 33'sd127) s4_out = 8'd127;
+    else if ($signed(z) < -33'sd128) s4_out = 8'h80;
+    else s4_out = z[7:0];
+  endfunction
 
   always_ff @(posedge clk_i) begin
-    if (en_i) begin
+    if (en_i && valid_i) begin
       x1_q  <= acc_i - zp_sum_i + bias_i;
       m1_q  <= mult_i;
       sh1_q <= shift_i;
-      t1_q  <= tag_i;
+    end
+    if (en_i) begin
+      t1_q <= tag_i;
 
-      p2_q      <= p2;
-      minmin2_q <= (xl2 == 32'h8000_0000) && (m1_q == 32'h8000_0000);
-      x2_q      <= x1_q;
-      r2_q      <= right2;
-      t2_q      <= t1_q;
+      x2_q <= x1_q;
+      r2_q <= sh1_q[7] ? 5'(8'd0 - sh1_q) : 5'd0;
+      t2_q <= t1_q;
 
-      h3_q <= h3;
       x3_q <= x2_q;
       r3_q <= r2_q;
       t3_q <= t2_q;
 
-      if ($signed(z4) > 33'sd127) y4_q <= 8'd127;
-      else if ($signed(z4) < -33'sd128) y4_q <= 8'h80;
-      else y4_q <= z4[7:0];
       x4_q <= x3_q;
       t4_q <= t3_q;
     end
+    if (en_i && v1_q) {minmin2_q, p2_q} <= s2_product(x1_q, m1_q, sh1_q[7] ? 5'd0 : sh1_q[4:0]);
+    if (en_i && v2_q) h3_q <= s3_high(p2_q, minmin2_q);
+    if (en_i && v3_q) y4_q <= s4_out(h3_q, r3_q, out_zp_i);
   end
 
   assign valid_o = v4_q;

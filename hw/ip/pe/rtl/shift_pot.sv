@@ -13,14 +13,18 @@ module shift_pot (
   output logic [15:0] prod_o    // signed product, two's complement
 );
 
-  logic [15:0] act_ext;
-  logic [15:0] mag;
-  logic [15:0] prod_d, prod_q;
-  logic        valid_q;
+  // The product, as a function called where the register loads: a
+  // simulator computes it only for an operand pair taken. The negation is
+  // (mag ^ -s) + s rather than a choice between mag and -mag, which a
+  // Verilated model turns into a branch on the (random) sign of each code.
+  function automatic logic [15:0] pot_product(logic [7:0] act, logic [3:0] wcode);
+    logic [15:0] mag;
+    mag         = {{8{act[7]}}, act} << wcode[2:0];
+    pot_product = (mag ^ {16{wcode[3]}}) + {15'd0, wcode[3]};
+  endfunction
 
-  assign act_ext = {{8{act_i[7]}}, act_i};
-  assign mag     = act_ext << wcode_i[2:0];
-  assign prod_d  = wcode_i[3] ? 16'd0 - mag : mag;
+  logic [15:0] prod_q;
+  logic        valid_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -33,7 +37,7 @@ module shift_pot (
   // Datapath register: enabled by valid_i, no reset (valid_q qualifies it).
   always_ff @(posedge clk_i) begin
     if (valid_i) begin
-      prod_q <= prod_d;
+      prod_q <= pot_product(act_i, wcode_i);
     end
   end
 
