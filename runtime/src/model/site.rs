@@ -308,13 +308,23 @@ impl PlaneGeometry {
 }
 
 /// Why a call that reads a convolution's input planes directly does not fit
-/// its site ([`ConvSite::check_plane_call`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlaneCallMismatch {
-    /// Not one input channel per group, or no such group.
-    Groups,
-    /// The input holds `len` values, not `planes` (images x channels) of
-    /// `spatial` positions.
+/// its site ([`ConvSite::check_plane_call`]); both engines' direct calls
+/// report it as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PlaneCallError {
+    #[error(
+        "a direct convolution call needs one input channel per group and one of its groups; \
+         this one asks for group {group} of {groups} over {channels} channels"
+    )]
+    Groups {
+        channels: usize,
+        groups: usize,
+        group: usize,
+    },
+    #[error(
+        "a convolution's input holds {len} values, but its {planes} planes (images x channels) \
+         of {spatial} positions need {}", planes * spatial
+    )]
     Input {
         len: usize,
         planes: usize,
@@ -427,18 +437,18 @@ impl ConvSite {
     /// Checks a call that reads the input planes of group `group` directly
     /// (a depthwise convolution's, see the engines' `ConvCall`s) from an
     /// input of `input_len` values.
-    pub fn check_plane_call(
-        &self,
-        group: usize,
-        input_len: usize,
-    ) -> Result<(), PlaneCallMismatch> {
+    pub fn check_plane_call(&self, group: usize, input_len: usize) -> Result<(), PlaneCallError> {
         if self.channels != self.groups || group >= self.groups {
-            return Err(PlaneCallMismatch::Groups);
+            return Err(PlaneCallError::Groups {
+                channels: self.channels,
+                groups: self.groups,
+                group,
+            });
         }
         let spatial: usize = self.in_spatial.iter().product();
         let planes = self.images * self.channels;
         if input_len != planes * spatial {
-            return Err(PlaneCallMismatch::Input {
+            return Err(PlaneCallError::Input {
                 len: input_len,
                 planes,
                 spatial,

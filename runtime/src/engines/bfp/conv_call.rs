@@ -40,7 +40,7 @@ use super::matrix::{all_finite, quantise_block};
 use super::{e_off, golden_matmul, BfpError, BfpFormat, BfpMatrix, ElementKind, GUARD_BITS};
 use crate::backend::BackendError;
 use crate::engines::{DeviceImage, Job, Output, Signature};
-use crate::model::site::{ConvSite, PlaneCallMismatch};
+use crate::model::site::ConvSite;
 
 /// Group `group` of the convolution `site` on the f32 activations `x` (the
 /// whole layer input), with weights `w` (N x K, K the kernel's taps).
@@ -64,25 +64,7 @@ impl ConvCall {
         w: BfpMatrix,
     ) -> Result<Self, BfpError> {
         let (n, k) = (site.n(), site.k());
-        site.check_plane_call(group, x.len())
-            .map_err(|mismatch| match mismatch {
-                PlaneCallMismatch::Groups => BfpError::ConvGroups {
-                    channels: site.channels,
-                    groups: site.groups,
-                    group,
-                },
-                PlaneCallMismatch::Input {
-                    len,
-                    planes,
-                    spatial,
-                } => BfpError::Length {
-                    what: "a convolution's input",
-                    len,
-                    rows: planes,
-                    per_row: spatial,
-                    expected: (planes * spatial).to_string(),
-                },
-            })?;
+        site.check_plane_call(group, x.len())?;
         if (w.rows(), w.k()) != (n, k) {
             return Err(BfpError::Length {
                 what: "the convolution's weights",
@@ -448,7 +430,7 @@ impl Job for ConvCall {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::site::TestConv;
+    use crate::model::site::{PlaneCallError, TestConv};
     use crate::rng::SplitMix64;
 
     fn bits(v: &[f32]) -> Vec<u32> {
@@ -612,11 +594,11 @@ mod tests {
         ));
         assert!(matches!(
             ConvCall::new(x.clone(), site.clone(), 2, w.clone()).unwrap_err(),
-            BfpError::ConvGroups { group: 2, .. }
+            BfpError::PlaneCall(PlaneCallError::Groups { group: 2, .. })
         ));
         assert!(matches!(
             ConvCall::new(Arc::new(vec![0.0; 31]), site.clone(), 0, w.clone()).unwrap_err(),
-            BfpError::Length { len: 31, .. }
+            BfpError::PlaneCall(PlaneCallError::Input { len: 31, .. })
         ));
         let w8 = BfpMatrix::quantise(format, 1, 8, &[1.0; 8]).unwrap();
         assert!(matches!(

@@ -148,15 +148,8 @@ pub enum BfpError {
         len: usize,
         block_bytes: usize,
     },
-    #[error(
-        "a direct convolution call needs one input channel per group and one of its groups; \
-         this one asks for group {group} of {groups} over {channels} channels"
-    )]
-    ConvGroups {
-        channels: usize,
-        groups: usize,
-        group: usize,
-    },
+    #[error(transparent)]
+    PlaneCall(#[from] crate::model::site::PlaneCallError),
     #[error("K = {k} is not a multiple of 32, the block of llama.cpp's {format}")]
     GgmlK { format: &'static str, k: usize },
     #[error(

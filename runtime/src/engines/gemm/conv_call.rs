@@ -30,7 +30,7 @@ use crate::backend::BackendError;
 use crate::engines::{DeviceImage, Job, Output, Signature};
 use crate::formats::requant::{ChannelParams, OutputMode};
 use crate::formats::Codebook;
-use crate::model::site::{ConvSite, PlaneCallMismatch, PlaneGeometry, TapLayout};
+use crate::model::site::{ConvSite, PlaneGeometry, TapLayout};
 
 /// Group `group` of the convolution `site` on the int8 activations `x`
 /// (the whole layer input), with weights `b` (N x K codes, K the kernel's
@@ -60,26 +60,7 @@ impl ConvCall {
         act_zero_point: i8,
         output: OutputMode,
     ) -> Result<Self, GemmError> {
-        site.check_plane_call(group, x.len())
-            .map_err(|mismatch| match mismatch {
-                PlaneCallMismatch::Groups => GemmError::ConvGroups {
-                    channels: site.channels,
-                    groups: site.groups,
-                    group,
-                },
-                PlaneCallMismatch::Input {
-                    len,
-                    planes,
-                    spatial,
-                } => GemmError::Length {
-                    operand: "A (a convolution's input)",
-                    shape: "images x channels by positions",
-                    len,
-                    rows: planes,
-                    cols: spatial,
-                    expected: (planes * spatial).to_string(),
-                },
-            })?;
+        site.check_plane_call(group, x.len())?;
         Ok(Self {
             x,
             site,

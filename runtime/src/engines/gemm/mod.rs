@@ -156,15 +156,8 @@ pub enum GemmError {
     },
     #[error("channels holds {len} records, but there must be one per output channel: N = {n}")]
     Channels { len: usize, n: usize },
-    #[error(
-        "a convolution call without its gather takes one input channel per group and one of \
-         its groups; this one asks for group {group} of {groups} over {channels} channels"
-    )]
-    ConvGroups {
-        channels: usize,
-        groups: usize,
-        group: usize,
-    },
+    #[error(transparent)]
+    PlaneCall(#[from] crate::model::site::PlaneCallError),
     #[error(
         "weight code B[{row}, {col}] is {code}, which does not fit the {bits}-bit codes of PE \
          `{pe}`: codes must be below {}", 1u32 << bits
