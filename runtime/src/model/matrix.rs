@@ -591,7 +591,6 @@ impl MatrixLowering {
         }
     }
 
-    /// Evaluates the node: every call on `runner`, the rest on the host.
     /// Evaluates the node into `y`, its whole output: every call on
     /// `runner`, the rest on the host.
     fn evaluate<T: Real>(
